@@ -1,0 +1,84 @@
+"""Members, their sessions and one-time email tokens."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+
+from models.base import IpRecord, Role
+
+
+class User(IpRecord):
+    """A member account. The address columns hold where it registered from."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=30, unique=True)
+    # Look-alike key: usernames whose keys match are the same name to a reader.
+    username_key = fields.CharField(max_length=64, unique=True)
+    email = fields.CharField(max_length=254)
+    email_key = fields.CharField(max_length=254, unique=True)  # lower-cased for uniqueness
+    password_hash = fields.CharField(max_length=255)
+    date_of_birth = fields.DateField()
+    role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
+    joined_at = fields.DatetimeField(auto_now_add=True)
+    email_confirmed_at = fields.DatetimeField(null=True)
+    last_seen_at = fields.DatetimeField(null=True)
+    suspended_until = fields.DatetimeField(null=True)
+    suspension_reason = fields.CharField(max_length=500, null=True)
+    newsletter = fields.BooleanField(default=False)
+    password_changed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+        indexes = (("joined_at", "id"),)
+
+    @property
+    def confirmed(self) -> bool:
+        """Has the member confirmed their email address?"""
+        return self.email_confirmed_at is not None
+
+
+class Session(IpRecord):
+    """A signed-in browser, whose cookie token is stored only as a hash."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sessions"
+        indexes = (("user_id", "revoked_at"),)
+
+
+class TokenPurpose(StrEnum):
+    """What a mailed one-time token is good for."""
+
+    CONFIRM_EMAIL = "confirm_email"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a label, not a secret
+    CHANGE_EMAIL = "change_email"
+
+
+class EmailToken(IpRecord):
+    """A one-time token mailed to an address, of which only the hash is kept."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="email_tokens", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharEnumField(TokenPurpose, max_length=16)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    email = fields.CharField(max_length=254)  # the address the token was sent to and binds
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "email_tokens"
+        indexes = (("user_id", "purpose", "used_at"),)

@@ -1,0 +1,92 @@
+"""What every resolver shares: who is calling, from where, and how it refuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.accounts import Session, User
+from services.addresses import AddressVault
+from services.ratelimits import RateLimits
+from services.settings import Settings
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a request was refused, for the member to fix."""
+
+    code: str
+    message: str
+    field: tuple[str, ...] | None = None
+
+
+class Refused(Exception):
+    """Expected failures (bad input, taken names); mutations turn them into userErrors."""
+
+    def __init__(
+        self, code: str, message: str, field: str | tuple[str, ...] | None = None
+    ) -> None:
+        super().__init__(message)
+        path = (field,) if isinstance(field, str) else field
+        self.problems = [Problem(code, message, path)]
+
+    @classmethod
+    def of(cls, problems: list[Problem]) -> Refused:
+        """One refusal carrying several problems."""
+        refused = cls(problems[0].code, problems[0].message, problems[0].field)
+        refused.problems = list(problems)
+        return refused
+
+
+class NotSignedIn(Exception):
+    """The operation needs a signed-in member."""
+
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str = "Sign in to do this.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(Exception):
+    """The signed-in member may not do this."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "You are not allowed to do this.") -> None:
+        super().__init__(message)
+
+
+class BadInput(Exception):
+    """An argument that cannot be understood (a malformed id or cursor, say)."""
+
+    code = "BAD_USER_INPUT"
+
+
+@dataclass
+class Call:
+    """One request as resolvers see it: the viewer, the client and the site's services."""
+
+    settings: Settings
+    vault: AddressVault
+    limits: RateLimits
+    ip: str
+    user_agent: str = ""
+    viewer: User | None = None
+    session: Session | None = None
+    new_session_token: str | None = field(default=None, repr=False)
+    end_session: bool = False
+
+    @property
+    def ip_columns(self) -> dict[str, str]:
+        """Column values recording this request's client on a row it writes."""
+        return self.vault.columns(self.ip, self.user_agent)
+
+    @property
+    def client_key(self) -> str:
+        """A rate-limit key for the client that holds no readable address."""
+        return self.vault.fingerprint(self.ip)
+
+    def require_member(self) -> User:
+        """The viewer, or NotSignedIn."""
+        if self.viewer is None:
+            raise NotSignedIn()
+        return self.viewer

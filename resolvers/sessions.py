@@ -1,0 +1,99 @@
+"""Signing in and out: server-side sessions behind an opaque cookie token."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from models.accounts import Session, User
+from resolvers.accounts import user_by_username
+from resolvers.common import Call, Refused
+from services.passwords import hash_password, needs_rehash, verify_password
+from services.tokens import new_token, token_hash
+
+# Sliding expiry is written at most this often, so reads stay reads.
+TOUCH_EVERY = timedelta(minutes=5)
+LOGIN_MAX = 254
+
+
+async def _member_for_login(login: str) -> User | None:
+    if "@" in login:
+        return await User.get_or_none(email_key=login.strip().lower())
+    return await user_by_username(login.strip())
+
+
+async def login(call: Call, login: str, password: str) -> User:
+    """Start a session for a username or email and its password.
+
+    A wrong name and a wrong password get the same answer after the same work;
+    failures are counted per account and per client, and too many lock both out.
+    """
+    account_key = call.vault.fingerprint("login:" + login.strip().lower()[:LOGIN_MAX])
+    await call.limits.check("login-account", account_key)
+    await call.limits.check("login-address", call.client_key)
+    user = await _member_for_login(login[:LOGIN_MAX]) if login else None
+    stored = user.password_hash if user is not None else None
+    valid = await asyncio.to_thread(verify_password, stored, password[:1024])
+    if user is None or not valid:
+        await call.limits.hit("login-account", account_key)
+        await call.limits.hit("login-address", call.client_key)
+        raise Refused("INVALID_CREDENTIALS", "Wrong username, email or password.", "login")
+    await call.limits.clear("login-account", account_key)
+    if needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await user.save(update_fields=["password_hash"])
+    await start_session(call, user)
+    return user
+
+
+async def start_session(call: Call, user: User) -> Session:
+    """A brand-new session (never one the client proposed) that replaces the current one."""
+    if call.session is not None:
+        await revoke(call.session)
+    token = new_token()
+    now = datetime.now(UTC)
+    session = await Session.create(
+        user=user,
+        token_hash=token_hash(token),
+        last_used_at=now,
+        expires_at=now + timedelta(days=call.settings.session_days),
+        **call.ip_columns,
+    )
+    call.viewer, call.session, call.new_session_token = user, session, token
+    return session
+
+
+async def logout(call: Call) -> None:
+    """End the current session on the server; the cookie is cleared too."""
+    if call.session is not None:
+        await revoke(call.session)
+    call.viewer, call.session, call.end_session = None, None, True
+
+
+async def revoke(session: Session) -> None:
+    """Make a session's token worthless."""
+    await Session.filter(id=session.id, revoked_at__isnull=True).update(
+        revoked_at=datetime.now(UTC)
+    )
+
+
+async def session_for_token(token: str | None, days: int) -> tuple[Session, User] | None:
+    """The live session a cookie token belongs to, sliding its expiry forward."""
+    if not token or len(token) > 100:
+        return None
+    session = (
+        await Session.filter(token_hash=token_hash(token), revoked_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
+    now = datetime.now(UTC)
+    if session is None or session.expires_at <= now:
+        return None
+    user = session.user
+    if now - session.last_used_at > TOUCH_EVERY:
+        session.last_used_at = now
+        session.expires_at = now + timedelta(days=days)
+        await session.save(update_fields=["last_used_at", "expires_at"])
+        user.last_seen_at = now
+        await user.save(update_fields=["last_seen_at"])
+    return session, user

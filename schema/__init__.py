@@ -1,0 +1,64 @@
+"""The GraphQL schema: root types merged from each domain, and the execution limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.base_extension import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from schema.accounts import AccountMutation, AccountQuery, User
+from schema.errors import ErrorPolicy, log_errors
+from schema.policy import PolicyQuery
+from schema.root import NodeQuery
+
+MAX_DEPTH = 12  # counting edges/node levels: a thread page needs 7
+MAX_ALIASES = 30
+MAX_TOKENS = 3000
+
+
+@strawberry.type(description="Everything that can be read.")
+class Query(NodeQuery, AccountQuery, PolicyQuery):
+    pass
+
+
+@strawberry.type(description="Everything that changes something.")
+class Mutation(AccountMutation):
+    pass
+
+
+class ForumSchema(strawberry.Schema):
+    """Strawberry's schema, logging faults without the query text or values."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log each fault once, by type and request id."""
+        context: Any = execution_context.context if execution_context else None
+        log_errors(errors, getattr(context, "request_id", ""))
+
+
+def build_schema(*, introspection: bool = True) -> ForumSchema:
+    """The schema with its limits; introspection only where GraphiQL is on."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorPolicy,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return ForumSchema(query=Query, mutation=Mutation, types=[User], extensions=extensions)

@@ -1,0 +1,107 @@
+"""How failures reach clients: userErrors for expected ones, coded GraphQL errors for
+access and input problems, and a masked message (with a request id) for faults."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from resolvers.common import BadInput, Forbidden, NotSignedIn, Problem, Refused
+from services.ratelimits import RateLimitExceeded
+
+log = logging.getLogger("forum.graphql")
+MAX_ERRORS = 20  # a hostile document must not buy a megabyte of error text
+
+
+@strawberry.type(description="Why a mutation changed nothing, in a form a person can fix.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description="Path to the input field at fault, e.g. ['username']; null if none."
+    )
+    message: str = strawberry.field(description="What went wrong, for people.")
+    code: str = strawberry.field(description="Stable UPPER_SNAKE code, for programs.")
+
+    @classmethod
+    def of(cls, refused: Refused) -> list[UserError]:
+        """The userErrors for a refusal."""
+        return [cls.from_problem(problem) for problem in refused.problems]
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> UserError:
+        """One userError."""
+        field = list(problem.field) if problem.field else None
+        return cls(field=field, message=problem.message, code=problem.code)
+
+
+_CODED = (NotSignedIn, Forbidden, BadInput)
+
+
+def _coded(error: GraphQLError) -> GraphQLError | None:
+    original = error.original_error
+    if original is None:
+        # Parse and validation errors (limits included): about the document itself.
+        extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+        return _copy(error, error.message, extensions)
+    if isinstance(original, RateLimitExceeded):
+        extensions = {"code": "RATE_LIMITED", "retryAfter": original.retry_after}
+        return _copy(error, "Too many attempts; try again later.", extensions)
+    if isinstance(original, _CODED):
+        return _copy(error, str(original), {"code": original.code})
+    if isinstance(original, GraphQLError) and original.original_error is None:
+        return _copy(error, error.message, {"code": "BAD_USER_INPUT"})
+    return None
+
+
+def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class ErrorPolicy(SchemaExtension):
+    """Give every error a code; replace unexpected faults by a masked message."""
+
+    def on_operation(self) -> Iterator[None]:
+        """After the operation, rewrite its errors."""
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if not errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", "")
+        result.errors = [self._public(error, request_id) for error in errors[:MAX_ERRORS]]  # type: ignore[union-attr]
+
+    @staticmethod
+    def _public(error: GraphQLError, request_id: str) -> GraphQLError:
+        coded = _coded(error)
+        if coded is not None:
+            return coded
+        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        return _copy(error, "Unexpected error.", extensions)
+
+
+def log_errors(errors: list[GraphQLError], request_id: str) -> None:
+    """Log faults by type and request id only: no query text, no values, no addresses."""
+    for error in errors[:MAX_ERRORS]:
+        original = error.original_error
+        if original is None or isinstance(original, (*_CODED, RateLimitExceeded)):
+            continue
+        # Frames only: an exception's message may quote values (an address, an email).
+        frames = traceback.format_list(traceback.extract_tb(original.__traceback__))
+        log.error(
+            "unexpected %s at %s (request %s)\n%s",
+            type(original).__name__,
+            ".".join(str(part) for part in error.path or ()),
+            request_id,
+            "".join(frames).rstrip(),
+        )

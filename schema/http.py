@@ -1,0 +1,78 @@
+"""The GraphQL endpoint: Strawberry's ASGI view with our context, page and protocols."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from resolvers.common import Call
+from resolvers.sessions import session_for_token
+from schema.context import SESSION_COOKIE, Context
+from schema.graphiql import graphiql_page
+from services.addresses import AddressVault
+from services.ratelimits import RateLimits
+from services.settings import Settings
+from services.web import CLIENT_IP
+
+DEFAULT_QUERY = """# Welcome to the forum's GraphQL API. Every type and field is documented:
+# open the Docs pane. Sign in with the `login` mutation to see yourself as `viewer`.
+query Welcome {
+  privacyPolicy {
+    version
+    publishedAt
+  }
+  viewer {
+    username
+    role
+  }
+}
+"""
+
+
+class ForumGraphQL(GraphQL[Context, None]):
+    """`/graphql`: JSON over POST (and queries over GET), graphql-transport-ws, GraphiQL."""
+
+    def __init__(self, schema: Any, settings: Settings, vault: AddressVault) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=True,
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],  # no legacy graphql-ws
+            multipart_uploads_enabled=False,
+            max_subscriptions_per_connection=20,
+            allowed_origins=sorted(settings.origins),
+        )
+        self.settings = settings
+        self.vault = vault
+        self.limits = RateLimits(enabled=settings.rate_limits == "on")
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> Context:
+        """Who is asking: the session cookie's member, the client, and fresh loaders."""
+        call = Call(
+            settings=self.settings,
+            vault=self.vault,
+            limits=self.limits,
+            ip=request.scope.get(CLIENT_IP, "0.0.0.0"),  # noqa: S104 - "unknown", never bound
+            user_agent=(request.headers.get("user-agent") or "")[:512],
+        )
+        found = await session_for_token(
+            request.cookies.get(SESSION_COOKIE), self.settings.session_days
+        )
+        if found is not None:
+            call.session, call.viewer = found
+        http_response = response if isinstance(response, Response) else None
+        return Context(
+            call=call, request=request, response=http_response, request_id=uuid.uuid4().hex
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from our own files, opening on an example query."""
+        return HTMLResponse(graphiql_page(DEFAULT_QUERY))

@@ -1,0 +1,37 @@
+"""Relay global IDs: opaque to clients, `base64("Type:key")` underneath."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from resolvers.common import BadInput
+
+MAX_ID_LENGTH = 100
+
+
+def encode(type_name: str, key: int | str) -> str:
+    """The global ID of an object."""
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+
+
+def decode(global_id: str) -> tuple[str, str]:
+    """The type name and key inside a global ID, or BadInput when it is not one."""
+    if len(global_id) > MAX_ID_LENGTH:
+        raise BadInput("That is not a valid ID.")
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise BadInput("That is not a valid ID.") from error
+    type_name, _, key = raw.partition(":")
+    if not type_name or not key:
+        raise BadInput("That is not a valid ID.")
+    return type_name, key
+
+
+def decode_pk(global_id: str, type_name: str) -> int:
+    """The integer key of an ID of the given type, or BadInput."""
+    found, key = decode(global_id)
+    if found != type_name or not key.isdigit() or len(key) > 18:
+        raise BadInput(f"That is not a valid {type_name} ID.")
+    return int(key)

@@ -1,0 +1,247 @@
+"""The forum's server: the Starlette application factory and the command line.
+
+    python server.py serve | migrate | seed | createuser | export-schema  (--help on each)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from tortoise import connections
+
+import models
+from resolvers.policy import ensure_initial_policy
+from schema import build_schema
+from schema.graphiql import asset_routes
+from schema.http import ForumGraphQL
+from services.addresses import AddressVault
+from services.mail import MailSender, Transport
+from services.settings import Settings
+from services.web import BodyLimit, ClientAddress, SecurityHeaders, WriteGuard
+
+log = logging.getLogger("forum")
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
+    """The whole site as one ASGI application."""
+    settings = settings or Settings()
+    vault = AddressVault(settings.address_key)
+    graphql = ForumGraphQL(build_schema(introspection=settings.graphiql_enabled), settings, vault)
+    sender = MailSender(Transport(settings.mail_target), settings.mail_from)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await models.init_db(settings.db_url, migrate=migrate)
+        await ensure_initial_policy()
+        sender.start()
+        try:
+            yield
+        finally:
+            await sender.stop()
+            await models.close_db()
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz, methods=["GET"]),
+        *asset_routes(),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts),
+        Middleware(ClientAddress, trusted=settings.trusted_proxies),
+        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+            max_age=600,
+        ),
+        Middleware(WriteGuard, origins=settings.origins),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.settings = settings
+    return app
+
+
+async def healthz(_: Request) -> Response:
+    """200 when the database answers, 503 when it does not."""
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:  # any failure means "not healthy"; the reason stays in our logs
+        log.warning("health check: database did not answer")
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory for `serve`: migrations already ran once, before the workers."""
+    return create_app(Settings(), migrate=False)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    models.quiet_sql_logs()
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+class CommandError(Exception):
+    """A failure to report in one line, without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python server.py", description="The forum's GraphQL server and its tools."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate the database, then serve the site")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL)")
+    serve.set_defaults(run=_serve)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(run=lambda _: asyncio.run(_with_db(lambda: _noop())))
+
+    seed = sub.add_parser("seed", help="fill an empty database with demo forum data")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if members exist")
+    seed.set_defaults(run=lambda args: asyncio.run(_with_db(lambda: _seed(args.if_empty))))
+
+    create = sub.add_parser("createuser", help="create a confirmed account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", choices=["member", "moderator", "admin"], default="member")
+    create.add_argument("--password", help="prompted for when left out")
+    create.set_defaults(run=_createuser)
+
+    export = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", type=Path, default=SCHEMA_FILE, help="file, or - for stdout")
+    export.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+async def _with_db(work: Callable[[], Awaitable[int | None]]) -> int:
+    settings = Settings()
+    await models.init_db(settings.db_url)
+    try:
+        await ensure_initial_policy()
+        return int(await work() or 0)
+    finally:
+        await models.close_db()
+
+
+async def _noop() -> int:
+    print("database is up to date")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only this command needs it
+
+    settings = Settings()
+    if args.workers > 1 and settings.is_sqlite:
+        raise CommandError("several workers need PostgreSQL (set DATABASE_URL)")
+    asyncio.run(_with_db(_noop_quiet))
+    uvicorn.run(
+        "server:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,  # X-Forwarded-For is honoured by the app, from TRUSTED_PROXIES only
+        access_log=False,  # uvicorn's access log prints client addresses
+        server_header=False,
+        ws_max_size=1_048_576,
+        timeout_keep_alive=5,
+        log_level="info",
+    )
+    return 0
+
+
+async def _noop_quiet() -> int:
+    return 0
+
+
+async def _seed(if_empty: bool) -> int:
+    from resolvers import demo  # noqa: PLC0415
+
+    if await demo.has_members():
+        if if_empty:
+            print("demo data: the database already has members; nothing to do")
+            return 0
+        raise CommandError("the database already has members; seed needs an empty one")
+    accounts = await demo.seed()
+    print("Demo accounts (sign in with `login` in GraphiQL at /graphql):")
+    for username, role, password in accounts:
+        print(f"  {username:<10} {role:<10} password: {password}")
+    return 0
+
+
+def _createuser(args: argparse.Namespace) -> int:
+    from models.base import Role  # noqa: PLC0415
+    from resolvers.accounts import create_member  # noqa: PLC0415
+    from resolvers.common import Refused  # noqa: PLC0415
+
+    password = args.password or getpass.getpass("Password: ")
+    if args.password is None and password != getpass.getpass("Password (again): "):
+        raise CommandError("the passwords differ")
+
+    async def create() -> int:
+        try:
+            user = await create_member(args.username, args.email, password, Role(args.role))
+        except Refused as refused:
+            raise CommandError("; ".join(p.message for p in refused.problems)) from refused
+        print(f"created {args.role} {user.username}")
+        return 0
+
+    return asyncio.run(_with_db(create))
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    sdl = build_schema().as_str() + "\n"
+    if args.check:
+        if not args.output.exists() or args.output.read_text() != sdl:
+            raise CommandError(f"{args.output} is out of date: run `python server.py export-schema`")
+        print(f"{args.output} is up to date")
+        return 0
+    if str(args.output) == "-":
+        sys.stdout.write(sdl)
+    else:
+        args.output.write_text(sdl)
+        print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Client IP addresses: who sent a request, and how an address is kept at rest.
+
+An address is stored encrypted (AES-GCM) next to a keyed hash used for matching,
+so a database dump holds no readable address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import os
+from collections.abc import Sequence
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_ip(value: str | None) -> IpAddress | None:
+    """A valid IP address, or None (zone ids and mapped IPv4 are normalised)."""
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value.strip().split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[IpNetwork]) -> str:
+    """The client address: the socket peer, or the right-most untrusted X-Forwarded-For hop.
+
+    Walking right to left skips our own proxies; the first hop not among them is
+    the client. Anything left of it was written by the client and is ignored.
+    """
+    address = parse_ip(peer)
+    if address is None:
+        return "0.0.0.0"  # noqa: S104 - a placeholder for "unknown", never bound
+    if not forwarded_for or not _trusted(address, trusted):
+        return str(address)
+    hops = [hop for hop in forwarded_for.split(",")[-32:]]
+    for hop in reversed(hops):
+        parsed = parse_ip(hop)
+        if parsed is None:
+            return str(address)  # a malformed chain: trust only what we saw ourselves
+        address = parsed
+        if not _trusted(address, trusted):
+            break
+    return str(address)
+
+
+def _trusted(address: IpAddress, trusted: Sequence[IpNetwork]) -> bool:
+    return any(address.version == net.version and address in net for net in trusted)
+
+
+class AddressVault:
+    """Encrypts addresses for storage and hashes them for matching, under one key."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(_derive(key, b"ip-encryption"))
+        self._hash_key = _derive(key, b"ip-matching")
+
+    def seal(self, address: str) -> str:
+        """The address encrypted with a fresh nonce, as text."""
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, address.encode(), b"ip")
+        return base64.b64encode(nonce + sealed).decode()
+
+    def open(self, sealed: str) -> str:
+        """The address inside a value made by `seal` (raises if tampered with)."""
+        raw = base64.b64decode(sealed)
+        return self._aead.decrypt(raw[:12], raw[12:], b"ip").decode()
+
+    def fingerprint(self, address: str) -> str:
+        """A keyed hash of the address: equal addresses match, nothing reads back."""
+        return hmac.new(self._hash_key, address.encode(), hashlib.sha256).hexdigest()
+
+    def columns(self, address: str, user_agent: str = "") -> dict[str, str]:
+        """The column values of a models.base.IpRecord row."""
+        return {
+            "ip_cipher": self.seal(address),
+            "ip_hash": self.fingerprint(address),
+            "user_agent": user_agent[:512],
+        }
+
+
+def _derive(key: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=purpose).derive(key)

@@ -1,0 +1,129 @@
+"""Typed settings, read once from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _split(value: object) -> object:
+    """Accept comma-separated strings for list settings, as env variables are."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment; see the README's table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded data lives.")
+    database_url: str = Field(default="", description="sqlite:///path or postgres://...")
+    secret_key: str = Field(default="", description="Signing key; generated when unset.")
+    ip_key: str = Field(default="", description="Key for stored IP addresses; generated.")
+    public_url: str = Field(default="http://localhost:8000", description="Base of mail links.")
+    mail_url: str = Field(default="", description="file://DIR or smtp://user:pass@host:port")
+    mail_from: str = Field(default="MiniMins Forum <no-reply@localhost>")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+    cookie_secure: bool = False
+    environment: Literal["development", "production"] = "development"
+    rate_limits: Literal["on", "off"] = "on"
+    graphiql: bool | None = Field(default=None, description="Default: on in development.")
+    min_age: int = Field(default=13, ge=0, le=120)
+    session_days: int = Field(default=30, ge=1, le=365)
+    confirm_token_hours: int = Field(default=48, ge=1)
+    reset_token_minutes: int = Field(default=60, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_client_ips: bool = Field(default=False, description="Operators only: print IPs in logs.")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        return [origin.rstrip("/") for origin in _split(value)]  # type: ignore[union-attr]
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        return [ipaddress.ip_network(item, strict=False) for item in _split(value)]  # type: ignore[union-attr]
+
+    @cached_property
+    def db_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under DATA_DIR."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'forum.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on the embedded database."""
+        return self.db_url.startswith("sqlite")
+
+    @cached_property
+    def mail_target(self) -> str:
+        """Where mail goes: the configured URL or the mail folder under DATA_DIR."""
+        return self.mail_url or f"file://{(self.data_dir / 'mail').resolve()}"
+
+    @cached_property
+    def key(self) -> bytes:
+        """The secret key as bytes, generated into DATA_DIR (mode 0600) on first use."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        return _stored_key(self.data_dir / "secret_key").encode()
+
+    @cached_property
+    def address_key(self) -> bytes:
+        """The key that encrypts and hashes stored IP addresses (DATA_DIR/ip_key by default)."""
+        if self.ip_key:
+            return self.ip_key.encode()
+        return _stored_key(self.data_dir / "ip_key").encode()
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL and introspection: on in development unless GRAPHIQL says otherwise."""
+        if self.graphiql is None:
+            return self.environment == "development"
+        return self.graphiql
+
+    @cached_property
+    def hosts(self) -> list[str]:
+        """Host names this server answers to (DNS-rebinding guard)."""
+        hosts = [*self.allowed_hosts, urlsplit(self.public_url).hostname or "localhost"]
+        if self.environment == "development":
+            hosts += ["localhost", "127.0.0.1", "[::1]", "::1"]
+        return sorted(set(hosts))
+
+    @cached_property
+    def origins(self) -> frozenset[str]:
+        """Origins allowed to send credentialed requests: ALLOWED_ORIGINS and PUBLIC_URL."""
+        public = urlsplit(self.public_url)
+        return frozenset([*self.allowed_origins, f"{public.scheme}://{public.netloc}"])
+
+
+def _stored_key(path: Path) -> str:
+    """Read the generated key, creating it with owner-only permissions the first time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

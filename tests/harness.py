@@ -1,0 +1,224 @@
+"""The test harness: a GraphQL client over the real ASGI app that scans every response
+for IP addresses, a mailbox that reads what the server mailed, and the databases."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from asgi_lifespan import LifespanManager
+
+from server import create_app
+from services.settings import Settings
+
+TEST_IP = "203.0.113.77"  # the address every in-process request comes from
+LOOPBACK_IPS = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
+BASE_URL = "http://localhost"
+
+
+class IpLeak(AssertionError):
+    """A response carried an IP address the tests used."""
+
+
+def ip_pattern(addresses: Iterable[str]) -> re.Pattern[str]:
+    """Matches any of the addresses as a whole token (203.0.113.7 is not in 203.0.113.77)."""
+    alternatives = "|".join(re.escape(a) for a in sorted(set(addresses), key=len, reverse=True))
+    return re.compile(rf"(?<![0-9A-Za-z.:])(?:{alternatives})(?![0-9A-Za-z.:])")
+
+
+def assert_no_ip(text: str, addresses: Iterable[str]) -> None:
+    """Fail if the text holds any of the addresses."""
+    match = ip_pattern(addresses).search(text)
+    if match:
+        raise IpLeak(f"IP address {match.group(0)!r} leaked: ...{text[max(0, match.start() - 80):match.end() + 80]}...")
+
+
+@dataclass
+class Client:
+    """GraphQL over HTTP through the app; members sign in once and keep their cookie."""
+
+    http: httpx.AsyncClient
+    ips: set[str] = field(default_factory=lambda: {TEST_IP, *LOOPBACK_IPS})
+    cookies: dict[str, str] = field(default_factory=dict)
+    responses: int = 0
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_member: str | None = None,
+        headers: dict[str, str] | None = None,
+        cookie: str | None = None,
+    ) -> dict[str, Any]:
+        """POST a query; return the JSON body after the IP scan."""
+        response = await self.post(query, variables, as_member=as_member, headers=headers, cookie=cookie)
+        assert response.headers["content-type"].startswith("application/json"), response.text
+        return response.json()
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_member: str | None = None,
+        headers: dict[str, str] | None = None,
+        cookie: str | None = None,
+    ) -> httpx.Response:
+        """POST a query and return the raw response (scanned for IPs)."""
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        request_headers = {"content-type": "application/json", **(headers or {})}
+        token = cookie if cookie is not None else (self.cookies[as_member] if as_member else None)
+        if token is not None:
+            request_headers["cookie"] = f"session={token}"
+        return await self.request("POST", "/graphql", json=body, headers=request_headers)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Any HTTP request, scanned for IPs like every other."""
+        self.http.cookies.clear()  # each call names its own cookie
+        response = await self.http.request(method, url, **kwargs)
+        self.scan(response)
+        return response
+
+    def scan(self, response: httpx.Response) -> None:
+        """Fail the test if the response names an IP address the tests used."""
+        self.responses += 1
+        headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+        assert_no_ip(headers + "\n" + response.text, self.ips)
+
+    async def sign_in(self, login: str, password: str = PASSWORD) -> str:
+        """Sign in and remember the session cookie under the login name."""
+        response = await self.post(
+            "mutation($i: LoginInput!) { login(input: $i) { userErrors { code } } }",
+            {"i": {"login": login, "password": password}},
+        )
+        assert response.json() == {"data": {"login": {"userErrors": []}}}, response.text
+        token = session_cookie(response)
+        assert token is not None
+        self.cookies[login] = token
+        return token
+
+
+def session_cookie(response: httpx.Response) -> str | None:
+    """The session token a response sets, if any."""
+    for value in response.headers.get_list("set-cookie"):
+        name, _, rest = value.partition("=")
+        if name.strip() == "session":
+            token = rest.split(";")[0]
+            return token or None
+    return None
+
+
+@dataclass
+class Mailbox:
+    """The `.eml` files the server wrote (MAIL_URL=file://...)."""
+
+    folder: Path
+
+    def messages(self) -> list[EmailMessage]:
+        """Every delivered message, oldest first."""
+        if not self.folder.exists():
+            return []
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for path in sorted(self.folder.glob("*.eml"))
+        ]
+
+    async def wait_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
+        """Wait until `count` messages to an address have arrived; return them."""
+        for _ in range(int(timeout / 0.05)):
+            found = [m for m in self.messages() if m["To"] == to]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"expected {count} mail(s) to {to}, found {len(found)}")
+
+
+def token_in(message: EmailMessage) -> str:
+    """The `token=` value of the link in a mail."""
+    body = message.get_content()
+    match = re.search(r"token=([A-Za-z0-9_\-]+)", body)
+    assert match, body
+    return match.group(1)
+
+
+# ------------------------------------------------------------------ databases
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")  # e.g. postgres://u@127.0.0.1:5433/postgres
+
+
+async def fresh_database_url(tmp_path: Path) -> str:
+    """An empty database for one test: a new SQLite file, or a new PostgreSQL database."""
+    if not POSTGRES_ADMIN_URL:
+        return f"sqlite://{tmp_path / 'forum.sqlite3'}"
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    parts = urlsplit(POSTGRES_ADMIN_URL)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+async def drop_database(url: str) -> None:
+    """Remove a database made by fresh_database_url (SQLite files go with tmp_path)."""
+    if not url.startswith("postgres"):
+        return
+    name = urlsplit(url).path.lstrip("/")
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def test_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings for one test: everything under tmp_path, limits off unless asked."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "mail_url": f"file://{tmp_path / 'mail'}",
+        "public_url": "http://localhost:8000",
+        "rate_limits": "off",
+        "environment": "development",
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "ip_key": "test-ip-key-" + "y" * 32,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Server:
+    """The app under LifespanManager, and a Client talking to it from TEST_IP."""
+
+    def __init__(self, settings: Settings, client_ip: str = TEST_IP) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.client_ip = client_ip
+        self._lifespan = LifespanManager(self.app, startup_timeout=60)
+
+    async def __aenter__(self) -> Client:
+        await self._lifespan.__aenter__()
+        transport = httpx.ASGITransport(app=self.app, client=(self.client_ip, 51234))
+        self.http = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+        return Client(http=self.http, ips={TEST_IP, self.client_ip, *LOOPBACK_IPS})
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+        await self._lifespan.__aexit__(*exc)
