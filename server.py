@@ -1,6 +1,6 @@
 """The forum's server: the Starlette application factory and the command line.
 
-    python server.py serve | migrate | seed | createuser | export-schema  (--help on each)
+python server.py serve | migrate | seed | createuser | export-schema  (--help on each)
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ async def _noop() -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only this command needs it
+    import uvicorn
 
     settings = Settings()
     if args.workers > 1 and settings.is_sqlite:
@@ -194,7 +194,7 @@ async def _noop_quiet() -> int:
 
 
 async def _seed(if_empty: bool) -> int:
-    from resolvers import demo  # noqa: PLC0415
+    from resolvers import demo
 
     if await demo.has_members():
         if if_empty:
@@ -209,9 +209,9 @@ async def _seed(if_empty: bool) -> int:
 
 
 def _createuser(args: argparse.Namespace) -> int:
-    from models.base import Role  # noqa: PLC0415
-    from resolvers.accounts import create_member  # noqa: PLC0415
-    from resolvers.common import Refused  # noqa: PLC0415
+    from models.base import Role
+    from resolvers.accounts import create_member
+    from resolvers.common import Refused
 
     password = args.password or getpass.getpass("Password: ")
     if args.password is None and password != getpass.getpass("Password (again): "):
@@ -232,7 +232,9 @@ def _export_schema(args: argparse.Namespace) -> int:
     sdl = build_schema().as_str() + "\n"
     if args.check:
         if not args.output.exists() or args.output.read_text() != sdl:
-            raise CommandError(f"{args.output} is out of date: run `python server.py export-schema`")
+            raise CommandError(
+                f"{args.output} is out of date: run `python server.py export-schema`"
+            )
         print(f"{args.output} is up to date")
         return 0
     if str(args.output) == "-":

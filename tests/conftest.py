@@ -70,7 +70,11 @@ async def register(gql: Client, username: str, **fields: object) -> dict:
     return await gql(REGISTER, {"input": variables})
 
 
-CONFIRM = "mutation($t: String!) { confirmEmail(input: {token: $t}) { user { username } userErrors { code } } }"
+CONFIRM = """
+mutation($t: String!) {
+  confirmEmail(input: {token: $t}) { user { username } userErrors { code } }
+}
+"""
 
 
 async def confirmed_member(gql: Client, mailbox: Mailbox, username: str) -> str:

@@ -25,7 +25,7 @@ from services.settings import Settings
 
 TEST_IP = "203.0.113.77"  # the address every in-process request comes from
 LOOPBACK_IPS = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
-PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
+PASSWORD = "correct horse battery"
 BASE_URL = "http://localhost"
 
 
@@ -43,7 +43,8 @@ def assert_no_ip(text: str, addresses: Iterable[str]) -> None:
     """Fail if the text holds any of the addresses."""
     match = ip_pattern(addresses).search(text)
     if match:
-        raise IpLeak(f"IP address {match.group(0)!r} leaked: ...{text[max(0, match.start() - 80):match.end() + 80]}...")
+        context = text[max(0, match.start() - 80) : match.end() + 80]
+        raise IpLeak(f"IP address {match.group(0)!r} leaked: ...{context}...")
 
 
 @dataclass
@@ -65,7 +66,9 @@ class Client:
         cookie: str | None = None,
     ) -> dict[str, Any]:
         """POST a query; return the JSON body after the IP scan."""
-        response = await self.post(query, variables, as_member=as_member, headers=headers, cookie=cookie)
+        response = await self.post(
+            query, variables, as_member=as_member, headers=headers, cookie=cookie
+        )
         assert response.headers["content-type"].startswith("application/json"), response.text
         return response.json()
 
@@ -139,9 +142,9 @@ class Mailbox:
             for path in sorted(self.folder.glob("*.eml"))
         ]
 
-    async def wait_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
+    async def wait_for(self, to: str, count: int = 1, within: float = 10.0) -> list[EmailMessage]:
         """Wait until `count` messages to an address have arrived; return them."""
-        for _ in range(int(timeout / 0.05)):
+        for _ in range(int(within / 0.05)):
             found = [m for m in self.messages() if m["To"] == to]
             if len(found) >= count:
                 return found
@@ -159,7 +162,9 @@ def token_in(message: EmailMessage) -> str:
 
 # ------------------------------------------------------------------ databases
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")  # e.g. postgres://u@127.0.0.1:5433/postgres
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", ""
+)  # e.g. postgres://u@127.0.0.1:5433/postgres
 
 
 async def fresh_database_url(tmp_path: Path) -> str:
