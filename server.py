@@ -28,6 +28,7 @@ from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from schema.graphiql import asset_routes
 from schema.http import ForumGraphQL
+from schema.pages import page_routes
 from services.addresses import AddressVault
 from services.mail import MailSender, Transport
 from services.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         *asset_routes(),
+        *page_routes(),
     ]
     middleware = [
         Middleware(SecurityHeaders),

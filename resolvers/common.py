@@ -22,9 +22,7 @@ class Problem:
 class Refused(Exception):
     """Expected failures (bad input, taken names); mutations turn them into userErrors."""
 
-    def __init__(
-        self, code: str, message: str, field: str | tuple[str, ...] | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, field: str | tuple[str, ...] | None = None) -> None:
         super().__init__(message)
         path = (field,) if isinstance(field, str) else field
         self.problems = [Problem(code, message, path)]
