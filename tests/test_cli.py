@@ -1,0 +1,163 @@
+"""The command line behaves like a Unix tool: help everywhere, clear errors, exit codes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ["serve", "migrate", "seed", "createuser", "export-schema"]
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "server.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return {"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": ""}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_itself(command: str) -> None:
+    result = run(command, "--help")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: python server.py {command}")
+
+
+def test_no_command_is_a_usage_error() -> None:
+    result = run()
+
+    assert result.returncode == 2
+    assert "usage: python server.py" in result.stderr
+
+
+def test_seed_prints_the_demo_accounts_and_refuses_a_second_time(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+
+    first = run("seed", env=env)
+    second = run("seed", env=env)
+    quiet = run("seed", "--if-empty", env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert "ada        admin      password: forum-demo-2026" in first.stdout
+    assert second.returncode == 1
+    assert second.stderr == "error: the database already has members; seed needs an empty one\n"
+    assert quiet.returncode == 0
+    assert "nothing to do" in quiet.stdout
+
+
+def test_createuser_makes_a_confirmed_account_of_the_role(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+
+    result = run(
+        "createuser",
+        "--username",
+        "mira",
+        "--email",
+        "mira@example.org",
+        "--role",
+        "moderator",
+        "--password",
+        "a long passphrase",
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "created moderator mira\n"
+
+
+def test_createuser_reports_a_bad_password_in_one_line(tmp_path: Path) -> None:
+    result = run(
+        "createuser",
+        "--username",
+        "mira",
+        "--email",
+        "mira@example.org",
+        "--password",
+        "short",
+        env=sqlite_env(tmp_path),
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == "error: Passwords need at least 10 characters.\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_createuser_refuses_a_taken_username(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    args = [
+        "createuser",
+        "--username",
+        "mira",
+        "--email",
+        "mira@example.org",
+        "--password",
+        "a long passphrase",
+    ]
+    run(*args, env=env)
+
+    again = run(
+        "createuser",
+        "--username",
+        "MIRA",
+        "--email",
+        "m2@example.org",
+        "--password",
+        "a long passphrase",
+        env=env,
+    )
+
+    assert again.returncode == 1
+    assert again.stderr == "error: That username is taken.\n"
+
+
+def test_createuser_refuses_an_unknown_role() -> None:
+    result = run("createuser", "--username", "mira", "--email", "m@example.org", "--role", "king")
+
+    assert result.returncode == 2
+    assert "invalid choice: 'king'" in result.stderr
+
+
+def test_export_schema_check_passes_on_the_checked_in_file() -> None:
+    result = run("export-schema", "--check")
+
+    assert result.returncode == 0
+    assert result.stdout.endswith("schema.graphql is up to date\n")
+
+
+def test_export_schema_check_fails_on_a_stale_file(tmp_path: Path) -> None:
+    stale = tmp_path / "schema.graphql"
+    stale.write_text("type Query { old: Int }\n")
+
+    result = run("export-schema", "--check", "--output", str(stale))
+
+    assert result.returncode == 1
+    assert "is out of date" in result.stderr
+
+
+def test_migrate_creates_the_database(tmp_path: Path) -> None:
+    result = run("migrate", env=sqlite_env(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "forum.sqlite3").exists()
+
+
+def test_workers_need_postgresql(tmp_path: Path) -> None:
+    result = run("serve", "--workers", "2", env=sqlite_env(tmp_path))
+
+    assert result.returncode == 1
+    assert result.stderr == "error: several workers need PostgreSQL (set DATABASE_URL)\n"
