@@ -15,6 +15,9 @@ MODEL_MODULES = [
     "models.policy",
     "models.mail",
     "models.limits",
+    "models.privacy",
+    "models.profiles",
+    "models.moderation",
 ]
 
 

@@ -42,6 +42,8 @@ async def login(call: Call, login: str, password: str) -> User:
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
         await user.save(update_fields=["password_hash"])
+    user.last_seen_at = datetime.now(UTC)
+    await user.save(update_fields=["last_seen_at"])
     await start_session(call, user)
     return user
 

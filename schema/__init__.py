@@ -20,7 +20,10 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery, User
 from schema.errors import ErrorPolicy, log_errors
+from schema.moderation import ModerationQuery
 from schema.policy import PolicyQuery
+from schema.privacy import PrivacyMutation
+from schema.profiles import ProfileMutation
 from schema.root import NodeQuery
 
 MAX_DEPTH = 12  # counting edges/node levels: a thread page needs 7
@@ -29,12 +32,12 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(NodeQuery, AccountQuery, PolicyQuery):
+class Query(NodeQuery, AccountQuery, PolicyQuery, ModerationQuery):
     pass
 
 
 @strawberry.type(description="Everything that changes something.")
-class Mutation(AccountMutation):
+class Mutation(AccountMutation, ProfileMutation, PrivacyMutation):
     pass
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -11,12 +11,19 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import accounts, sessions
+from resolvers import accounts, privacy, profiles, sessions
 from resolvers.common import Refused
+from resolvers.pages import Page
+from resolvers.privacy import Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
+from schema.pagination import PageInfo, edges, page_info
+from schema.privacy import PrivacySettings, Private
+from schema.profiles import Profile
+
+LAST_SEEN_MINUTES = 15
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -31,6 +38,11 @@ class Role(Enum):
 @strawberry.type(description="A member of the forum. Personal fields follow their privacy.")
 class User(Node):
     row: strawberry.Private[models.User]
+
+    @property
+    def owner_id(self) -> int:
+        """Whose data this is, for the privacy extension."""
+        return self.row.id
 
     @strawberry.field(description="Opaque global ID of the member.")
     def id(self) -> strawberry.ID:
@@ -48,10 +60,133 @@ class User(Node):
     def joined_at(self) -> datetime:
         return self.row.joined_at
 
+    @strawberry.field(
+        description="Email address; null unless its owner shares it with you.",
+        extensions=[Private(Setting.EMAIL)],
+    )
+    def email(self) -> str | None:
+        return self.row.email
+
+    @strawberry.field(
+        description="Date of birth; null unless shared with you.",
+        extensions=[Private(Setting.DATE_OF_BIRTH)],
+    )
+    def date_of_birth(self) -> date | None:
+        return self.row.date_of_birth
+
+    @strawberry.field(
+        description="Age in whole years; null unless shared with you.",
+        extensions=[Private(Setting.AGE)],
+    )
+    def age(self) -> int | None:
+        return accounts.age_on(self.row.date_of_birth, datetime.now(UTC).date())
+
+    @strawberry.field(
+        description=f"When the member was last active, to the {LAST_SEEN_MINUTES} minutes; "
+        "null unless shared with you or never seen.",
+        extensions=[Private(Setting.LAST_SEEN)],
+    )
+    def last_seen_at(self) -> datetime | None:
+        seen = self.row.last_seen_at
+        if seen is None:
+            return None
+        # Coarse on purpose: a precise stamp would let anyone track a member's activity.
+        return seen.replace(
+            minute=seen.minute - seen.minute % LAST_SEEN_MINUTES, second=0, microsecond=0
+        )
+
+    @strawberry.field(description="What the member tells others; each field has its own audience.")
+    async def profile(self, info: Info[Context, None]) -> Profile:
+        row = await info.context.loaders.profile_by_user.load(self.row.id)
+        return Profile(owner_id=self.row.id, row=row)
+
+    @strawberry.field(
+        description="Members following this member, in follow order; null unless shared with you.",
+        extensions=[Private(Setting.FOLLOWERS)],
+    )
+    async def followers(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to start after.")
+        ] = None,
+    ) -> UserConnection | None:
+        page = await profiles.follow_page(self.row.id, "followers", first, after)
+        return await UserConnection.of_ids(info, page, "Follow")
+
+    @strawberry.field(
+        description="Members this member follows, in follow order; null unless shared with you.",
+        extensions=[Private(Setting.FOLLOWING)],
+    )
+    async def following(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to start after.")
+        ] = None,
+    ) -> UserConnection | None:
+        page = await profiles.follow_page(self.row.id, "following", first, after)
+        return await UserConnection.of_ids(info, page, "Follow")
+
+    @strawberry.field(
+        description="The member's privacy settings; null for everyone but the member."
+    )
+    async def privacy_settings(self, info: Info[Context, None]) -> PrivacySettings | None:
+        viewer = info.context.viewer
+        if viewer is None or viewer.id != self.row.id:
+            return None
+        return PrivacySettings(row=await info.context.loaders.settings_by_user.load(self.row.id))
+
+    @strawberry.field(description="Do you follow this member? False when signed out.")
+    async def viewer_is_following(self, info: Info[Context, None]) -> bool:
+        return await info.context.loaders.viewer_follows.load(self.row.id)
+
+    @strawberry.field(
+        description="May you start a conversation with this member (their whoCanMessage)?"
+    )
+    async def viewer_can_message(self, info: Info[Context, None]) -> bool:
+        viewer = info.context.viewer
+        if viewer is None or viewer.id == self.row.id or not viewer.confirmed:
+            return False
+        owner = await info.context.loaders.owner_by_id.load(self.row.id)
+        return privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE)
+
     @classmethod
     def from_row(cls, row: models.User) -> User:
         """The type for a database row."""
         return cls(row=row)
+
+
+@strawberry.type(description="One member in a list, with its cursor.")
+class UserEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this member.")
+    node: User = strawberry.field(description="The member.")
+
+
+@strawberry.type(description="A page of members.")
+class UserConnection:
+    edges: list[UserEdge] = strawberry.field(description="The members on this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+
+    @classmethod
+    def of_rows(cls, page: Page[models.User], kind: str) -> UserConnection:
+        """A connection of loaded member rows."""
+        found = edges(page, kind, User.from_row)
+        return cls(
+            edges=[UserEdge(cursor=c, node=n) for c, n in found], page_info=page_info(page, kind)
+        )
+
+    @classmethod
+    async def of_ids(cls, info: Info[Context, None], page: Page[int], kind: str) -> UserConnection:
+        """A connection of member ids, loaded in one batch."""
+        rows = await info.context.loaders.user_by_id.load_many(page.rows)
+        present = [(key, row) for key, row in zip(page.keys, rows, strict=True) if row is not None]
+        loaded = Page(
+            [r for _, r in present], [k for k, _ in present], page.has_next, page.has_previous
+        )
+        return cls.of_rows(loaded, kind)
 
 
 @strawberry.input(description="A newcomer's registration.")
@@ -121,6 +256,22 @@ class AccountQuery:
     async def viewer(self, info: Info[Context, None]) -> User | None:
         viewer = info.context.viewer
         return User.from_row(viewer) if viewer is not None else None
+
+    @strawberry.field(
+        description="Members listed in the directory, in join order; `search` matches part "
+        "of a username (nothing else)."
+    )
+    async def users(
+        self,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to start after.")
+        ] = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Part of a username, any case.")
+        ] = None,
+    ) -> UserConnection:
+        return UserConnection.of_rows(await profiles.users_page(search, first, after), "User")
 
     @strawberry.field(description="A member by username (any case); null if there is none.")
     async def user(

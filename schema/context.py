@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,8 +10,11 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from models.accounts import User
-from resolvers import accounts
+from models.privacy import PrivacySettings
+from models.profiles import Profile
+from resolvers import accounts, privacy, profiles
 from resolvers.common import Call
+from resolvers.privacy import Owner
 
 SESSION_COOKIE = "session"
 
@@ -20,9 +23,22 @@ SESSION_COOKIE = "session"
 class Loaders:
     """One set per request, so no cached row outlives the request that read it."""
 
-    user_by_id: DataLoader[int, User | None] = field(
-        default_factory=lambda: DataLoader(load_fn=accounts.users_by_id)
-    )
+    user_by_id: DataLoader[int, User | None]
+    profile_by_user: DataLoader[int, Profile]
+    settings_by_user: DataLoader[int, PrivacySettings]
+    owner_by_id: DataLoader[int, Owner]
+    viewer_follows: DataLoader[int, bool]
+
+    @classmethod
+    def for_viewer(cls, viewer: User | None) -> Loaders:
+        """The loaders of one request; some depend on who is asking."""
+        return cls(
+            user_by_id=DataLoader(load_fn=accounts.users_by_id),
+            profile_by_user=DataLoader(load_fn=profiles.profiles_by_user),
+            settings_by_user=DataLoader(load_fn=privacy.settings_by_user),
+            owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer)),
+            viewer_follows=DataLoader(load_fn=profiles.follows_loader(viewer)),
+        )
 
 
 @dataclass
@@ -33,7 +49,7 @@ class Context:
     request: Request | WebSocket
     response: Response | None
     request_id: str
-    loaders: Loaders = field(default_factory=Loaders)
+    loaders: Loaders
 
     @property
     def viewer(self) -> User | None:
@@ -41,7 +57,8 @@ class Context:
         return self.call.viewer
 
     def sync_cookie(self) -> None:
-        """Set or clear the session cookie after a sign-in or sign-out."""
+        """After a sign-in or sign-out: new loaders for the new viewer, and the cookie."""
+        self.loaders = Loaders.for_viewer(self.call.viewer)
         if self.response is None:
             return
         settings = self.call.settings

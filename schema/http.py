@@ -13,7 +13,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from resolvers.common import Call
 from resolvers.sessions import session_for_token
-from schema.context import SESSION_COOKIE, Context
+from schema.context import SESSION_COOKIE, Context, Loaders
 from schema.graphiql import graphiql_page
 from services.addresses import AddressVault
 from services.ratelimits import RateLimits
@@ -70,7 +70,11 @@ class ForumGraphQL(GraphQL[Context, None]):
             call.session, call.viewer = found
         http_response = response if isinstance(response, Response) else None
         return Context(
-            call=call, request=request, response=http_response, request_id=uuid.uuid4().hex
+            call=call,
+            request=request,
+            response=http_response,
+            request_id=uuid.uuid4().hex,
+            loaders=Loaders.for_viewer(call.viewer),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

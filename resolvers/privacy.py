@@ -1,0 +1,101 @@
+"""The one place that decides who may see a member's personal field."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models.accounts import User
+from models.privacy import Audience, PrivacySettings
+from models.profiles import Follow
+from resolvers.common import Call, Problem, Refused
+
+
+class Setting(StrEnum):
+    """A private-able field; the value names its column in `privacy_settings`."""
+
+    EMAIL = "email"
+    DATE_OF_BIRTH = "date_of_birth"
+    AGE = "age"
+    LAST_SEEN = "last_seen"
+    BIO = "bio"
+    LOCATION = "location"
+    WEBSITE = "website"
+    DIET_PLAN = "diet_plan"
+    WEIGHT_JOURNEY = "weight_journey"
+    FOLLOWERS = "followers"
+    FOLLOWING = "following"
+    WHO_CAN_MESSAGE = "who_can_message"
+
+
+DEFAULTS = PrivacySettings()  # an unsaved row holds every default
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What the policy needs to know about the member whose data is asked for."""
+
+    id: int
+    settings: PrivacySettings
+    follows_viewer: bool  # does the owner follow the viewer?
+
+    def audience(self, setting: Setting) -> Audience:
+        """The owner's audience for one field."""
+        return Audience(getattr(self.settings, setting.value))
+
+
+def can_view(viewer: User | None, owner: Owner, setting: Setting) -> bool:
+    """May this viewer see this owner's field? The owner always may; staff never here."""
+    if viewer is not None and viewer.id == owner.id:
+        return True
+    audience = owner.audience(setting)
+    if audience is Audience.EVERYONE:
+        return True
+    if viewer is None or not viewer.confirmed:
+        return False
+    if audience is Audience.MEMBERS:
+        return True
+    if audience is Audience.FOLLOWING:
+        return owner.follows_viewer
+    return False
+
+
+async def settings_by_user(ids: Sequence[int]) -> list[PrivacySettings]:
+    """Batch: each member's settings (defaults for members who never changed one)."""
+    rows = {row.user_id: row for row in await PrivacySettings.filter(user_id__in=ids)}  # type: ignore[attr-defined]
+    return [rows.get(id_) or PrivacySettings(user_id=id_) for id_ in ids]
+
+
+def owners_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[list[Owner]]]:
+    """Batch for the owner loader of one request's viewer: settings plus who follows them."""
+
+    async def owners(ids: Sequence[int]) -> list[Owner]:
+        settings = await settings_by_user(ids)
+        followers: set[int] = set()
+        if viewer is not None:
+            followers = set(
+                await Follow.filter(follower_id__in=ids, followee_id=viewer.id).values_list(
+                    "follower_id", flat=True
+                )
+            )
+        return [Owner(id_, row, id_ in followers) for id_, row in zip(ids, settings, strict=True)]
+
+    return owners
+
+
+_AUDIENCE_FIELDS = {field.value for field in Setting}
+
+
+async def update_settings(call: Call, changes: dict[str, Audience | bool]) -> PrivacySettings:
+    """Change any subset of the viewer's settings; the next request already obeys them."""
+    viewer = call.require_member()
+    unknown = set(changes) - _AUDIENCE_FIELDS - {"listed_in_members"}
+    if unknown:
+        problems = [Problem("UNKNOWN_SETTING", "No such setting.", (name,)) for name in unknown]
+        raise Refused.of(problems)
+    row, _ = await PrivacySettings.get_or_create(user_id=viewer.id)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    await row.save()
+    return row

@@ -1,0 +1,195 @@
+"""Field-level privacy: audiences, the settings, and the one extension that applies them."""
+
+from __future__ import annotations
+
+import inspect
+from enum import Enum
+from typing import Any, Protocol
+
+import strawberry
+from strawberry.extensions import FieldExtension
+from strawberry.types import Info
+from strawberry.types.base import StrawberryOptional
+from strawberry.types.field import StrawberryField
+
+from models import privacy as models
+from resolvers import privacy
+from resolvers.common import Refused
+from resolvers.privacy import Setting
+from schema.context import Context
+from schema.errors import UserError
+
+
+@strawberry.enum(description="Who may see a personal field.")
+class Audience(Enum):
+    EVERYONE = strawberry.enum_value("everyone", description="Anyone, signed in or not.")
+    MEMBERS = strawberry.enum_value(
+        "members", description="Signed-in members with a confirmed email address."
+    )
+    FOLLOWING = strawberry.enum_value(
+        "following", description="Members the owner follows (not the owner's followers)."
+    )
+    ONLY_ME = strawberry.enum_value("only_me", description="Nobody but the owner.")
+
+
+class Owned(Protocol):
+    """A GraphQL object holding one member's data."""
+
+    owner_id: int
+
+
+class Private(FieldExtension):
+    """Null the field for every viewer outside the owner's audience for it."""
+
+    def __init__(self, setting: Setting) -> None:
+        self.setting = setting
+
+    def apply(self, field: StrawberryField) -> None:
+        """Refuse, at schema build time, a private field that could not be null."""
+        if not isinstance(field.type, StrawberryOptional):
+            raise TypeError(f"private field {field.python_name!r} must be nullable")
+
+    async def resolve_async(
+        self, next_: Any, source: Owned, info: Info[Context, None], **kwargs: Any
+    ) -> Any:
+        """Decide first: a hidden value costs no query and reveals nothing."""
+        owner = await info.context.loaders.owner_by_id.load(source.owner_id)
+        if not privacy.can_view(info.context.viewer, owner, self.setting):
+            return None
+        value = next_(source, info, **kwargs)
+        return await value if inspect.isawaitable(value) else value
+
+
+def _audience(row: models.PrivacySettings, name: str) -> Audience:
+    return Audience(getattr(row, name).value)
+
+
+@strawberry.type(description="Who may see each of a member's personal fields.")
+class PrivacySettings:
+    row: strawberry.Private[models.PrivacySettings]
+
+    @strawberry.field(description="Email address. Default ONLY_ME.")
+    def email(self) -> Audience:
+        return _audience(self.row, "email")
+
+    @strawberry.field(description="Date of birth. Default ONLY_ME.")
+    def date_of_birth(self) -> Audience:
+        return _audience(self.row, "date_of_birth")
+
+    @strawberry.field(description="Age in years. Default MEMBERS.")
+    def age(self) -> Audience:
+        return _audience(self.row, "age")
+
+    @strawberry.field(description="When last seen. Default EVERYONE.")
+    def last_seen(self) -> Audience:
+        return _audience(self.row, "last_seen")
+
+    @strawberry.field(description="Profile bio. Default EVERYONE.")
+    def bio(self) -> Audience:
+        return _audience(self.row, "bio")
+
+    @strawberry.field(description="Profile location. Default MEMBERS.")
+    def location(self) -> Audience:
+        return _audience(self.row, "location")
+
+    @strawberry.field(description="Profile website. Default EVERYONE.")
+    def website(self) -> Audience:
+        return _audience(self.row, "website")
+
+    @strawberry.field(description="Diet plan followed. Default MEMBERS.")
+    def diet_plan(self) -> Audience:
+        return _audience(self.row, "diet_plan")
+
+    @strawberry.field(description="Weight journey (start, current, goal). Default ONLY_ME.")
+    def weight_journey(self) -> Audience:
+        return _audience(self.row, "weight_journey")
+
+    @strawberry.field(description="The list of followers. Default MEMBERS.")
+    def followers(self) -> Audience:
+        return _audience(self.row, "followers")
+
+    @strawberry.field(description="The list of members followed. Default MEMBERS.")
+    def following(self) -> Audience:
+        return _audience(self.row, "following")
+
+    @strawberry.field(description="Who may start a conversation with the member. Default MEMBERS.")
+    def who_can_message(self) -> Audience:
+        return _audience(self.row, "who_can_message")
+
+    @strawberry.field(description="Listed in the member directory (`users`). Default true.")
+    def listed_in_members(self) -> bool:
+        return self.row.listed_in_members
+
+
+_SETTING_HELP = "Leave out to keep the current value."
+
+
+@strawberry.input(description="Any subset of the privacy settings to change.")
+class UpdatePrivacySettingsInput:
+    email: Audience | None = strawberry.field(default=strawberry.UNSET, description=_SETTING_HELP)
+    date_of_birth: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    age: Audience | None = strawberry.field(default=strawberry.UNSET, description=_SETTING_HELP)
+    last_seen: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    bio: Audience | None = strawberry.field(default=strawberry.UNSET, description=_SETTING_HELP)
+    location: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    website: Audience | None = strawberry.field(default=strawberry.UNSET, description=_SETTING_HELP)
+    diet_plan: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    weight_journey: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    followers: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    following: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    who_can_message: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    listed_in_members: bool | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+
+
+@strawberry.type(description="Result of updatePrivacySettings.")
+class UpdatePrivacySettingsPayload:
+    privacy_settings: PrivacySettings | None = strawberry.field(
+        description="The settings now in force; null if refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+def _changes(data: UpdatePrivacySettingsInput) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name, value in vars(data).items():
+        if value is strawberry.UNSET or value is None:
+            continue  # null means "keep", like leaving the field out
+        changes[name] = models.Audience(value.value) if isinstance(value, Audience) else value
+    return changes
+
+
+@strawberry.type
+class PrivacyMutation:
+    @strawberry.mutation(
+        description="Change who may see your personal fields. Takes effect on the next request."
+    )
+    async def update_privacy_settings(
+        self, info: Info[Context, None], input: UpdatePrivacySettingsInput
+    ) -> UpdatePrivacySettingsPayload:
+        try:
+            row = await privacy.update_settings(info.context.call, _changes(input))
+        except Refused as refused:
+            return UpdatePrivacySettingsPayload(
+                privacy_settings=None, user_errors=UserError.of(refused)
+            )
+        return UpdatePrivacySettingsPayload(
+            privacy_settings=PrivacySettings(row=row), user_errors=[]
+        )

@@ -1,0 +1,157 @@
+"""Profiles, the weight journey, follows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import profiles as models
+from resolvers import profiles
+from resolvers.common import Refused
+from resolvers.privacy import Setting
+from schema import ids
+from schema.context import Context
+from schema.errors import UserError
+from schema.privacy import Private
+
+if TYPE_CHECKING:
+    from schema.accounts import User
+
+LazyUser = Annotated["User", strawberry.lazy("schema.accounts")]
+
+
+@strawberry.type(description="A member's weight journey, in kilograms.")
+class WeightJourney:
+    start_kg: float | None = strawberry.field(description="Weight when the journey began.")
+    current_kg: float | None = strawberry.field(description="Weight now.")
+    goal_kg: float | None = strawberry.field(description="The weight aimed for.")
+
+
+def _kg(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+@strawberry.type(description="What a member tells others; each field follows its own audience.")
+class Profile:
+    owner_id: strawberry.Private[int]
+    row: strawberry.Private[models.Profile]
+
+    @strawberry.field(description="About the member.", extensions=[Private(Setting.BIO)])
+    def bio(self) -> str | None:
+        return self.row.bio
+
+    @strawberry.field(
+        description="Where the member is, in their words.", extensions=[Private(Setting.LOCATION)]
+    )
+    def location(self) -> str | None:
+        return self.row.location
+
+    @strawberry.field(
+        description="The member's website (http or https).", extensions=[Private(Setting.WEBSITE)]
+    )
+    def website(self) -> str | None:
+        return self.row.website
+
+    @strawberry.field(
+        description="The diet plan the member follows.", extensions=[Private(Setting.DIET_PLAN)]
+    )
+    def diet_plan(self) -> str | None:
+        return self.row.diet_plan
+
+    @strawberry.field(
+        description="Start, current and goal weight; by default only the member sees it.",
+        extensions=[Private(Setting.WEIGHT_JOURNEY)],
+    )
+    def weight_journey(self) -> WeightJourney | None:
+        row = self.row
+        return WeightJourney(
+            start_kg=_kg(row.start_weight_kg),
+            current_kg=_kg(row.current_weight_kg),
+            goal_kg=_kg(row.goal_weight_kg),
+        )
+
+
+_KEEP = "Leave out to keep; null or empty clears."
+
+
+@strawberry.input(description="Profile fields to change; fields left out stay as they are.")
+class UpdateProfileInput:
+    bio: str | None = strawberry.field(
+        default=strawberry.UNSET, description=f"At most 2000 characters. {_KEEP}"
+    )
+    location: str | None = strawberry.field(
+        default=strawberry.UNSET, description=f"At most 100 characters. {_KEEP}"
+    )
+    website: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"An http:// or https:// address, at most 200 characters. {_KEEP}",
+    )
+    diet_plan: str | None = strawberry.field(
+        default=strawberry.UNSET, description=f"At most 100 characters. {_KEEP}"
+    )
+    start_weight_kg: float | None = strawberry.field(
+        default=strawberry.UNSET, description=f"20 to 500 kg, to 0.1 kg. {_KEEP}"
+    )
+    current_weight_kg: float | None = strawberry.field(
+        default=strawberry.UNSET, description=f"20 to 500 kg, to 0.1 kg. {_KEEP}"
+    )
+    goal_weight_kg: float | None = strawberry.field(
+        default=strawberry.UNSET, description=f"20 to 500 kg, to 0.1 kg. {_KEEP}"
+    )
+
+
+@strawberry.type(description="Result of updateProfile.")
+class UpdateProfilePayload:
+    user: LazyUser | None = strawberry.field(description="You, updated; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="The member to follow or unfollow.")
+class FollowInput:
+    user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
+
+
+@strawberry.type(description="Result of follow and unfollow.")
+class FollowPayload:
+    user: LazyUser | None = strawberry.field(description="The member; null when refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+def _user(row: Any) -> User:
+    from schema.accounts import User
+
+    return User.from_row(row)
+
+
+@strawberry.type
+class ProfileMutation:
+    @strawberry.mutation(
+        description="Change your profile. Username and date of birth cannot change here."
+    )
+    async def update_profile(
+        self, info: Info[Context, None], input: UpdateProfileInput
+    ) -> UpdateProfilePayload:
+        changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
+        try:
+            row = await profiles.update_profile(info.context.call, changes)
+        except Refused as refused:
+            return UpdateProfilePayload(user=None, user_errors=UserError.of(refused))
+        return UpdateProfilePayload(user=_user(row), user_errors=[])
+
+    @strawberry.mutation(description="Follow a member. Following twice is harmless.")
+    async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+        try:
+            row = await profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User"))
+        except Refused as refused:
+            return FollowPayload(user=None, user_errors=UserError.of(refused))
+        return FollowPayload(user=_user(row), user_errors=[])
+
+    @strawberry.mutation(description="Stop following a member. Unfollowing twice is harmless.")
+    async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+        try:
+            row = await profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User"))
+        except Refused as refused:
+            return FollowPayload(user=None, user_errors=UserError.of(refused))
+        return FollowPayload(user=_user(row), user_errors=[])
