@@ -28,9 +28,11 @@ from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from schema.graphiql import asset_routes
 from schema.http import ForumGraphQL
-from schema.pages import page_routes
+from schema.pages import out_page_route, page_routes
 from services.addresses import AddressVault
+from services.broker import Broker
 from services.mail import MailSender, Transport
+from services.markdown import Renderer
 from services.settings import Settings
 from services.web import BodyLimit, ClientAddress, SecurityHeaders, WriteGuard
 
@@ -42,7 +44,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     """The whole site as one ASGI application."""
     settings = settings or Settings()
     vault = AddressVault(settings.address_key)
-    graphql = ForumGraphQL(build_schema(introspection=settings.graphiql_enabled), settings, vault)
+    renderer = Renderer(settings.public_url, settings.key)
+    schema = build_schema(introspection=settings.graphiql_enabled)
+    graphql = ForumGraphQL(schema, settings, vault, renderer, Broker())
     sender = MailSender(Transport(settings.mail_target), settings.mail_from)
 
     @contextlib.asynccontextmanager
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         Route("/healthz", healthz, methods=["GET"]),
         *asset_routes(),
         *page_routes(),
+        out_page_route(renderer),
     ]
     middleware = [
         Middleware(SecurityHeaders),
@@ -203,7 +208,8 @@ async def _seed(if_empty: bool) -> int:
             print("demo data: the database already has members; nothing to do")
             return 0
         raise CommandError("the database already has members; seed needs an empty one")
-    accounts = await demo.seed()
+    settings = Settings()
+    accounts = await demo.seed(Renderer(settings.public_url, settings.key))
     print("Demo accounts (sign in with `login` in GraphiQL at /graphql):")
     for username, role, password in accounts:
         print(f"  {username:<10} {role:<10} password: {password}")

@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "models.privacy",
     "models.profiles",
     "models.moderation",
+    "models.messages",
 ]
 
 

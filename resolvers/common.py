@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from models.accounts import Session, User
 from services.addresses import AddressVault
+from services.broker import Broker
+from services.markdown import Renderer
 from services.ratelimits import RateLimits
 from services.settings import Settings
 
@@ -66,6 +69,8 @@ class Call:
     settings: Settings
     vault: AddressVault
     limits: RateLimits
+    renderer: Renderer
+    broker: Broker
     ip: str
     user_agent: str = ""
     viewer: User | None = None
@@ -88,3 +93,15 @@ class Call:
         if self.viewer is None:
             raise NotSignedIn()
         return self.viewer
+
+    def require_writer(self) -> User:
+        """The viewer if they may write: confirmed and not suspended (else a Refused)."""
+        viewer = self.require_member()
+        if not viewer.confirmed:
+            raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.")
+        until = viewer.suspended_until
+        if until is not None and until > datetime.now(UTC):
+            reason = viewer.suspension_reason or "no reason given"
+            message = f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC: {reason}"
+            raise Refused("SUSPENDED", message)
+        return viewer

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from models.accounts import User
 from models.base import Role
+from models.messages import Message, Report, ReportStatus
 from models.moderation import AuditEntry
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers.common import BadInput, Call, Forbidden
+from resolvers.common import BadInput, Call, Forbidden, Refused
+from resolvers.messages import readable
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
@@ -33,6 +36,19 @@ def require_admin(call: Call) -> User:
     if viewer.role is not Role.ADMIN:
         raise Forbidden()
     return viewer
+
+
+async def audit(
+    actor: User, action: str, subject_id: int | None, fields: Sequence[str], reason: str | None
+) -> AuditEntry:
+    """Append an entry to the audit log."""
+    return await AuditEntry.create(
+        actor_id=actor.id,
+        action=action,
+        subject_id=subject_id,
+        fields_read=list(fields),
+        reason=reason,
+    )
 
 
 def _reason(reason: str) -> str:
@@ -60,13 +76,7 @@ async def privileged_profile(
     user = await User.get_or_none(id=user_id)
     if user is None:
         return None
-    await AuditEntry.create(
-        actor_id=staff.id,
-        action="READ_PRIVATE_PROFILE",
-        subject_id=user.id,
-        fields_read=sorted(set(fields_read)),
-        reason=why,
-    )
+    await audit(staff, "READ_PRIVATE_PROFILE", user.id, sorted(set(fields_read)), why)
     (profile,) = await profiles_by_user([user.id])
     (settings,) = await settings_by_user([user.id])
     return PrivateRecord(user, profile, settings)
@@ -82,3 +92,112 @@ async def audit_page(call: Call, first: int | None, after: str | None) -> Page[A
         query = query.filter(id__lt=position)
     rows = await query.order_by("-id").limit(size + 1)
     return make_page(rows, [row.id for row in rows], size, after=position is not None)
+
+
+# ------------------------------------------------------------ reports and actions
+
+REPORT_MAX = 1000
+CONTEXT_AROUND = 2
+
+
+async def report_message(call: Call, message_id: int, reason: str) -> Report:
+    """Ask moderators to look at a message the viewer can read."""
+    viewer = call.require_writer()
+    reason = reason.strip()
+    if not REASON_MIN <= len(reason) <= REPORT_MAX:
+        message = f"Say what is wrong in {REASON_MIN} to {REPORT_MAX} characters."
+        raise Refused("REASON_LENGTH", message, "reason")
+    message_row = await readable(viewer, await Message.get_or_none(id=message_id))
+    if message_row is None:
+        raise Refused("MESSAGE_NOT_FOUND", "There is no such message.", "messageId")
+    await call.limits.hit("report-member", str(viewer.id))
+    return await Report.create(
+        message=message_row, reporter=viewer, reason=reason, **call.ip_columns
+    )
+
+
+async def report_page(
+    call: Call, status: ReportStatus | None, first: int | None, after: str | None
+) -> Page[Report]:
+    """Reports, oldest first, optionally of one status (staff only)."""
+    require_staff(call)
+    size = page_size(first)
+    position = decode_cursor("Report", after)
+    query = Report.all() if status is None else Report.filter(status=status)
+    if position is not None:
+        query = query.filter(id__gt=position)
+    rows = await query.order_by("id").limit(size + 1)
+    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+
+
+async def report_context(message: Message) -> list[Message]:
+    """The reported message with the few around it in its thread or conversation."""
+    where = (
+        {"thread_id": message.thread_id}  # type: ignore[attr-defined]
+        if message.thread_id is not None  # type: ignore[attr-defined]
+        else {"conversation_id": message.conversation_id}  # type: ignore[attr-defined]
+    )
+    before = await Message.filter(**where, id__lt=message.id).order_by("-id").limit(CONTEXT_AROUND)
+    after = await Message.filter(**where, id__gt=message.id).order_by("id").limit(CONTEXT_AROUND)
+    return [*reversed(before), message, *after]
+
+
+async def resolve_report(call: Call, report_id: int, hide: bool, note: str | None) -> Report:
+    """Close a report: dismiss it, or hide the message it is about."""
+    staff = require_staff(call)
+    report = await Report.get_or_none(id=report_id).select_related("message")
+    if report is None:
+        raise Refused("REPORT_NOT_FOUND", "There is no such report.", "reportId")
+    now = datetime.now(UTC)
+    report.status = ReportStatus.RESOLVED if hide else ReportStatus.DISMISSED
+    report.resolved_at, report.resolved_by, report.note = now, staff, (note or "")[:1000] or None
+    await report.save(update_fields=["status", "resolved_at", "resolved_by_id", "note"])
+    if hide and report.message.hidden_at is None:
+        await Message.filter(id=report.message.id).update(hidden_at=now)
+    action = "HIDE_REPORTED_MESSAGE" if hide else "DISMISS_REPORT"
+    await audit(staff, action, report.message.author_id, [f"report:{report.id}"], note)  # type: ignore[attr-defined]
+    return report
+
+
+async def hide_message(call: Call, message_id: int, reason: str) -> Message:
+    """Hide a public message (private ones only once reported)."""
+    staff = require_staff(call)
+    why = _reason(reason)
+    message = await Message.get_or_none(id=message_id)
+    reported = message is not None and await Report.exists(message_id=message.id)
+    if message is None or (message.thread_id is None and not reported):  # type: ignore[attr-defined]
+        raise Refused("MESSAGE_NOT_FOUND", "There is no such message.", "messageId")
+    if message.hidden_at is None:
+        message.hidden_at = datetime.now(UTC)
+        await message.save(update_fields=["hidden_at"])
+    await audit(staff, "HIDE_MESSAGE", message.author_id, [f"message:{message.id}"], why)  # type: ignore[attr-defined]
+    return message
+
+
+async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> User:
+    """Stop a member writing until a time; they can still sign in and read."""
+    staff = require_staff(call)
+    why = _reason(reason)
+    member = await User.get_or_none(id=user_id)
+    if member is None:
+        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+    if member.role is not Role.MEMBER and staff.role is not Role.ADMIN:
+        raise Forbidden("Only admins can suspend staff.")
+    if until.tzinfo is None or until <= datetime.now(UTC):
+        raise Refused("UNTIL_IN_PAST", "Suspend until a time in the future (with zone).", "until")
+    member.suspended_until, member.suspension_reason = until, why
+    await member.save(update_fields=["suspended_until", "suspension_reason"])
+    await audit(staff, "SUSPEND_MEMBER", member.id, [until.isoformat()], why)
+    return member
+
+
+async def unsuspend(call: Call, user_id: int) -> User:
+    """Lift a suspension."""
+    staff = require_staff(call)
+    member = await User.get_or_none(id=user_id)
+    if member is None:
+        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+    member.suspended_until, member.suspension_reason = None, None
+    await member.save(update_fields=["suspended_until", "suspension_reason"])
+    await audit(staff, "UNSUSPEND_MEMBER", member.id, [], None)
+    return member

@@ -19,8 +19,10 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery, User
+from schema.conversations import ConversationMutation, ConversationQuery, Subscription
 from schema.errors import ErrorPolicy, log_errors
-from schema.moderation import ModerationQuery
+from schema.messages import MessageMutation, MessageQuery
+from schema.moderation import ModerationMutation, ModerationQuery
 from schema.policy import PolicyQuery
 from schema.privacy import PrivacyMutation
 from schema.profiles import ProfileMutation
@@ -32,12 +34,19 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(NodeQuery, AccountQuery, PolicyQuery, ModerationQuery):
+class Query(NodeQuery, AccountQuery, MessageQuery, ConversationQuery, PolicyQuery, ModerationQuery):
     pass
 
 
 @strawberry.type(description="Everything that changes something.")
-class Mutation(AccountMutation, ProfileMutation, PrivacyMutation):
+class Mutation(
+    AccountMutation,
+    ProfileMutation,
+    PrivacyMutation,
+    MessageMutation,
+    ConversationMutation,
+    ModerationMutation,
+):
     pass
 
 
@@ -64,4 +73,10 @@ def build_schema(*, introspection: bool = True) -> ForumSchema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return ForumSchema(query=Query, mutation=Mutation, types=[User], extensions=extensions)
+    return ForumSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[User],
+        extensions=extensions,
+    )

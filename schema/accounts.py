@@ -153,6 +153,16 @@ class User(Node):
         owner = await info.context.loaders.owner_by_id.load(self.row.id)
         return privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE)
 
+    @strawberry.field(
+        description="Until when the member may not write; for the member and moderators only."
+    )
+    def suspended_until(self, info: Info[Context, None]) -> datetime | None:
+        viewer = info.context.viewer
+        if viewer is None or (viewer.id != self.row.id and viewer.role is RoleValue.MEMBER):
+            return None
+        until = self.row.suspended_until
+        return until if until is not None and until > datetime.now(UTC) else None
+
     @classmethod
     def from_row(cls, row: models.User) -> User:
         """The type for a database row."""

@@ -10,9 +10,10 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from models.accounts import User
+from models.messages import Conversation, Forum, Thread
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers import accounts, privacy, profiles
+from resolvers import accounts, conversations, forums, privacy, profiles
 from resolvers.common import Call
 from resolvers.privacy import Owner
 
@@ -28,6 +29,11 @@ class Loaders:
     settings_by_user: DataLoader[int, PrivacySettings]
     owner_by_id: DataLoader[int, Owner]
     viewer_follows: DataLoader[int, bool]
+    forum_by_id: DataLoader[int, Forum | None]
+    thread_by_id: DataLoader[int, Thread | None]
+    my_conversation: DataLoader[int, Conversation | None]
+    participants_of: DataLoader[int, list[int]]
+    unread_in: DataLoader[int, int]
 
     @classmethod
     def for_viewer(cls, viewer: User | None) -> Loaders:
@@ -38,6 +44,11 @@ class Loaders:
             settings_by_user=DataLoader(load_fn=privacy.settings_by_user),
             owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer)),
             viewer_follows=DataLoader(load_fn=profiles.follows_loader(viewer)),
+            forum_by_id=DataLoader(load_fn=forums.forums_by_id),
+            thread_by_id=DataLoader(load_fn=forums.threads_by_id),
+            my_conversation=DataLoader(load_fn=conversations.mine_loader(viewer)),
+            participants_of=DataLoader(load_fn=conversations.participants_of),
+            unread_in=DataLoader(load_fn=conversations.unread_loader(viewer)),
         )
 
 

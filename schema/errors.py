@@ -63,6 +63,7 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
         message,
         nodes=error.nodes,
         positions=error.positions,
+        source=error.source,
         path=error.path,
         extensions=extensions,
     )
@@ -73,12 +74,17 @@ class ErrorPolicy(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         """After the operation, rewrite its errors."""
-        yield
+        request_id = getattr(self.execution_context.context, "request_id", "")
+        try:
+            yield
+        except GraphQLError as error:
+            # ParserCache parses inside its hook, so a syntax error (the token limit
+            # included) escapes the operation instead of landing in its result.
+            raise self._public(error, request_id) from None
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if not errors:
             return
-        request_id = getattr(self.execution_context.context, "request_id", "")
         result.errors = [self._public(error, request_id) for error in errors[:MAX_ERRORS]]  # type: ignore[union-attr]
 
     @staticmethod
@@ -94,8 +100,8 @@ def log_errors(errors: list[GraphQLError], request_id: str) -> None:
     """Log faults by type and request id only: no query text, no values, no addresses."""
     for error in errors[:MAX_ERRORS]:
         original = error.original_error
-        if original is None or isinstance(original, (*_CODED, RateLimitExceeded)):
-            continue
+        if original is None or _coded(error) is not None:
+            continue  # the client's mistake or a refusal, answered with its code
         # Frames only: an exception's message may quote values (an address, an email).
         frames = traceback.format_list(traceback.extract_tb(original.__traceback__))
         log.error(

@@ -16,6 +16,8 @@ from resolvers.sessions import session_for_token
 from schema.context import SESSION_COOKIE, Context, Loaders
 from schema.graphiql import graphiql_page
 from services.addresses import AddressVault
+from services.broker import Broker
+from services.markdown import Renderer
 from services.ratelimits import RateLimits
 from services.settings import Settings
 from services.web import CLIENT_IP
@@ -38,7 +40,14 @@ query Welcome {
 class ForumGraphQL(GraphQL[Context, None]):
     """`/graphql`: JSON over POST (and queries over GET), graphql-transport-ws, GraphiQL."""
 
-    def __init__(self, schema: Any, settings: Settings, vault: AddressVault) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        settings: Settings,
+        vault: AddressVault,
+        renderer: Renderer,
+        broker: Broker,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -50,6 +59,8 @@ class ForumGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.vault = vault
+        self.renderer = renderer
+        self.broker = broker
         self.limits = RateLimits(enabled=settings.rate_limits == "on")
 
     async def get_context(
@@ -60,6 +71,8 @@ class ForumGraphQL(GraphQL[Context, None]):
             settings=self.settings,
             vault=self.vault,
             limits=self.limits,
+            renderer=self.renderer,
+            broker=self.broker,
             ip=request.scope.get(CLIENT_IP, "0.0.0.0"),  # noqa: S104 - "unknown", never bound
             user_agent=(request.headers.get("user-agent") or "")[:512],
         )

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
+from models.messages import Report as ReportRow
+from models.messages import ReportStatus as ReportRowStatus
 from models.moderation import AuditEntry as AuditRow
 from resolvers import moderation
+from resolvers.common import Refused
 from resolvers.moderation import PrivateRecord
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
+from schema.errors import UserError
+from schema.messages import Message
 from schema.node import Node
 from schema.pagination import PageInfo, edges, page_info
 from schema.privacy import PrivacySettings
@@ -112,17 +119,22 @@ class AuditEntryConnection:
 
 def _selected(info: Info[Context, None]) -> list[str]:
     """The private fields a privileged query asks for: what the audit entry records."""
+    return [name for field in info.selected_fields for name in _field_names(field.selections)]
+
+
+def _field_names(selections: list[Selection]) -> list[str]:
     names: list[str] = []
-    for field in info.selected_fields:
-        for child in field.selections:
-            name = getattr(child, "name", None)
-            if name and name not in ("user", "__typename"):
-                names.append(name)
+    for child in selections:
+        if isinstance(child, SelectedField):
+            if child.name not in ("user", "__typename"):
+                names.append(child.name)
+        else:  # `... on PrivilegedProfile { }` or `...Named`: the fields inside count
+            names += _field_names(child.selections)
     return names
 
 
 @strawberry.type
-class ModerationQuery:
+class PrivilegedQuery:
     @strawberry.field(
         description="Moderators and admins: a member's private profile for moderation. "
         "Every read is written to the audit log, with the reason given."
@@ -156,3 +168,219 @@ class ModerationQuery:
             edges=[AuditEntryEdge(cursor=c, node=n) for c, n in found],
             page_info=page_info(page, "AuditEntry"),
         )
+
+
+@strawberry.enum(description="Where a report stands.")
+class ReportStatus(Enum):
+    OPEN = strawberry.enum_value("open", description="Waiting for a moderator.")
+    RESOLVED = strawberry.enum_value("resolved", description="Acted on: the message was hidden.")
+    DISMISSED = strawberry.enum_value("dismissed", description="Looked at; nothing to do.")
+
+
+@strawberry.enum(description="What a moderator does with a report.")
+class ReportAction(Enum):
+    DISMISS = strawberry.enum_value("dismiss", description="Close it; the message stays.")
+    HIDE_MESSAGE = strawberry.enum_value("hide", description="Hide the reported message.")
+
+
+@strawberry.type(
+    description="A member's report of a message. A private message is visible to moderators "
+    "only through a report, with the few messages around it."
+)
+class Report(Node):
+    row: strawberry.Private[ReportRow]
+
+    @strawberry.field(description="Opaque global ID of the report.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(ids.encode("Report", self.row.id))
+
+    @strawberry.field(description="The reported message.")
+    async def message(self) -> Message:
+        return Message(row=await self.row.message)
+
+    @strawberry.field(description="Who reported it; null if their account is gone.")
+    async def reporter(self, info: Info[Context, None]) -> User | None:
+        return await _user(info, self.row.reporter_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="What the reporter says is wrong.")
+    def reason(self) -> str:
+        return self.row.reason
+
+    @strawberry.field(description="Where the report stands.")
+    def status(self) -> ReportStatus:
+        return ReportStatus(self.row.status.value)
+
+    @strawberry.field(description="When it was made.")
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="The message with up to two before and two after it.")
+    async def context(self) -> list[Message]:
+        rows = await moderation.report_context(await self.row.message)
+        return [Message(row=row) for row in rows]
+
+
+@strawberry.type(description="One report in a list, with its cursor.")
+class ReportEdge:
+    cursor: str = strawberry.field(description="Keyset cursor of this report.")
+    node: Report = strawberry.field(description="The report.")
+
+
+@strawberry.type(description="A page of reports, oldest first.")
+class ReportConnection:
+    edges: list[ReportEdge] = strawberry.field(description="The reports on this page.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+
+
+@strawberry.type
+class ReportQuery:
+    @strawberry.field(description="Moderators and admins: reports, oldest first.")
+    async def reports(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to start after.")
+        ] = None,
+        status: Annotated[
+            ReportStatus | None, strawberry.argument(description="Only reports in this state.")
+        ] = None,
+    ) -> ReportConnection:
+        wanted = ReportRowStatus(status.value) if status is not None else None
+        page = await moderation.report_page(info.context.call, wanted, first, after)
+        found = edges(page, "Report", lambda row: Report(row=row))
+        return ReportConnection(
+            edges=[ReportEdge(cursor=c, node=n) for c, n in found],
+            page_info=page_info(page, "Report"),
+        )
+
+
+@strawberry.input(description="A message to report, and why.")
+class ReportMessageInput:
+    message_id: strawberry.ID = strawberry.field(description="The message's global ID.")
+    reason: str = strawberry.field(description="What is wrong, 3 to 1000 characters.")
+
+
+@strawberry.type(description="Result of reportMessage and resolveReport.")
+class ReportMessagePayload:
+    report: Report | None = strawberry.field(description="The report; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="How a moderator closes a report.")
+class ResolveReportInput:
+    report_id: strawberry.ID = strawberry.field(description="The report's global ID.")
+    action: ReportAction = strawberry.field(description="Dismiss it, or hide the message.")
+    note: str | None = strawberry.field(default=None, description="For the record.")
+
+
+@strawberry.type(description="Result of resolveReport.")
+class ResolveReportPayload:
+    report: Report | None = strawberry.field(description="The report; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="A message to hide, and why.")
+class HideMessageInput:
+    message_id: strawberry.ID = strawberry.field(description="The message's global ID.")
+    reason: str = strawberry.field(description="Why, 3 to 500 characters (audited).")
+
+
+@strawberry.type(description="Result of hideMessage.")
+class HideMessagePayload:
+    message: Message | None = strawberry.field(description="The message; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="Whom to suspend, until when, and why.")
+class SuspendMemberInput:
+    user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
+    until: datetime = strawberry.field(description="End of the suspension (with time zone).")
+    reason: str = strawberry.field(description="Told to the member; 3 to 500 characters.")
+
+
+@strawberry.input(description="Whose suspension to lift.")
+class UnsuspendMemberInput:
+    user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
+
+
+@strawberry.type(description="Result of suspendMember and unsuspendMember.")
+class SuspendMemberPayload:
+    user: User | None = strawberry.field(description="The member; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of unsuspendMember.")
+class UnsuspendMemberPayload:
+    user: User | None = strawberry.field(description="The member; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type
+class ModerationMutation:
+    @strawberry.mutation(description="Report a message you can read to the moderators.")
+    async def report_message(
+        self, info: Info[Context, None], input: ReportMessageInput
+    ) -> ReportMessagePayload:
+        message_id = ids.decode_pk(input.message_id, "Message")
+        try:
+            row = await moderation.report_message(info.context.call, message_id, input.reason)
+        except Refused as refused:
+            return ReportMessagePayload(report=None, user_errors=UserError.of(refused))
+        return ReportMessagePayload(report=Report(row=row), user_errors=[])
+
+    @strawberry.mutation(description="Moderators: close a report (audited).")
+    async def resolve_report(
+        self, info: Info[Context, None], input: ResolveReportInput
+    ) -> ResolveReportPayload:
+        moderation.require_staff(info.context.call)
+        report_id = ids.decode_pk(input.report_id, "Report")
+        hide = input.action is ReportAction.HIDE_MESSAGE
+        try:
+            row = await moderation.resolve_report(info.context.call, report_id, hide, input.note)
+        except Refused as refused:
+            return ResolveReportPayload(report=None, user_errors=UserError.of(refused))
+        return ResolveReportPayload(report=Report(row=row), user_errors=[])
+
+    @strawberry.mutation(description="Moderators: hide a message (audited).")
+    async def hide_message(
+        self, info: Info[Context, None], input: HideMessageInput
+    ) -> HideMessagePayload:
+        moderation.require_staff(info.context.call)
+        message_id = ids.decode_pk(input.message_id, "Message")
+        try:
+            row = await moderation.hide_message(info.context.call, message_id, input.reason)
+        except Refused as refused:
+            return HideMessagePayload(message=None, user_errors=UserError.of(refused))
+        return HideMessagePayload(message=Message(row=row), user_errors=[])
+
+    @strawberry.mutation(
+        description="Moderators: stop a member writing until a time; they are told why."
+    )
+    async def suspend_member(
+        self, info: Info[Context, None], input: SuspendMemberInput
+    ) -> SuspendMemberPayload:
+        moderation.require_staff(info.context.call)
+        user_id = ids.decode_pk(input.user_id, "User")
+        try:
+            row = await moderation.suspend(info.context.call, user_id, input.until, input.reason)
+        except Refused as refused:
+            return SuspendMemberPayload(user=None, user_errors=UserError.of(refused))
+        return SuspendMemberPayload(user=User.from_row(row), user_errors=[])
+
+    @strawberry.mutation(description="Moderators: lift a suspension.")
+    async def unsuspend_member(
+        self, info: Info[Context, None], input: UnsuspendMemberInput
+    ) -> UnsuspendMemberPayload:
+        moderation.require_staff(info.context.call)
+        user_id = ids.decode_pk(input.user_id, "User")
+        try:
+            row = await moderation.unsuspend(info.context.call, user_id)
+        except Refused as refused:
+            return UnsuspendMemberPayload(user=None, user_errors=UserError.of(refused))
+        return UnsuspendMemberPayload(user=User.from_row(row), user_errors=[])
+
+
+@strawberry.type
+class ModerationQuery(PrivilegedQuery, ReportQuery):
+    pass

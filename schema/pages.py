@@ -6,9 +6,14 @@ mail scanner that merely fetches the link confirms nothing.
 
 from __future__ import annotations
 
+import html
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+
+from services.markdown import Renderer
 
 _CONFIRM_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -37,6 +42,55 @@ button.addEventListener("click", async () => {
 });
 </script></body></html>
 """
+
+
+_OUT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>You are leaving the forum</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem}}
+code{{word-break:break-all}}</style></head>
+<body><h1>You are leaving the forum</h1>
+<p>This link goes to another website:</p>
+<p><code>{url}</code></p>
+<p>That site is not ours: our privacy policy does not apply there, and what it
+collects about you is up to its owners.</p>
+<p><a href="{href}" rel="nofollow ugc noopener noreferrer">Continue to {host}</a>
+&nbsp;or&nbsp; <a href="/">stay here</a>.</p>
+</body></html>
+"""
+
+_BAD_LINK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Link not valid</title></head>
+<body><h1>This link is not valid</h1>
+<p>It was not made by this forum, or it has been changed. Nothing was opened.</p>
+</body></html>
+"""
+
+
+def out_page_route(renderer: Renderer) -> Route:
+    """The interstitial every external link in a message goes through."""
+
+    async def out_page(request: Request) -> HTMLResponse:
+        url = request.query_params.get("url", "")
+        signature = request.query_params.get("sig", "")
+        parts = urlsplit(url)
+        valid = (
+            renderer.verify(url, signature)
+            and parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not any(ch in url for ch in "\r\n\x00")
+        )
+        if not valid:
+            return HTMLResponse(_BAD_LINK_PAGE, status_code=400)
+        page = _OUT_PAGE.format(
+            url=html.escape(url),
+            href=html.escape(url, quote=True),
+            host=html.escape(parts.hostname or ""),
+        )
+        return HTMLResponse(page)
+
+    return Route("/out", out_page, methods=["GET"])
 
 
 async def confirm_email_page(_: Request) -> HTMLResponse:

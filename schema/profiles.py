@@ -65,12 +65,11 @@ class Profile:
         extensions=[Private(Setting.WEIGHT_JOURNEY)],
     )
     def weight_journey(self) -> WeightJourney | None:
-        row = self.row
-        return WeightJourney(
-            start_kg=_kg(row.start_weight_kg),
-            current_kg=_kg(row.current_weight_kg),
-            goal_kg=_kg(row.goal_weight_kg),
-        )
+        weights = (self.row.start_weight_kg, self.row.current_weight_kg, self.row.goal_weight_kg)
+        if all(weight is None for weight in weights):
+            return None  # an empty journey reads as null, exactly like a hidden one
+        start, current, goal = (_kg(weight) for weight in weights)
+        return WeightJourney(start_kg=start, current_kg=current, goal_kg=goal)
 
 
 _KEEP = "Leave out to keep; null or empty clears."

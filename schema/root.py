@@ -8,10 +8,13 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers import messages
 from resolvers.common import BadInput
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
+from schema.conversations import Conversation
+from schema.messages import Forum, Message, Thread
 from schema.node import Node
 
 
@@ -20,9 +23,33 @@ async def _user(info: Info[Context, None], key: str) -> Node | None:
     return User.from_row(row) if row is not None else None
 
 
+async def _forum(info: Info[Context, None], key: str) -> Node | None:
+    row = await info.context.loaders.forum_by_id.load(int(key))
+    return Forum(row=row) if row is not None else None
+
+
+async def _thread(info: Info[Context, None], key: str) -> Node | None:
+    row = await info.context.loaders.thread_by_id.load(int(key))
+    return Thread(row=row) if row is not None else None
+
+
+async def _message(info: Info[Context, None], key: str) -> Node | None:
+    row = await messages.readable(info.context.viewer, await messages.load_fresh(int(key)))
+    return Message(row=row) if row is not None else None
+
+
+async def _conversation(info: Info[Context, None], key: str) -> Node | None:
+    row = await info.context.loaders.my_conversation.load(int(key))
+    return Conversation(row=row) if row is not None else None
+
+
 # Only these types answer `node`; any other name in an ID reads as "no such object".
 _FETCHERS: dict[str, Callable[[Info[Context, None], str], Awaitable[Node | None]]] = {
     "User": _user,
+    "Forum": _forum,
+    "Thread": _thread,
+    "Message": _message,
+    "Conversation": _conversation,
 }
 
 

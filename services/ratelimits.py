@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
-from tortoise import connections
+
+from models.sql import fetch
 
 RULES: dict[str, str] = {
     # Failed sign-ins, counted per account and per client address.
@@ -19,6 +20,10 @@ RULES: dict[str, str] = {
     "mail-address": "3/hour",  # mails to one address (confirmation, reset): no mail bombing
     "mail-client": "20/hour",
     "token-address": "30/15minutes",  # attempts at one-time tokens from one client
+    "post-member": "20/minute",
+    "thread-member": "5/10minutes",
+    "conversation-member": "10/hour",
+    "report-member": "20/hour",
 }
 
 
@@ -51,12 +56,12 @@ class DatabaseStorage(Storage):
             "expires_at = CASE WHEN rate_counters.expires_at <= {3} THEN excluded.expires_at "
             'ELSE rate_counters.expires_at END RETURNING "count"'
         )
-        rows = await _query(sql, [key, amount, now + expiry, now])
+        rows = await fetch(sql, [key, amount, now + expiry, now])
         return int(rows[0]["count"])
 
     async def get(self, key: str) -> int:
         """The counter's value in its current window (0 when none)."""
-        rows = await _query(
+        rows = await fetch(
             'SELECT "count" FROM rate_counters WHERE "key" = {0} AND expires_at > {1}',
             [key, time.time()],
         )
@@ -64,31 +69,22 @@ class DatabaseStorage(Storage):
 
     async def get_expiry(self, key: str) -> float:
         """When the counter's window ends (epoch seconds)."""
-        rows = await _query('SELECT expires_at FROM rate_counters WHERE "key" = {0}', [key])
+        rows = await fetch('SELECT expires_at FROM rate_counters WHERE "key" = {0}', [key])
         return float(rows[0]["expires_at"]) if rows else time.time()
 
     async def check(self) -> bool:
         """Is the database answering?"""
-        await _query("SELECT 1 AS ok", [])
+        await fetch("SELECT 1 AS ok", [])
         return True
 
     async def reset(self) -> int | None:
         """Forget every counter."""
-        await _query("DELETE FROM rate_counters", [])
+        await fetch("DELETE FROM rate_counters", [])
         return None
 
     async def clear(self, key: str) -> None:
         """Forget one counter."""
-        await _query('DELETE FROM rate_counters WHERE "key" = {0}', [key])
-
-
-async def _query(template: str, values: list[object]) -> list[dict[str, object]]:
-    connection = connections.get("default")
-    # Numbered placeholders ($1 in PostgreSQL, ?1 in SQLite) may repeat a value.
-    mark = "$" if connection.capabilities.dialect == "postgres" else "?"
-    sql = template.format(*(f"{mark}{i + 1}" for i in range(len(values))))
-    _, rows = await connection.execute_query(sql, values)
-    return [dict(row) for row in rows]
+        await fetch('DELETE FROM rate_counters WHERE "key" = {0}', [key])
 
 
 @dataclass

@@ -1,0 +1,25 @@
+"""Hand-written SQL for the few queries the ORM cannot say in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise import connections
+
+
+def placeholders(start: int, count: int) -> list[str]:
+    """`count` numbered placeholders from `start` ({n} slots, filled in by `fetch`)."""
+    return [f"{{{i}}}" for i in range(start, start + count)]
+
+
+async def fetch(template: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """Run a statement whose parameters are written {0}, {1}, ...; return its rows.
+
+    Numbered placeholders ($1 in PostgreSQL, ?1 in SQLite) let a value repeat.
+    """
+    connection = connections.get("default")
+    mark = "$" if connection.capabilities.dialect == "postgres" else "?"
+    sql = template.format(*(f"{mark}{i + 1}" for i in range(len(values))))
+    _, rows = await connection.execute_query(sql, list(values))
+    return [dict(row) for row in rows]

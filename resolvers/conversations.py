@@ -1,0 +1,197 @@
+"""Private conversations: only their participants can reach them, by any path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from models.accounts import User
+from models.messages import Conversation, Message, Participant
+from models.profiles import Follow
+from models.sql import fetch, placeholders
+from resolvers import privacy
+from resolvers.common import Call, Forbidden, Problem, Refused
+from resolvers.forums import clean_title
+from resolvers.messages import clean_body, post
+from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.privacy import Setting
+
+MAX_RECIPIENTS = 20
+
+
+async def visible_conversation(viewer: User | None, conversation_id: int) -> Conversation | None:
+    """The conversation if the viewer takes part in it; otherwise it does not exist."""
+    if viewer is None:
+        return None
+    taking_part = await Participant.exists(
+        conversation_id=conversation_id, user_id=viewer.id, left_at__isnull=True
+    )
+    return await Conversation.get_or_none(id=conversation_id) if taking_part else None
+
+
+MineBatch = Callable[[Sequence[int]], Awaitable[list[Conversation | None]]]
+
+
+def mine_loader(viewer: User | None) -> MineBatch:
+    """Batch for one request: each conversation if the viewer takes part, else None."""
+
+    async def mine(ids: Sequence[int]) -> list[Conversation | None]:
+        if viewer is None:
+            return [None] * len(ids)
+        taking_part = set(
+            await Participant.filter(
+                user_id=viewer.id, conversation_id__in=ids, left_at__isnull=True
+            ).values_list("conversation_id", flat=True)
+        )
+        rows = {c.id: c for c in await Conversation.filter(id__in=list(taking_part))}
+        return [rows.get(id_) for id_ in ids]
+
+    return mine
+
+
+async def conversation_page(
+    viewer: User, first: int | None, after: str | None
+) -> Page[Conversation]:
+    """The viewer's conversations, most recently active first."""
+    size = page_size(first)
+    position = decode_cursor("Activity", after)
+    query = Participant.filter(user_id=viewer.id, left_at__isnull=True)
+    if position is not None:
+        query = query.filter(last_message_id__lt=position)
+    rows = (
+        await query.order_by("-last_message_id")
+        .limit(size + 1)
+        .values_list("conversation_id", "last_message_id")
+    )
+    found = {c.id: c for c in await Conversation.filter(id__in=[r[0] for r in rows])}
+    ordered = [(found[r[0]], r[1]) for r in rows if r[0] in found]
+    return make_page(
+        [c for c, _ in ordered], [k for _, k in ordered], size, after=position is not None
+    )
+
+
+async def participants_of(ids: Sequence[int]) -> list[list[int]]:
+    """Batch: the member ids taking part in each conversation, in joining order."""
+    rows = await Participant.filter(conversation_id__in=ids, left_at__isnull=True).order_by("id")
+    found: dict[int, list[int]] = {id_: [] for id_ in ids}
+    for row in rows:
+        found[row.conversation_id].append(row.user_id)  # type: ignore[attr-defined]
+    return [found[id_] for id_ in ids]
+
+
+def unread_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[list[int]]]:
+    """Batch for one request: how many messages in each conversation the viewer has not read."""
+
+    async def unread(ids: Sequence[int]) -> list[int]:
+        if viewer is None or not ids:
+            return [0] * len(ids)
+        marks = ", ".join(placeholders(1, len(ids)))  # placeholders only, never values
+        sql = (
+            "SELECT p.conversation_id AS id, COUNT(m.id) AS n FROM participants p "  # noqa: S608
+            "JOIN messages m ON m.conversation_id = p.conversation_id "
+            "AND m.id > p.last_read_message_id AND m.deleted_at IS NULL "
+            "AND (m.author_id IS NULL OR m.author_id <> {0}) "
+            "WHERE p.user_id = {0} AND p.conversation_id IN (" + marks + ") "
+            "GROUP BY p.conversation_id"
+        )
+        rows = await fetch(sql, [viewer.id, *ids])
+        counts = {row["id"]: int(row["n"]) for row in rows}
+        return [counts.get(id_, 0) for id_ in ids]
+
+    return unread
+
+
+async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User]:
+    unique = list(dict.fromkeys(i for i in ids if i != viewer.id))
+    if not unique or len(unique) > MAX_RECIPIENTS:
+        message = f"Choose 1 to {MAX_RECIPIENTS} other members."
+        raise Refused("RECIPIENTS_COUNT", message, "recipientIds")
+    users = {u.id: u for u in await User.filter(id__in=unique)}
+    settings = await privacy.settings_by_user(unique)
+    follows = set(
+        await Follow.filter(follower_id__in=unique, followee_id=viewer.id).values_list(
+            "follower_id", flat=True
+        )
+    )
+    refused = []
+    for index, (user_id, row) in enumerate(zip(unique, settings, strict=True)):
+        owner = privacy.Owner(user_id, row, user_id in follows)
+        if user_id not in users or not privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE):
+            # The same words for "no such member" and "does not accept you".
+            field = ("recipientIds", str(index))
+            refused.append(Problem("CANNOT_MESSAGE", "You cannot message this member.", field))
+    if refused:
+        raise Refused.of(refused)
+    return [users[i] for i in unique]
+
+
+async def start_conversation(
+    call: Call, recipient_ids: Sequence[int], title: str, body: str
+) -> Conversation:
+    """Start a conversation with members whose settings let the viewer message them."""
+    viewer = call.require_writer()
+    title, body = clean_title(title), clean_body(body)
+    recipients = await _recipients(call, viewer, recipient_ids)
+    await call.limits.hit("conversation-member", str(viewer.id))
+    async with in_transaction():
+        conversation = await Conversation.create(title=title, created_by=viewer, **call.ip_columns)
+        message = await post(call, viewer, body, conversation_id=conversation.id)
+        conversation.last_message_id = message.id
+        await conversation.save(update_fields=["last_message_id"])
+        for member in [viewer, *recipients]:
+            read = message.id if member.id == viewer.id else 0
+            await Participant.create(
+                conversation=conversation,
+                user=member,
+                last_message_id=message.id,
+                last_read_message_id=read,
+            )
+    call.broker.publish(f"conversation:{conversation.id}", message.id)
+    return conversation
+
+
+async def send_message(call: Call, conversation_id: int, body: str) -> Message:
+    """Write in a conversation the viewer takes part in (FORBIDDEN for anyone else)."""
+    viewer = call.require_member()
+    if await visible_conversation(viewer, conversation_id) is None:
+        raise Forbidden()
+    viewer = call.require_writer()
+    body = clean_body(body)
+    await call.limits.hit("post-member", str(viewer.id))
+    async with in_transaction():
+        message = await post(call, viewer, body, conversation_id=conversation_id)
+        await Conversation.filter(id=conversation_id).update(last_message_id=message.id)
+        await Participant.filter(conversation_id=conversation_id).update(last_message_id=message.id)
+        await Participant.filter(conversation_id=conversation_id, user_id=viewer.id).update(
+            last_read_message_id=message.id
+        )
+    call.broker.publish(f"conversation:{conversation_id}", message.id)
+    return message
+
+
+async def _own_place(call: Call, conversation_id: int) -> tuple[User, Conversation]:
+    viewer = call.require_member()
+    conversation = await visible_conversation(viewer, conversation_id)
+    if conversation is None:
+        raise Refused("CONVERSATION_NOT_FOUND", "You have no such conversation.", "conversationId")
+    return viewer, conversation
+
+
+async def mark_read(call: Call, conversation_id: int) -> Conversation:
+    """Mark every message in the conversation read for the viewer."""
+    viewer, conversation = await _own_place(call, conversation_id)
+    await Participant.filter(conversation_id=conversation.id, user_id=viewer.id).update(
+        last_read_message_id=F("last_message_id")
+    )
+    return conversation
+
+
+async def leave(call: Call, conversation_id: int) -> None:
+    """Leave a conversation: it disappears for the viewer, the others carry on."""
+    viewer, conversation = await _own_place(call, conversation_id)
+    await Participant.filter(Q(conversation_id=conversation.id), Q(user_id=viewer.id)).update(
+        left_at=datetime.now(UTC)
+    )

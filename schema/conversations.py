@@ -1,0 +1,238 @@
+"""Private conversations and live updates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from models import messages as models
+from resolvers import conversations, messages
+from resolvers.common import Forbidden, Refused
+from schema import ids
+from schema.accounts import User
+from schema.context import Context
+from schema.errors import UserError
+from schema.messages import After, Before, First, Last, Message, MessageConnection, Thread
+from schema.node import Node
+from schema.pagination import PageInfo, edges, page_info
+
+
+@strawberry.type(description="A private exchange between a few members; only they can see it.")
+class Conversation(Node):
+    row: strawberry.Private[models.Conversation]
+
+    @strawberry.field(description="Opaque global ID of the conversation.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(ids.encode("Conversation", self.row.id))
+
+    @strawberry.field(description="The conversation's title.")
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field(description="Members taking part (those who left are not listed).")
+    async def participants(self, info: Info[Context, None]) -> list[User]:
+        member_ids = await info.context.loaders.participants_of.load(self.row.id)
+        rows = await info.context.loaders.user_by_id.load_many(member_ids)
+        return [User.from_row(row) for row in rows if row is not None]
+
+    @strawberry.field(description="When it was started.")
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="Messages you have not read yet.")
+    async def unread_count(self, info: Info[Context, None]) -> int:
+        return await info.context.loaders.unread_in.load(self.row.id)
+
+    @strawberry.field(
+        description="Its messages, oldest first: `first`/`after` forwards, `last`/`before` "
+        "backwards."
+    )
+    async def messages(
+        self, first: First = None, after: After = None, last: Last = None, before: Before = None
+    ) -> MessageConnection:
+        page = await messages.message_page(
+            {"conversation_id": self.row.id}, first, after, last, before
+        )
+        return MessageConnection.of(page)
+
+
+@strawberry.type(description="One conversation in a list, with its cursor.")
+class ConversationEdge:
+    cursor: str = strawberry.field(description="Keyset cursor of this conversation.")
+    node: Conversation = strawberry.field(description="The conversation.")
+
+
+@strawberry.type(description="A page of your conversations, most recently active first.")
+class ConversationConnection:
+    edges: list[ConversationEdge] = strawberry.field(description="The conversations.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+
+
+@strawberry.input(description="A new conversation: who, about what, and the first message.")
+class StartConversationInput:
+    recipient_ids: list[strawberry.ID] = strawberry.field(
+        description="Global IDs of 1 to 20 members who accept messages from you."
+    )
+    title: str = strawberry.field(description="3 to 150 characters.")
+    body: str = strawberry.field(description="Markdown, at most 10,000 characters.")
+
+
+@strawberry.type(description="Result of startConversation.")
+class StartConversationPayload:
+    conversation: Conversation | None = strawberry.field(description="It; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was started.")
+
+
+@strawberry.input(description="A message in one of your conversations.")
+class SendMessageInput:
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's ID.")
+    body: str = strawberry.field(description="Markdown, at most 10,000 characters.")
+
+
+@strawberry.type(description="Result of sendMessage.")
+class SendMessagePayload:
+    message: Message | None = strawberry.field(description="The new message; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was sent.")
+
+
+@strawberry.input(description="One of your conversations.")
+class ConversationInput:
+    conversation_id: strawberry.ID = strawberry.field(description="The conversation's ID.")
+
+
+@strawberry.type(description="Result of leaveConversation.")
+class LeaveConversationPayload:
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of markConversationRead.")
+class MarkConversationReadPayload:
+    conversation: Conversation | None = strawberry.field(description="It; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+def _conversation_pk(global_id: str) -> int:
+    return ids.decode_pk(global_id, "Conversation")
+
+
+@strawberry.type
+class ConversationQuery:
+    @strawberry.field(description="Your conversations, most recently active first.")
+    async def conversations(
+        self, info: Info[Context, None], first: First = None, after: After = None
+    ) -> ConversationConnection:
+        viewer = info.context.call.require_member()
+        page = await conversations.conversation_page(viewer, first, after)
+        found = edges(page, "Activity", lambda row: Conversation(row=row))
+        return ConversationConnection(
+            edges=[ConversationEdge(cursor=c, node=n) for c, n in found],
+            page_info=page_info(page, "Activity"),
+        )
+
+    @strawberry.field(description="One of your conversations; null for anyone not taking part.")
+    async def conversation(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's ID.")],
+    ) -> Conversation | None:
+        row = await info.context.loaders.my_conversation.load(_conversation_pk(id))
+        return Conversation(row=row) if row is not None else None
+
+
+@strawberry.type
+class ConversationMutation:
+    @strawberry.mutation(
+        description="Start a conversation. Each recipient's whoCanMessage must include you; "
+        "a refusal says only that you cannot message that member."
+    )
+    async def start_conversation(
+        self, info: Info[Context, None], input: StartConversationInput
+    ) -> StartConversationPayload:
+        recipients = [ids.decode_pk(rid, "User") for rid in input.recipient_ids[:21]]
+        try:
+            row = await conversations.start_conversation(
+                info.context.call, recipients, input.title, input.body
+            )
+        except Refused as refused:
+            return StartConversationPayload(conversation=None, user_errors=UserError.of(refused))
+        return StartConversationPayload(conversation=Conversation(row=row), user_errors=[])
+
+    @strawberry.mutation(description="Write in one of your conversations.")
+    async def send_message(
+        self, info: Info[Context, None], input: SendMessageInput
+    ) -> SendMessagePayload:
+        try:
+            row = await conversations.send_message(
+                info.context.call, _conversation_pk(input.conversation_id), input.body
+            )
+        except Refused as refused:
+            return SendMessagePayload(message=None, user_errors=UserError.of(refused))
+        return SendMessagePayload(message=Message(row=row), user_errors=[])
+
+    @strawberry.mutation(description="Leave a conversation; the others carry on without you.")
+    async def leave_conversation(
+        self, info: Info[Context, None], input: ConversationInput
+    ) -> LeaveConversationPayload:
+        try:
+            await conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
+        except Refused as refused:
+            return LeaveConversationPayload(user_errors=UserError.of(refused))
+        return LeaveConversationPayload(user_errors=[])
+
+    @strawberry.mutation(description="Mark every message in a conversation as read.")
+    async def mark_conversation_read(
+        self, info: Info[Context, None], input: ConversationInput
+    ) -> MarkConversationReadPayload:
+        try:
+            row = await conversations.mark_read(
+                info.context.call, _conversation_pk(input.conversation_id)
+            )
+        except Refused as refused:
+            return MarkConversationReadPayload(conversation=None, user_errors=UserError.of(refused))
+        return MarkConversationReadPayload(conversation=Conversation(row=row), user_errors=[])
+
+
+@strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")
+class Subscription:
+    @strawberry.subscription(description="New messages in a public thread, as they are posted.")
+    async def thread_message_added(
+        self,
+        info: Info[Context, None],
+        thread_id: Annotated[strawberry.ID, strawberry.argument(description="The thread's ID.")],
+    ) -> AsyncGenerator[Message, None]:
+        pk = ids.decode_pk(thread_id, "Thread")
+        if await info.context.loaders.thread_by_id.load(pk) is None:
+            raise Forbidden("There is no such thread.")
+        async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
+            row = await messages.load_fresh(message_id)
+            if row is not None:
+                yield Message(row=row)
+
+    @strawberry.subscription(
+        description="New messages in one of your conversations (participants only)."
+    )
+    async def conversation_message_added(
+        self,
+        info: Info[Context, None],
+        conversation_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The conversation's ID.")
+        ],
+    ) -> AsyncGenerator[Message, None]:
+        pk = _conversation_pk(conversation_id)
+        call = info.context.call
+        if await conversations.visible_conversation(call.viewer, pk) is None:
+            raise Forbidden("You have no such conversation.")
+        async for message_id in call.broker.subscribe(f"conversation:{pk}"):
+            # Re-checked per message: a member who left stops receiving at once.
+            if await conversations.visible_conversation(call.viewer, pk) is None:
+                return
+            row = await messages.load_fresh(message_id)
+            if row is not None:
+                yield Message(row=row)
+
+
+__all__ = ["Conversation", "Subscription", "Thread"]
