@@ -19,6 +19,7 @@ from resolvers.common import Call, Problem, Refused
 from resolvers.policy import current_policy, record_consent
 from services import usernames
 from services.passwords import hash_password, is_common
+from services.ratelimits import RateLimitExceeded
 from services.tokens import new_token, token_hash
 
 PASSWORD_MIN = 10
@@ -76,7 +77,9 @@ def password_problems(password: str, *others: str) -> list[Problem]:
     if "\x00" in password:
         return [Problem("PASSWORD_INVALID", "Passwords cannot contain NUL.", ("password",))]
     lowered = password.lower()
-    if is_common(password) or any(other and other.lower() in lowered for other in others):
+    # A name shorter than a username (a one-letter mailbox) is in nearly every password.
+    names = [other.lower() for other in others if len(other) >= usernames.MIN_LENGTH]
+    if is_common(password) or any(name in lowered for name in names):
         message = "That password is too easy to guess; choose another."
         return [Problem("PASSWORD_TOO_COMMON", message, ("password",))]
     return []
@@ -132,11 +135,21 @@ async def register(call: Call, data: Registration) -> None:
     if await User.exists(username_key=key):
         raise Refused("USERNAME_TAKEN", "That username is taken.", "username")
     password_hash = await asyncio.to_thread(hash_password, data.password)
-    if await User.exists(email_key=email.lower()):
-        await call.limits.hit("mail-address", call.vault.fingerprint(email.lower()))
-        await mails.send_already_registered(call.settings, email)
+    owner = await User.get_or_none(email_key=email.lower())
+    if owner is not None:
+        await _notify_owner(call, owner)
         return
     await _create_member(call, data, email, password_hash, policy.version)
+
+
+async def _notify_owner(call: Call, owner: User) -> None:
+    # Over the limit the notice is skipped silently: a RATE_LIMITED answer here, and
+    # not for a free address, would tell the caller the address has an account.
+    try:
+        await call.limits.hit("mail-address", call.vault.fingerprint(owner.email_key))
+    except RateLimitExceeded:
+        return
+    await mails.send_already_registered(call.settings, owner.email)
 
 
 async def _create_member(
@@ -162,7 +175,9 @@ async def _create_member(
         # Lost a race with a registration of the same name or address a moment ago.
         if await User.exists(username_key=usernames.lookalike_key(data.username)):
             raise Refused("USERNAME_TAKEN", "That username is taken.", "username") from error
-        await mails.send_already_registered(call.settings, email)
+        owner = await User.get_or_none(email_key=email.lower())
+        if owner is not None:
+            await _notify_owner(call, owner)
 
 
 async def _mail_confirmation(call: Call, user: User) -> None:

@@ -4,6 +4,7 @@ access and input problems, and a masked message (with a request id) for faults."
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -42,12 +43,25 @@ class UserError:
 _CODED = (NotSignedIn, Forbidden, BadInput)
 
 
+# graphql-core quotes a whole rejected variable ("got invalid value {...}"): a password
+# or an address inside it would travel back in the error, and into any log of it.
+_ECHOED_VALUE = re.compile(r"^(Variable '\$\w+') got invalid value ", re.DOTALL)
+
+
+def _without_value(message: str) -> str:
+    match = _ECHOED_VALUE.match(message)
+    if match is None:
+        return message
+    _, separator, reason = message.rpartition("; ")  # the reason follows the last "; "
+    return f"{match.group(1)} got an invalid value" + (f"; {reason}" if separator else ".")
+
+
 def _coded(error: GraphQLError) -> GraphQLError | None:
     original = error.original_error
     if original is None:
         # Parse and validation errors (limits included): about the document itself.
         extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
-        return _copy(error, error.message, extensions)
+        return _copy(error, _without_value(error.message), extensions)
     if isinstance(original, RateLimitExceeded):
         extensions = {"code": "RATE_LIMITED", "retryAfter": original.retry_after}
         return _copy(error, "Too many attempts; try again later.", extensions)

@@ -85,7 +85,8 @@ class Transport:
 
 def _write_eml(folder: Path, message: EmailMessage) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    # Microseconds, so names sort oldest first even for mails of the same second.
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = folder / f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
     partial = target.with_suffix(".part")
     partial.write_bytes(bytes(message))

@@ -122,7 +122,7 @@ def session_cookie(response: httpx.Response) -> str | None:
     for value in response.headers.get_list("set-cookie"):
         name, _, rest = value.partition("=")
         if name.strip() == "session":
-            token = rest.split(";")[0]
+            token = rest.split(";")[0].strip('"')
             return token or None
     return None
 
