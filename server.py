@@ -28,7 +28,7 @@ from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from schema.graphiql import asset_routes
 from schema.http import ForumGraphQL
-from schema.pages import out_page_route, page_routes
+from schema.pages import out_page_route, page_routes, unsubscribe_route
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.mail import MailSender, Transport
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         *asset_routes(),
         *page_routes(),
         out_page_route(renderer),
+        unsubscribe_route(settings, vault),
     ]
     middleware = [
         Middleware(SecurityHeaders),

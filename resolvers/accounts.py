@@ -18,7 +18,7 @@ from resolvers import mails
 from resolvers.common import Call, Problem, Refused
 from resolvers.policy import current_policy, record_consent
 from services import usernames
-from services.passwords import hash_password, is_common
+from services.passwords import hash_password, is_common, verify_password
 from services.ratelimits import RateLimitExceeded
 from services.tokens import new_token, token_hash
 
@@ -85,7 +85,7 @@ def password_problems(password: str, *others: str) -> list[Problem]:
     return []
 
 
-def _username_problems(username: str) -> list[Problem]:
+def username_problems(username: str) -> list[Problem]:
     if (reason := usernames.shape_error(username)) is not None:
         return [Problem("USERNAME_INVALID", reason, ("username",))]
     if usernames.is_reserved(username):
@@ -93,7 +93,7 @@ def _username_problems(username: str) -> list[Problem]:
     return []
 
 
-def _birth_problems(born: date, min_age: int) -> list[Problem]:
+def birth_problems(born: date, min_age: int) -> list[Problem]:
     today = datetime.now(UTC).date()
     if born >= today or born.year < 1900:
         return [
@@ -117,14 +117,14 @@ async def register(call: Call, data: Registration) -> None:
     the very same answer, so registration never tells who is a member.
     """
     await call.limits.hit("register-address", call.client_key)
-    problems = _username_problems(data.username)
+    problems = username_problems(data.username)
     try:
         email = normalise_email(data.email)
     except Refused as refused:
         problems += refused.problems
         email = ""
     problems += password_problems(data.password, data.username, email.split("@")[0])
-    problems += _birth_problems(data.date_of_birth, call.settings.min_age)
+    problems += birth_problems(data.date_of_birth, call.settings.min_age)
     policy = await current_policy()
     if data.accept_policy_version != policy.version:
         message = f"Accept the current privacy policy (version {policy.version})."
@@ -214,7 +214,8 @@ async def resend_confirmation(call: Call, email: str) -> None:
 
 
 async def confirm_email(call: Call, token: str) -> User:
-    """Confirm the address a token was mailed to; each token works once, until it expires."""
+    """Confirm the address a token was mailed to (a new account's, or a changed one);
+    each token works once, until it expires."""
     await call.limits.hit("token-address", call.client_key)
     invalid = Refused("INVALID_TOKEN", "This link is invalid or has expired.", "token")
     if not token or len(token) > 200:
@@ -222,26 +223,72 @@ async def confirm_email(call: Call, token: str) -> User:
     now = datetime.now(UTC)
     async with in_transaction():
         row = await EmailToken.get_or_none(
-            token_hash=token_hash(token), purpose=TokenPurpose.CONFIRM_EMAIL
+            token_hash=token_hash(token),
+            purpose__in=[TokenPurpose.CONFIRM_EMAIL, TokenPurpose.CHANGE_EMAIL],
         ).select_related("user")
         if row is None or row.used_at is not None or row.expires_at <= now:
             raise invalid
         # Single use even under concurrency: only one update can flip used_at.
         won = await EmailToken.filter(id=row.id, used_at__isnull=True).update(used_at=now)
         user = row.user
-        if not won or user.email_key != row.email.lower():
+        if not won or user.deleted_at is not None:
             raise invalid
-        if user.email_confirmed_at is None:
+        if row.purpose is TokenPurpose.CHANGE_EMAIL:
+            await _move_address(user, row.email, invalid)
+        elif user.email_key != row.email.lower():
+            raise invalid  # the account moved to another address since this was sent
+        if user.email_confirmed_at is None or row.purpose is TokenPurpose.CHANGE_EMAIL:
             user.email_confirmed_at = now
             await user.save(update_fields=["email_confirmed_at"])
     return user
+
+
+async def _move_address(user: User, address: str, invalid: Refused) -> None:
+    if await User.filter(email_key=address.lower()).exclude(id=user.id).exists():
+        raise invalid  # taken since the link was sent
+    user.email, user.email_key = address, address.lower()
+    await user.save(update_fields=["email", "email_key"])
+
+
+async def change_email(call: Call, password: str, new_email: str) -> None:
+    """Move the viewer's account to a new address once that address confirms it.
+
+    The old address is told. A new address that already has an account gets the
+    same answer (and its owner a notice), so the change never reveals members.
+    """
+    viewer = call.require_member()
+    if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
+        raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
+    address = normalise_email(new_email)
+    if address.lower() == viewer.email_key:
+        raise Refused("SAME_EMAIL", "That is already your address.", "newEmail")
+    await call.limits.hit("mail-address", call.vault.fingerprint(viewer.email_key))
+    owner = await User.get_or_none(email_key=address.lower())
+    if owner is not None:
+        await _notify_owner(call, owner)
+        return
+    token = new_token()
+    async with in_transaction():
+        await EmailToken.filter(
+            user=viewer, purpose=TokenPurpose.CHANGE_EMAIL, used_at__isnull=True
+        ).update(used_at=datetime.now(UTC))
+        await EmailToken.create(
+            user=viewer,
+            purpose=TokenPurpose.CHANGE_EMAIL,
+            token_hash=token_hash(token),
+            email=address,
+            expires_at=datetime.now(UTC) + timedelta(hours=call.settings.confirm_token_hours),
+            **call.ip_columns,
+        )
+        await mails.send_change_email(call.settings, address, viewer.username, token)
+        await mails.send_email_change_notice(call.settings, viewer.email)
 
 
 async def create_member(
     username: str, email: str, password: str, role: Role, born: date | None = None
 ) -> User:
     """Create a confirmed account directly (operators' CLI and the demo seed)."""
-    problems = _username_problems(username) if role is Role.MEMBER else []
+    problems = username_problems(username) if role is Role.MEMBER else []
     if (reason := usernames.shape_error(username)) is not None:
         problems = [Problem("USERNAME_INVALID", reason, ("username",))]
     address = normalise_email(email)

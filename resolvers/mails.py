@@ -36,3 +36,50 @@ async def send_already_registered(settings: Settings, to: str) -> None:
         f"If it was you, sign in at {settings.public_url} or reset your password there.\n"
         "If it was not you, you need do nothing: no account was created.\n",
     )
+
+
+async def send_reset(settings: Settings, to: str, username: str, token: str) -> None:
+    """A password-reset link."""
+    url = link(settings, "/reset-password", token=token)
+    minutes = settings.reset_token_minutes
+    await enqueue(
+        to,
+        "Reset your password",
+        f"Hello {username},\n\nSomeone asked to reset the password of your account. "
+        f"To choose a new password, open this link within {minutes} minutes:\n\n{url}\n\n"
+        "If it was not you, ignore this email: your password stays as it is.\n",
+    )
+
+
+async def send_password_changed(settings: Settings, to: str) -> None:
+    """Tell a member their password changed."""
+    await enqueue(
+        to,
+        "Your password was changed",
+        "Hello,\n\nThe password of your account was just changed, and every other "
+        "browser was signed out.\n\nIf it was not you, reset your password at "
+        f"{settings.public_url} at once.\n",
+    )
+
+
+async def send_change_email(settings: Settings, to: str, username: str, token: str) -> None:
+    """Ask the owner of a new address to confirm it."""
+    url = link(settings, "/confirm-email", token=token)
+    await enqueue(
+        to,
+        "Confirm your new email address",
+        f"Hello {username},\n\nPlease confirm this new address for your account by "
+        f"opening this link within {settings.confirm_token_hours} hours:\n\n{url}\n\n"
+        "If you did not ask for this, ignore this email.\n",
+    )
+
+
+async def send_email_change_notice(settings: Settings, to: str) -> None:
+    """Tell the old address that a change to another address was asked for."""
+    await enqueue(
+        to,
+        "Your email address is being changed",
+        "Hello,\n\nSomeone signed in to your account asked to move it to another email "
+        "address. The change happens once the new address is confirmed.\n\n"
+        f"If it was not you, change your password at {settings.public_url} at once.\n",
+    )

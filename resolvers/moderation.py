@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from models.accounts import User
 from models.base import Role
@@ -85,9 +86,17 @@ async def privileged_profile(
 async def audit_page(call: Call, first: int | None, after: str | None) -> Page[AuditEntry]:
     """The audit log, newest first (admins only)."""
     require_admin(call)
+    return await _audit_page(AuditEntry.all(), first, after)
+
+
+async def reads_of(user_id: int, first: int | None, after: str | None) -> Page[AuditEntry]:
+    """Staff reads of and actions on one member's data, newest first (for that member)."""
+    return await _audit_page(AuditEntry.filter(subject_id=user_id), first, after)
+
+
+async def _audit_page(query: Any, first: int | None, after: str | None) -> Page[AuditEntry]:
     size = page_size(first)
     position = decode_cursor("AuditEntry", after)
-    query = AuditEntry.all()
     if position is not None:
         query = query.filter(id__lt=position)
     rows = await query.order_by("-id").limit(size + 1)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from models.accounts import Session, User
 from resolvers.accounts import user_by_username
 from resolvers.common import Call, Refused
+from services.clients import agent, country
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.tokens import new_token, token_hash
 
@@ -54,11 +55,15 @@ async def start_session(call: Call, user: User) -> Session:
         await revoke(call.session)
     token = new_token()
     now = datetime.now(UTC)
+    client = agent(call.user_agent)
     session = await Session.create(
         user=user,
         token_hash=token_hash(token),
         last_used_at=now,
         expires_at=now + timedelta(days=call.settings.session_days),
+        browser=client.browser,
+        operating_system=client.operating_system,
+        country=country(call.ip),
         **call.ip_columns,
     )
     call.viewer, call.session, call.new_session_token = user, session, token
@@ -99,3 +104,31 @@ async def session_for_token(token: str | None, days: int) -> tuple[Session, User
         user.last_seen_at = now
         await user.save(update_fields=["last_seen_at"])
     return session, user
+
+
+async def my_sessions(call: Call) -> list[Session]:
+    """The viewer's live sessions, newest first."""
+    viewer = call.require_member()
+    return await Session.filter(
+        user_id=viewer.id, revoked_at__isnull=True, expires_at__gt=datetime.now(UTC)
+    ).order_by("-last_used_at", "-id")
+
+
+async def revoke_session(call: Call, session_id: int) -> None:
+    """Sign out one of the viewer's sessions (another browser, say)."""
+    viewer = call.require_member()
+    found = await Session.filter(id=session_id, user_id=viewer.id, revoked_at__isnull=True).update(
+        revoked_at=datetime.now(UTC)
+    )
+    if not found:
+        raise Refused("SESSION_NOT_FOUND", "You have no such session.", "sessionId")
+    if call.session is not None and call.session.id == session_id:
+        call.viewer, call.session, call.end_session = None, None, True
+
+
+async def revoke_all(user_id: int, keep: Session | None = None) -> int:
+    """Sign a member out everywhere (but `keep`); return how many sessions ended."""
+    query = Session.filter(user_id=user_id, revoked_at__isnull=True)
+    if keep is not None:
+        query = query.exclude(id=keep.id)
+    return await query.update(revoked_at=datetime.now(UTC))

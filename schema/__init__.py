@@ -26,6 +26,7 @@ from schema.moderation import ModerationMutation, ModerationQuery
 from schema.policy import PolicyQuery
 from schema.privacy import PrivacyMutation
 from schema.profiles import ProfileMutation
+from schema.rights import RightsMutation, RightsQuery
 from schema.root import NodeQuery
 
 MAX_DEPTH = 12  # counting edges/node levels: a thread page needs 7
@@ -34,7 +35,15 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(NodeQuery, AccountQuery, MessageQuery, ConversationQuery, PolicyQuery, ModerationQuery):
+class Query(
+    NodeQuery,
+    AccountQuery,
+    MessageQuery,
+    ConversationQuery,
+    PolicyQuery,
+    RightsQuery,
+    ModerationQuery,
+):
     pass
 
 
@@ -46,6 +55,7 @@ class Mutation(
     MessageMutation,
     ConversationMutation,
     ModerationMutation,
+    RightsMutation,
 ):
     pass
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import accounts, privacy, profiles, sessions
+from resolvers import accounts, moderation, policy, privacy, profiles, rights, sessions
 from resolvers.common import Refused
 from resolvers.pages import Page
 from resolvers.privacy import Setting
@@ -23,7 +23,15 @@ from schema.pagination import PageInfo, edges, page_info
 from schema.privacy import PrivacySettings, Private
 from schema.profiles import Profile
 
+if TYPE_CHECKING:
+    from schema.moderation import AuditEntryConnection
+    from schema.rights import Consent, CorrectionRequest, Session
+
 LAST_SEEN_MINUTES = 15
+LazySession = Annotated["Session", strawberry.lazy("schema.rights")]
+LazyConsent = Annotated["Consent", strawberry.lazy("schema.rights")]
+LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
+LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.moderation")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -162,6 +170,63 @@ class User(Node):
             return None
         until = self.row.suspended_until
         return until if until is not None and until > datetime.now(UTC) else None
+
+    def _is_owner(self, info: Info[Context, None]) -> bool:
+        viewer = info.context.viewer
+        return viewer is not None and viewer.id == self.row.id
+
+    @strawberry.field(description="Your signed-in browsers, newest first; owner only.")
+    async def sessions(self, info: Info[Context, None]) -> list[LazySession] | None:
+        from schema.rights import Session
+
+        if not self._is_owner(info):
+            return None
+        current = info.context.call.session
+        rows = await sessions.my_sessions(info.context.call)
+        return [Session(row=row, current_id=current.id if current else None) for row in rows]
+
+    @strawberry.field(description="Do you receive newsletters? Owner only.")
+    def newsletter(self, info: Info[Context, None]) -> bool | None:
+        return self.row.newsletter if self._is_owner(info) else None
+
+    @strawberry.field(description="Your consent history, newest first; owner only.")
+    async def consents(self, info: Info[Context, None]) -> list[LazyConsent] | None:
+        from schema.rights import Consent
+
+        if not self._is_owner(info):
+            return None
+        return [Consent(row=row) for row in await policy.my_consents(info.context.call)]
+
+    @strawberry.field(
+        description="Have you accepted the privacy policy in force? Owner only; when false, "
+        "read `privacyPolicy` and call acceptPrivacyPolicy."
+    )
+    async def policy_accepted(self, info: Info[Context, None]) -> bool | None:
+        if not self._is_owner(info):
+            return None
+        return await policy.policy_accepted(self.row)
+
+    @strawberry.field(description="Your correction requests, newest first; owner only.")
+    async def correction_requests(self, info: Info[Context, None]) -> list[LazyCorrection] | None:
+        from schema.rights import CorrectionRequest
+
+        if not self._is_owner(info):
+            return None
+        return [CorrectionRequest(row=row) for row in await rights.my_corrections(self.row)]
+
+    @strawberry.field(description="Staff reads of your private data, newest first; owner only.")
+    async def privacy_reads(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> LazyAuditConnection | None:
+        from schema.moderation import AuditEntryConnection
+
+        if not self._is_owner(info):
+            return None
+        page = await moderation.reads_of(self.row.id, first, after)
+        return AuditEntryConnection.of(page)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:

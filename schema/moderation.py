@@ -16,6 +16,7 @@ from models.moderation import AuditEntry as AuditRow
 from resolvers import moderation
 from resolvers.common import Refused
 from resolvers.moderation import PrivateRecord
+from resolvers.pages import Page
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
@@ -116,6 +117,15 @@ class AuditEntryConnection:
     edges: list[AuditEntryEdge] = strawberry.field(description="The entries on this page.")
     page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
 
+    @classmethod
+    def of(cls, page: Page[AuditRow]) -> AuditEntryConnection:
+        """The connection for a page of audit rows."""
+        found = edges(page, "AuditEntry", lambda row: AuditEntry(row=row))
+        return cls(
+            edges=[AuditEntryEdge(cursor=c, node=n) for c, n in found],
+            page_info=page_info(page, "AuditEntry"),
+        )
+
 
 def _selected(info: Info[Context, None]) -> list[str]:
     """The private fields a privileged query asks for: what the audit entry records."""
@@ -162,12 +172,7 @@ class PrivilegedQuery:
             str | None, strawberry.argument(description="Cursor to start after.")
         ] = None,
     ) -> AuditEntryConnection:
-        page = await moderation.audit_page(info.context.call, first, after)
-        found = edges(page, "AuditEntry", lambda row: AuditEntry(row=row))
-        return AuditEntryConnection(
-            edges=[AuditEntryEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "AuditEntry"),
-        )
+        return AuditEntryConnection.of(await moderation.audit_page(info.context.call, first, after))
 
 
 @strawberry.enum(description="Where a report stands.")

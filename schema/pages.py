@@ -6,6 +6,7 @@ mail scanner that merely fetches the link confirms nothing.
 
 from __future__ import annotations
 
+import hmac
 import html
 from urllib.parse import urlsplit
 
@@ -13,7 +14,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from resolvers import newsletters
+from services.addresses import AddressVault
 from services.markdown import Renderer
+from services.settings import Settings
+from services.web import CLIENT_IP
 
 _CONFIRM_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -93,6 +98,77 @@ def out_page_route(renderer: Renderer) -> Route:
     return Route("/out", out_page, methods=["GET"])
 
 
+_UNSUBSCRIBE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto">
+<h1>{title}</h1><p>{text}</p>{form}</body></html>
+"""
+_UNSUBSCRIBE_FORM = '<form method="post"><button type="submit">Unsubscribe</button></form>'
+
+
+def unsubscribe_route(settings: Settings, vault: AddressVault) -> Route:
+    """One-click unsubscribe (RFC 8058): GET shows a button, POST unsubscribes; no sign-in."""
+
+    async def unsubscribe_page(request: Request) -> HTMLResponse:
+        user_id = request.query_params.get("u", "")
+        signature = request.query_params.get("sig", "")
+        expected = (
+            newsletters.unsubscribe_signature(settings, int(user_id))
+            if user_id.isdigit() and len(user_id) < 19
+            else ""
+        )
+        if not expected or not hmac.compare_digest(expected, signature):
+            page = _UNSUBSCRIBE_PAGE.format(
+                title="This link is not valid", text="It was not made by this forum.", form=""
+            )
+            return HTMLResponse(page, status_code=400)
+        if request.method == "GET":
+            text = "Press the button to stop receiving our newsletters."
+            page = _UNSUBSCRIBE_PAGE.format(title="Unsubscribe", text=text, form=_UNSUBSCRIBE_FORM)
+            return HTMLResponse(page)
+        client = vault.columns(
+            request.scope.get(CLIENT_IP, ""), request.headers.get("user-agent", "")
+        )
+        await newsletters.unsubscribe(client, int(user_id))
+        text = "You will get no more newsletters. You can opt in again in your account."
+        return HTMLResponse(_UNSUBSCRIBE_PAGE.format(title="Unsubscribed", text=text, form=""))
+
+    return Route("/unsubscribe", unsubscribe_page, methods=["GET", "POST"])
+
+
+_RESET_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Choose a new password</title></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto">
+<h1>Choose a new password</h1>
+<p><label>New password (at least 10 characters)<br>
+<input id="password" type="password" autocomplete="new-password" minlength="10"></label></p>
+<button id="reset" type="button">Set password</button>
+<p id="status"></p>
+<script>
+const token = new URLSearchParams(location.search).get("token") || "";
+const query = "mutation($t:String!,$p:String!){resetPassword(input:{token:$t,newPassword:$p})" +
+  "{userErrors{message}}}";
+document.getElementById("reset").addEventListener("click", async () => {
+  const password = document.getElementById("password").value;
+  const response = await fetch("/graphql", {method: "POST", credentials: "same-origin",
+    headers: {"content-type": "application/json"},
+    body: JSON.stringify({query, variables: {t: token, p: password}})});
+  const errors = (await response.json()).data?.resetPassword?.userErrors;
+  document.getElementById("status").textContent = errors && errors.length === 0
+    ? "Your password is set. Sign in with it now." : (errors?.[0]?.message || "Please try again.");
+});
+</script></body></html>
+"""
+
+
+async def reset_password_page(_: Request) -> HTMLResponse:
+    """The page behind the link in a password-reset email."""
+    return HTMLResponse(_RESET_PAGE)
+
+
 async def confirm_email_page(_: Request) -> HTMLResponse:
     """The page behind the link in a confirmation email."""
     return HTMLResponse(_CONFIRM_PAGE)
@@ -100,4 +176,7 @@ async def confirm_email_page(_: Request) -> HTMLResponse:
 
 def page_routes() -> list[Route]:
     """Routes for the pages above."""
-    return [Route("/confirm-email", confirm_email_page, methods=["GET"])]
+    return [
+        Route("/confirm-email", confirm_email_page, methods=["GET"]),
+        Route("/reset-password", reset_password_page, methods=["GET"]),
+    ]
