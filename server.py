@@ -29,10 +29,12 @@ from schema import build_schema
 from schema.graphiql import asset_routes
 from schema.http import ForumGraphQL
 from schema.pages import out_page_route, page_routes, unsubscribe_route
+from services import passwords
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.mail import MailSender, Transport
 from services.markdown import Renderer
+from services.requestlog import RequestLog
 from services.settings import Settings
 from services.web import BodyLimit, ClientAddress, SecurityHeaders, WriteGuard
 
@@ -43,6 +45,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
     """The whole site as one ASGI application."""
     settings = settings or Settings()
+    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     vault = AddressVault(settings.address_key)
     renderer = Renderer(settings.public_url, settings.key)
     schema = build_schema(introspection=settings.graphiql_enabled)
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         unsubscribe_route(settings, vault),
     ]
     middleware = [
+        Middleware(RequestLog, with_addresses=settings.log_client_ips),
         Middleware(SecurityHeaders),
         Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts),
         Middleware(ClientAddress, trusted=settings.trusted_proxies),
@@ -152,6 +156,23 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="prompted for when left out")
     create.set_defaults(run=_createuser)
 
+    purge = sub.add_parser(
+        "purge-ip", help="drop stored addresses older than the retention windows"
+    )
+    purge.add_argument("--days", type=int, help="raw addresses (default IP_RETENTION_DAYS)")
+    purge.add_argument("--hash-days", type=int, help="keyed hashes (IP_HASH_RETENTION_DAYS)")
+    purge.set_defaults(run=_purge_ip)
+
+    reveal = sub.add_parser(
+        "reveal-ip",
+        help="operators only: print a member's stored addresses (audited)",
+        description="Decrypt and print every stored IP address of one member. Needs the "
+        "database and IP_KEY; the reading is written to the audit log with the reason.",
+    )
+    reveal.add_argument("--username", required=True, help="the member")
+    reveal.add_argument("--reason", required=True, help="why (e.g. a court order reference)")
+    reveal.set_defaults(run=_reveal_ip)
+
     export = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE, help="file, or - for stdout")
     export.add_argument("--check", action="store_true", help="fail if the file is out of date")
@@ -161,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _with_db(work: Callable[[], Awaitable[int | None]]) -> int:
     settings = Settings()
+    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     await models.init_db(settings.db_url)
     try:
         await ensure_initial_policy()
@@ -235,6 +257,54 @@ def _createuser(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(_with_db(create))
+
+
+def _purge_ip(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from resolvers.addresses import HOLDERS, purge
+
+    settings = Settings()
+    raw_days = args.days or settings.ip_retention_days
+    hash_days = args.hash_days or settings.ip_hash_retention_days
+    if raw_days < 1 or hash_days < 1:
+        raise CommandError("retention windows are at least one day")
+
+    async def work() -> int:
+        with tqdm(total=len(HOLDERS), unit="table", desc="purging", file=sys.stderr) as bar:
+
+            def step(table: str, count: int) -> None:
+                bar.set_postfix_str(f"{table}: {count}")
+                bar.update()
+
+            changed = await purge(raw_days, hash_days, step)
+        print(
+            f"purged {sum(changed.values())} address records "
+            f"(raw older than {raw_days} days, hashes older than {hash_days} days)"
+        )
+        return 0
+
+    return asyncio.run(_with_db(work))
+
+
+def _reveal_ip(args: argparse.Namespace) -> int:
+    from resolvers.accounts import user_by_username
+    from resolvers.addresses import reveal
+
+    if len(args.reason.strip()) < 3:
+        raise CommandError("give a reason of at least three characters")
+    settings = Settings()
+    vault = AddressVault(settings.address_key)
+
+    async def work() -> int:
+        user = await user_by_username(args.username)
+        if user is None:
+            raise CommandError("no member has that username")
+        for row in await reveal(user, args.reason.strip(), vault.open):
+            print(f"{row.at.isoformat()}\t{row.table}\t{row.address}")
+        return 0
+
+    return asyncio.run(_with_db(work))
 
 
 def _export_schema(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "models.profiles",
     "models.moderation",
     "models.messages",
+    "models.activity",
 ]
 
 

@@ -52,7 +52,8 @@ async def audit(
     )
 
 
-def _reason(reason: str) -> str:
+def staff_reason(reason: str) -> str:
+    """A staff member's stated reason, or BadInput when it is missing or too long."""
     reason = reason.strip()
     if not REASON_MIN <= len(reason) <= REASON_MAX or "\x00" in reason:
         raise BadInput(f"Give a reason of {REASON_MIN} to {REASON_MAX} characters.")
@@ -73,7 +74,7 @@ async def privileged_profile(
 ) -> PrivateRecord | None:
     """A member's private fields for moderation; the read is audited (who, whom, what, why)."""
     staff = require_staff(call)
-    why = _reason(reason)
+    why = staff_reason(reason)
     user = await User.get_or_none(id=user_id)
     if user is None:
         return None
@@ -171,7 +172,7 @@ async def resolve_report(call: Call, report_id: int, hide: bool, note: str | Non
 async def hide_message(call: Call, message_id: int, reason: str) -> Message:
     """Hide a public message (private ones only once reported)."""
     staff = require_staff(call)
-    why = _reason(reason)
+    why = staff_reason(reason)
     message = await Message.get_or_none(id=message_id)
     reported = message is not None and await Report.exists(message_id=message.id)
     if message is None or (message.thread_id is None and not reported):  # type: ignore[attr-defined]
@@ -186,7 +187,7 @@ async def hide_message(call: Call, message_id: int, reason: str) -> Message:
 async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> User:
     """Stop a member writing until a time; they can still sign in and read."""
     staff = require_staff(call)
-    why = _reason(reason)
+    why = staff_reason(reason)
     member = await User.get_or_none(id=user_id)
     if member is None:
         raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")

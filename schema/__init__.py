@@ -19,6 +19,7 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery, User
+from schema.activity import ActivityMutation, ActivityQuery
 from schema.conversations import ConversationMutation, ConversationQuery, Subscription
 from schema.errors import ErrorPolicy, log_errors
 from schema.messages import MessageMutation, MessageQuery
@@ -43,6 +44,7 @@ class Query(
     PolicyQuery,
     RightsQuery,
     ModerationQuery,
+    ActivityQuery,
 ):
     pass
 
@@ -56,6 +58,7 @@ class Mutation(
     ConversationMutation,
     ModerationMutation,
     RightsMutation,
+    ActivityMutation,
 ):
     pass
 

@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.common import BadInput, Forbidden, NotSignedIn, Problem, Refused
 from services.ratelimits import RateLimitExceeded
+from services.requestlog import OPERATION
 
 log = logging.getLogger("forum.graphql")
 MAX_ERRORS = 20  # a hostile document must not buy a megabyte of error text
@@ -95,6 +96,7 @@ class ErrorPolicy(SchemaExtension):
             # ParserCache parses inside its hook, so a syntax error (the token limit
             # included) escapes the operation instead of landing in its result.
             raise self._public(error, request_id) from None
+        _note_operation(self.execution_context)
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if not errors:
@@ -108,6 +110,13 @@ class ErrorPolicy(SchemaExtension):
             return coded
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         return _copy(error, "Unexpected error.", extensions)
+
+
+def _note_operation(execution_context: Any) -> None:
+    """Name the operation in the request's log line (bounded; logs escape it)."""
+    request = getattr(execution_context.context, "request", None)
+    if request is not None and execution_context.operation_name:
+        request.scope[OPERATION] = str(execution_context.operation_name)[:100]
 
 
 def log_errors(errors: list[GraphQLError], request_id: str) -> None:

@@ -19,6 +19,7 @@ from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
 from services.ratelimits import RateLimits
+from services.requestlog import REQUEST_ID, VIEWER_ID
 from services.settings import Settings
 from services.web import CLIENT_IP
 
@@ -81,12 +82,13 @@ class ForumGraphQL(GraphQL[Context, None]):
         )
         if found is not None:
             call.session, call.viewer = found
+            request.scope[VIEWER_ID] = call.viewer.id
         http_response = response if isinstance(response, Response) else None
         return Context(
             call=call,
             request=request,
             response=http_response,
-            request_id=uuid.uuid4().hex,
+            request_id=request.scope.get(REQUEST_ID) or uuid.uuid4().hex,
             loaders=Loaders.for_viewer(call.viewer),
         )
 

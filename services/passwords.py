@@ -13,6 +13,16 @@ _hasher = PasswordHasher()  # argon2-cffi defaults: Argon2id, RFC 9106 low-memor
 _DUMMY_HASH = _hasher.hash("a password nobody has, used to even out timing")
 
 
+def configure(time_cost: int, memory_kib: int) -> None:
+    """Set the Argon2id cost (ARGON2_TIME_COST, ARGON2_MEMORY_KIB); older hashes still
+    verify and are upgraded at the next sign-in."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = _hasher.hash("a password nobody has, used to even out timing")
+
+
 def hash_password(password: str) -> str:
     """An Argon2id hash of the password, with its own random salt."""
     return _hasher.hash(password)

@@ -46,7 +46,13 @@ class Settings(BaseSettings):
     session_days: int = Field(default=30, ge=1, le=365)
     confirm_token_hours: int = Field(default=48, ge=1)
     reset_token_minutes: int = Field(default=60, ge=1)
+    argon2_time_cost: int = Field(default=3, ge=1, le=20, description="Argon2id passes.")
+    argon2_memory_kib: int = Field(default=65536, ge=1024, description="Argon2id memory.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    ip_retention_days: int = Field(default=365, ge=1, description="Keep raw addresses this long.")
+    ip_hash_retention_days: int = Field(
+        default=90, ge=1, description="Keep the keyed hashes (for matching) this long."
+    )
     log_client_ips: bool = Field(default=False, description="Operators only: print IPs in logs.")
 
     @field_validator("allowed_origins", mode="before")

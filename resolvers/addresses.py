@@ -1,0 +1,117 @@
+"""Every table that keeps a client address, and the three things done with them:
+matching by keyed hash, purging after the retention window, revealing to an operator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.models import Model
+
+from models.accounts import CorrectionRequest, EmailToken, Session, User
+from models.activity import Visit
+from models.messages import Conversation, Message, MessageEdit, Report, Thread
+from models.moderation import AuditEntry
+from models.policy import Consent
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A table with address columns: which column names the member, which the time."""
+
+    model: type[Model]
+    user_column: str | None
+    time_column: str
+
+
+HOLDERS = [
+    Holder(User, "id", "joined_at"),
+    Holder(Session, "user_id", "created_at"),
+    Holder(EmailToken, "user_id", "created_at"),
+    Holder(Consent, "user_id", "created_at"),
+    Holder(Thread, "author_id", "created_at"),
+    Holder(Conversation, "created_by_id", "created_at"),
+    Holder(Message, "author_id", "created_at"),
+    Holder(MessageEdit, None, "edited_at"),
+    Holder(Report, "reporter_id", "created_at"),
+    Holder(CorrectionRequest, "user_id", "created_at"),
+    Holder(Visit, "user_id", "started_at"),
+]
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A member seen at an address (known only by its keyed hash) at a time."""
+
+    user_id: int
+    ip_hash: str
+    at: datetime
+
+
+async def sightings(
+    *, user_ids: Iterable[int] | None = None, hashes: Iterable[str] | None = None
+) -> list[Sighting]:
+    """Every record of the given members, or at the given address hashes."""
+    found: list[Sighting] = []
+    for holder in HOLDERS:
+        if holder.user_column is None:
+            continue
+        query = holder.model.filter(
+            ip_hash__isnull=False, **{f"{holder.user_column}__isnull": False}
+        )
+        if user_ids is not None:
+            query = query.filter(**{f"{holder.user_column}__in": list(user_ids)})
+        if hashes is not None:
+            query = query.filter(ip_hash__in=list(hashes))
+        rows = await query.values_list(holder.user_column, "ip_hash", holder.time_column)
+        found += [Sighting(user, digest, at) for user, digest, at in rows]
+    return found
+
+
+async def purge(
+    raw_days: int, hash_days: int, progress: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Drop encrypted addresses older than `raw_days` and hashes older than `hash_days`.
+
+    Aggregates (visit counts, countries, browsers) stay. Returns rows changed per table.
+    """
+    now = datetime.now(UTC)
+    changed: dict[str, int] = {}
+    for holder in HOLDERS:
+        table = holder.model._meta.db_table
+        old_raw = {f"{holder.time_column}__lt": now - timedelta(days=raw_days)}
+        old_hash = {f"{holder.time_column}__lt": now - timedelta(days=hash_days)}
+        count = await holder.model.filter(ip_cipher__isnull=False, **old_raw).update(ip_cipher=None)
+        count += await holder.model.filter(ip_hash__isnull=False, **old_hash).update(ip_hash=None)
+        changed[table] = count
+        if progress is not None:
+            progress(table, count)
+    return changed
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """One stored address of a member, for an operator with the key."""
+
+    table: str
+    at: datetime
+    address: str
+
+
+async def reveal(user: User, reason: str, opener: Callable[[str], str]) -> list[Revealed]:
+    """Decrypt every stored address of a member; the reading itself is audited."""
+    found: list[Revealed] = []
+    for holder in HOLDERS:
+        if holder.user_column is None:
+            continue
+        rows = await holder.model.filter(
+            ip_cipher__isnull=False, **{holder.user_column: user.id}
+        ).values_list(holder.time_column, "ip_cipher")
+        table = holder.model._meta.db_table
+        found += [Revealed(table, at, opener(cipher)) for at, cipher in rows]
+    await AuditEntry.create(
+        actor_id=None, action="REVEAL_IP_ADDRESSES", subject_id=user.id,
+        fields_read=["ip_address"], reason=reason,
+    )  # fmt: skip
+    return sorted(found, key=lambda r: r.at)

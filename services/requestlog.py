@@ -1,0 +1,59 @@
+"""One log line per request, as JSON: no client address unless the operator asks for it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from services.web import CLIENT_IP, ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID = "forum.request_id"
+VIEWER_ID = "forum.viewer_id"
+OPERATION = "forum.operation"
+log = logging.getLogger("forum.requests")
+
+
+class RequestLog:
+    """Give each request an id (errors quote it) and log how it went."""
+
+    def __init__(self, app: ASGIApp, with_addresses: bool = False) -> None:
+        self.app = app
+        self.with_addresses = with_addresses
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time the request and write its line when it ends."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        scope[REQUEST_ID] = uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            self._write(scope, status, time.perf_counter() - started)
+
+    def _write(self, scope: Scope, status: int, seconds: float) -> None:
+        line: dict[str, Any] = {
+            "request_id": scope[REQUEST_ID],
+            "method": scope.get("method", "WS"),
+            "path": scope.get("path", ""),
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "operation": scope.get(OPERATION),
+            "viewer": scope.get(VIEWER_ID),
+        }
+        if self.with_addresses:
+            line["client"] = scope.get(CLIENT_IP)
+        # json.dumps escapes control characters: a crafted path cannot forge a log line.
+        log.info(json.dumps(line, ensure_ascii=True))
