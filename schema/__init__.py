@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, get_named_type
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -86,10 +86,22 @@ def build_schema(*, introspection: bool = True) -> ForumSchema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return ForumSchema(
+    schema = ForumSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[User],
         extensions=extensions,
     )
+    _describe_inputs(schema)
+    return schema
+
+
+def _describe_inputs(schema: ForumSchema) -> None:
+    """Every mutation takes one `input`; its type documents the fields, so say where."""
+    mutation = schema._schema.mutation_type
+    assert mutation is not None
+    for name, field in mutation.fields.items():
+        argument = field.args.get("input")
+        if argument is not None and not argument.description:
+            argument.description = f"What {name} needs: see {get_named_type(argument.type)}."
