@@ -34,7 +34,7 @@ from services.addresses import AddressVault
 from services.broker import Broker
 from services.mail import MailSender, Transport
 from services.markdown import Renderer
-from services.requestlog import RequestLog
+from services.requestlog import RequestLog, hide_client_addresses
 from services.settings import Settings
 from services.web import BodyLimit, ClientAddress, SecurityHeaders, WriteGuard
 
@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     """The whole site as one ASGI application."""
     settings = settings or Settings()
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    if not settings.log_client_ips:
+        hide_client_addresses()
     vault = AddressVault(settings.address_key)
     renderer = Renderer(settings.public_url, settings.key)
     schema = build_schema(introspection=settings.graphiql_enabled)

@@ -57,3 +57,21 @@ class RequestLog:
             line["client"] = scope.get(CLIENT_IP)
         # json.dumps escapes control characters: a crafted path cannot forge a log line.
         log.info(json.dumps(line, ensure_ascii=True))
+
+
+class HideClientAddresses(logging.Filter):
+    """uvicorn logs each WebSocket handshake with the client's address even with its
+    access log off; this keeps the line and drops the address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Blank the address argument of uvicorn's WebSocket access lines."""
+        if isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket'):
+            record.args = ("client", *tuple(record.args or ())[1:])
+        return True
+
+
+def hide_client_addresses() -> None:
+    """Install the filter on uvicorn's logger (once)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, HideClientAddresses) for f in logger.filters):
+        logger.addFilter(HideClientAddresses())
