@@ -21,5 +21,5 @@ async def fetch(template: str, values: Sequence[Any]) -> list[dict[str, Any]]:
     connection = connections.get("default")
     mark = "$" if connection.capabilities.dialect == "postgres" else "?"
     sql = template.format(*(f"{mark}{i + 1}" for i in range(len(values))))
-    _, rows = await connection.execute_query(sql, list(values))
-    return [dict(row) for row in rows]
+    # execute_query_dict: asyncpg's execute_query returns no rows for INSERT ... RETURNING.
+    return await connection.execute_query_dict(sql, list(values))

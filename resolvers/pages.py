@@ -51,7 +51,7 @@ def decode_cursor(kind: str, cursor: str | None) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise BadInput("That cursor is not valid here.") from error
     found, _, key = raw.partition(":")
-    if found != kind or not key.isdigit() or len(key) > 18 or len(cursor) > 100:
+    if found != kind or not (key.isascii() and key.isdigit()) or len(key) > 18 or len(cursor) > 100:
         raise BadInput("That cursor is not valid here.")
     return int(key)
 

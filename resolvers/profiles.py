@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from tortoise.expressions import Subquery
 from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
+from models.sql import fetch, placeholders
 from resolvers.common import BadInput, Call, Problem, Refused
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 
@@ -130,22 +132,61 @@ async def unfollow(call: Call, user_id: int) -> User:
     return target
 
 
-async def follow_page(
-    owner_id: int, direction: str, first: int | None, after: str | None
-) -> Page[int]:
-    """Member ids on one page of an owner's followers or following, in follow order."""
-    size = page_size(first)
-    position = decode_cursor("Follow", after)
-    mine, theirs = (
+@dataclass(frozen=True)
+class FollowPageKey:
+    """One requested page of a member's followers or following."""
+
+    owner_id: int
+    direction: str  # "followers" or "following"
+    first: int | None
+    after: str | None
+
+    def __post_init__(self) -> None:
+        # Refuse bad arguments here, for this field alone, not inside the shared batch.
+        page_size(self.first)
+        decode_cursor("Follow", self.after)
+
+
+async def follow_pages(keys: Sequence[FollowPageKey]) -> list[Page[int]]:
+    """Batch: pages of followers/following for many members, one statement per shape.
+
+    A window function numbers each member's follows, so a list of 50 members with
+    their followers costs one query rather than fifty.
+    """
+    groups: dict[tuple[str, int, int | None], list[int]] = {}
+    for key in keys:
+        shape = (key.direction, page_size(key.first), decode_cursor("Follow", key.after))
+        groups.setdefault(shape, []).append(key.owner_id)
+    pages: dict[tuple[str, int, int | None, int], Page[int]] = {}
+    for (direction, size, position), owners in groups.items():
+        rows = await _follow_rows(direction, sorted(set(owners)), size, position)
+        for owner in set(owners):
+            mine = [(r["id"], r["member"]) for r in rows if r["owner"] == owner]
+            pages[(direction, size, position, owner)] = make_page(
+                [m for _, m in mine], [i for i, _ in mine], size, after=position is not None
+            )
+    return [
+        pages[(k.direction, page_size(k.first), decode_cursor("Follow", k.after), k.owner_id)]
+        for k in keys
+    ]
+
+
+async def _follow_rows(
+    direction: str, owners: list[int], size: int, position: int | None
+) -> list[dict[str, Any]]:
+    owner, member = (
         ("followee_id", "follower_id")
         if direction == "followers"
         else ("follower_id", "followee_id")
     )
-    query = Follow.filter(**{mine: owner_id})
-    if position is not None:
-        query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1).values_list("id", theirs)
-    return make_page([r[1] for r in rows], [r[0] for r in rows], size, after=position is not None)
+    marks = ", ".join(placeholders(2, len(owners)))  # placeholders only, never values
+    sql = (
+        f"SELECT id, owner, member FROM (SELECT id, {owner} AS owner, {member} AS member, "  # noqa: S608
+        f"ROW_NUMBER() OVER (PARTITION BY {owner} ORDER BY id) AS rn FROM follows "
+        f"WHERE {owner} IN ({marks}) AND id > {{1}}) AS numbered "
+        "WHERE rn <= {0} ORDER BY id"
+    )
+    return await fetch(sql, [size + 1, position or 0, *owners])
 
 
 async def users_page(search: str | None, first: int | None, after: str | None) -> Page[User]:

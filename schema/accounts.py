@@ -120,7 +120,8 @@ class User(Node):
             str | None, strawberry.argument(description="Cursor to start after.")
         ] = None,
     ) -> UserConnection | None:
-        page = await profiles.follow_page(self.row.id, "followers", first, after)
+        key = profiles.FollowPageKey(self.row.id, "followers", first, after)
+        page = await info.context.loaders.follow_page.load(key)
         return await UserConnection.of_ids(info, page, "Follow")
 
     @strawberry.field(
@@ -135,7 +136,8 @@ class User(Node):
             str | None, strawberry.argument(description="Cursor to start after.")
         ] = None,
     ) -> UserConnection | None:
-        page = await profiles.follow_page(self.row.id, "following", first, after)
+        key = profiles.FollowPageKey(self.row.id, "following", first, after)
+        page = await info.context.loaders.follow_page.load(key)
         return await UserConnection.of_ids(info, page, "Follow")
 
     @strawberry.field(

@@ -15,6 +15,7 @@ from models.privacy import PrivacySettings
 from models.profiles import Profile
 from resolvers import accounts, conversations, forums, privacy, profiles
 from resolvers.common import Call
+from resolvers.pages import Page
 from resolvers.privacy import Owner
 
 SESSION_COOKIE = "session"
@@ -29,6 +30,7 @@ class Loaders:
     settings_by_user: DataLoader[int, PrivacySettings]
     owner_by_id: DataLoader[int, Owner]
     viewer_follows: DataLoader[int, bool]
+    follow_page: DataLoader[profiles.FollowPageKey, Page[int]]
     forum_by_id: DataLoader[int, Forum | None]
     thread_by_id: DataLoader[int, Thread | None]
     my_conversation: DataLoader[int, Conversation | None]
@@ -44,6 +46,7 @@ class Loaders:
             settings_by_user=DataLoader(load_fn=privacy.settings_by_user),
             owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer)),
             viewer_follows=DataLoader(load_fn=profiles.follows_loader(viewer)),
+            follow_page=DataLoader(load_fn=profiles.follow_pages),
             forum_by_id=DataLoader(load_fn=forums.forums_by_id),
             thread_by_id=DataLoader(load_fn=forums.threads_by_id),
             my_conversation=DataLoader(load_fn=conversations.mine_loader(viewer)),

@@ -32,6 +32,11 @@ def decode(global_id: str) -> tuple[str, str]:
 def decode_pk(global_id: str, type_name: str) -> int:
     """The integer key of an ID of the given type, or BadInput."""
     found, key = decode(global_id)
-    if found != type_name or not key.isdigit() or len(key) > 18:
+    if found != type_name or not is_key(key):
         raise BadInput(f"That is not a valid {type_name} ID.")
     return int(key)
+
+
+def is_key(key: str) -> bool:
+    """A database key as we write it: ASCII digits only (no other script's digits)."""
+    return key.isascii() and key.isdigit() and len(key) <= 18

@@ -115,7 +115,7 @@ def unsubscribe_route(settings: Settings, vault: AddressVault) -> Route:
         signature = request.query_params.get("sig", "")
         expected = (
             newsletters.unsubscribe_signature(settings, int(user_id))
-            if user_id.isdigit() and len(user_id) < 19
+            if user_id.isascii() and user_id.isdigit() and len(user_id) < 19
             else ""
         )
         if not expected or not hmac.compare_digest(expected, signature):

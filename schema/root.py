@@ -68,7 +68,7 @@ class NodeQuery:
     ) -> Node | None:
         type_name, key = ids.decode(id)
         fetch = _FETCHERS.get(type_name)
-        if fetch is None or not key.isdigit() or len(key) > 18:
+        if fetch is None or not ids.is_key(key):
             return None
         return await fetch(info, key)
 

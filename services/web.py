@@ -110,8 +110,9 @@ class _TooLarge(Exception):
 class WriteGuard:
     """Refuse cross-site and non-JSON writes before any parsing (CSRF defence).
 
-    A POST must carry `application/json` (charset utf-8 or none), and when the
-    browser names an Origin it must be ours or one in ALLOWED_ORIGINS.
+    A POST must carry `application/json` (any case; charset utf-8 or none), and when
+    the browser names an Origin it must be ours or one in ALLOWED_ORIGINS. JSON nested
+    too deeply to parse (a body, or `variables` in a GET) is a 400, not a fault.
     """
 
     def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
@@ -120,17 +121,26 @@ class WriteGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Let safe requests through; check the rest."""
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin = header(scope, b"origin")
-        if origin is not None and not self.allowed(origin, scope):
-            await _reply(send, 403, "FORBIDDEN", "Requests from this origin are not allowed.")
-            return
-        if scope["path"] == "/graphql" and not _json_content(header(scope, b"content-type")):
-            await _reply(send, 415, "BAD_USER_INPUT", "Send the request as application/json.")
-            return
-        await self.app(scope, receive, send)
+        if scope["method"] not in SAFE_METHODS:
+            origin = header(scope, b"origin")
+            if origin is not None and not self.allowed(origin, scope):
+                await _reply(send, 403, "FORBIDDEN", "Requests from this origin are not allowed.")
+                return
+            if scope["path"] == "/graphql":
+                if not _json_content(header(scope, b"content-type")):
+                    await _reply(
+                        send, 415, "BAD_USER_INPUT", "Send the request as application/json."
+                    )
+                    return
+                # Media types ignore case, but Strawberry compares them as written.
+                scope["headers"] = [
+                    (key, b"application/json" if key == b"content-type" else value)
+                    for key, value in scope["headers"]
+                ]
+        await _refuse_deep_json(self.app, scope, receive, send)
 
     def allowed(self, origin: str, scope: Scope) -> bool:
         """Is the origin ours (same host) or configured?"""
@@ -139,6 +149,23 @@ class WriteGuard:
         host = header(scope, b"host")
         parts = urlsplit(origin)
         return host is not None and parts.scheme in ("http", "https") and parts.netloc == host
+
+
+async def _refuse_deep_json(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    started = False
+
+    async def tracked_send(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, tracked_send)
+    except RecursionError:
+        # json.loads gives up on arrays nested tens of thousands of levels deep.
+        if started:
+            raise
+        await _reply(send, 400, "BAD_USER_INPUT", "The request is nested too deeply.")
 
 
 def _json_content(content_type: str | None) -> bool:

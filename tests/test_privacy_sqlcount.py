@@ -1,0 +1,59 @@
+"""The SQL statement counter the N+1 tests rely on counts exactly, on either database."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from models.accounts import User
+from models.profiles import Follow
+from tests.harness import Client
+from tests.sqlcount import LOGGER, count_statements
+from tests.test_privacy_support import add_member
+
+
+async def test_each_statement_the_orm_runs_is_counted_once(gql: Client) -> None:
+    with count_statements() as statements:
+        await User.filter(id=0).first()
+        await User.all().count()
+        await Follow.filter(id=0).delete()
+        async with in_transaction():
+            await User.filter(id=0).exists()
+            await User.filter(id=0).update(newsletter=True)
+
+    assert [sql.split()[0] for sql in statements.sql] == [
+        "SELECT",
+        "SELECT",
+        "DELETE",
+        "SELECT",
+        "UPDATE",
+    ]
+    assert statements.count == 5
+
+
+async def test_the_statements_of_a_request_are_counted(gql: Client) -> None:
+    await add_member(gql, "ada")
+
+    with count_statements() as anonymous:
+        await gql('{ user(username: "nobody") { username } }')
+    with count_statements() as member:
+        await gql("{ viewer { username } }", as_member="ada")
+
+    assert anonymous.count == 1  # the username lookup
+    assert member.count == 1  # the session and its member, in one join
+
+
+async def test_the_logger_is_put_back_after_the_block(gql: Client) -> None:
+    logger = logging.getLogger(LOGGER)
+    before = (logger.level, logger.propagate, list(logger.handlers))
+
+    with pytest.raises(RuntimeError), count_statements() as statements:
+        await User.all().count()
+        raise RuntimeError("the block failed")
+    await User.all().count()
+
+    assert statements.count == 1
+    assert (logger.level, logger.propagate, list(logger.handlers)) == before
+    assert logger.level == logging.WARNING  # as the app keeps it: the records hold values
