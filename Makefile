@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 REF    ?= HEAD~1
 
-.PHONY: help install run serve test test-sqlite test-postgres lint format schema bench clean
+.PHONY: help install run serve test test-sqlite test-postgres lint format schema schema-check client-e2e bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -47,6 +47,13 @@ format: install  ## apply ruff's formatting and fixes
 
 schema: install  ## rewrite schema.graphql from the code
 	$(BIN)/python server.py export-schema
+
+schema-check: install  ## fail on a breaking change against schema.graphql at REF (default HEAD~1)
+	PYTHON=$(BIN)/python scripts/schema-check $(REF)
+
+client-e2e: install  ## Apollo Client and graphql-ws tests against a real server, SQLite then PostgreSQL
+	PYTHON=$(BIN)/python scripts/client-e2e
+	PYTHON=$(BIN)/python scripts/with-postgres scripts/client-e2e
 
 clean:  ## remove the virtual environment (keeps ./data)
 	rm -rf $(VENV)

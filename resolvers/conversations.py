@@ -116,12 +116,14 @@ async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User
             "follower_id", flat=True
         )
     )
+    # A refusal points at the id as sent (the viewer and repeats included in the count).
+    sent_at = {user_id: index for index, user_id in reversed(list(enumerate(ids)))}
     refused = []
-    for index, (user_id, row) in enumerate(zip(unique, settings, strict=True)):
+    for user_id, row in zip(unique, settings, strict=True):
         owner = privacy.Owner(user_id, row, user_id in follows)
         if user_id not in users or not privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE):
             # The same words for "no such member" and "does not accept you".
-            field = ("recipientIds", str(index))
+            field = ("recipientIds", str(sent_at[user_id]))
             refused.append(Problem("CANNOT_MESSAGE", "You cannot message this member.", field))
     if refused:
         raise Refused.of(refused)

@@ -129,15 +129,19 @@ async def report_message(call: Call, message_id: int, reason: str) -> Report:
 async def report_page(
     call: Call, status: ReportStatus | None, first: int | None, after: str | None
 ) -> Page[Report]:
-    """Reports, oldest first, optionally of one status (staff only)."""
-    require_staff(call)
+    """Reports, oldest first, optionally of one status (staff only). Reading the queue
+    shows reported private messages, so each listing is audited."""
+    staff = require_staff(call)
     size = page_size(first)
     position = decode_cursor("Report", after)
     query = Report.all() if status is None else Report.filter(status=status)
     if position is not None:
         query = query.filter(id__gt=position)
     rows = await query.order_by("id").limit(size + 1)
-    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+    page = make_page(rows, [r.id for r in rows], size, after=position is not None)
+    if page.rows:
+        await audit(staff, "READ_REPORTS", None, [f"report:{r.id}" for r in page.rows], None)
+    return page
 
 
 async def report_context(message: Message) -> list[Message]:
@@ -163,6 +167,7 @@ async def resolve_report(call: Call, report_id: int, hide: bool, note: str | Non
     report.resolved_at, report.resolved_by, report.note = now, staff, (note or "")[:1000] or None
     await report.save(update_fields=["status", "resolved_at", "resolved_by_id", "note"])
     if hide and report.message.hidden_at is None:
+        report.message.hidden_at = now  # the payload shows the message as it is now
         await Message.filter(id=report.message.id).update(hidden_at=now)
     action = "HIDE_REPORTED_MESSAGE" if hide else "DISMISS_REPORT"
     await audit(staff, action, report.message.author_id, [f"report:{report.id}"], note)  # type: ignore[attr-defined]

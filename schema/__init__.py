@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import strawberry
@@ -22,7 +22,7 @@ from strawberry.types import ExecutionContext
 from schema.accounts import AccountMutation, AccountQuery, User
 from schema.activity import ActivityMutation, ActivityQuery
 from schema.conversations import ConversationMutation, ConversationQuery, Subscription
-from schema.errors import ErrorPolicy, log_errors
+from schema.errors import ErrorPolicy, log_errors, public_errors
 from schema.limits import IntrospectionDepthLimit
 from schema.messages import MessageMutation, MessageQuery
 from schema.moderation import ModerationMutation, ModerationQuery
@@ -74,6 +74,25 @@ class ForumSchema(strawberry.Schema):
         """Log each fault once, by type and request id."""
         context: Any = execution_context.context if execution_context else None
         log_errors(errors, getattr(context, "request_id", ""))
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """Streams (subscriptions) too give every error a code and mask faults: their
+        events do not pass through the extensions' operation hook."""
+        result = await super().stream(*args, **kwargs)
+        request_id = getattr(kwargs.get("context_value"), "request_id", "")
+        if not isinstance(result, AsyncGenerator):
+            public_errors(result, request_id)
+            return result
+        return _public_stream(result, request_id)
+
+
+async def _public_stream(results: AsyncGenerator[Any, None], request_id: str) -> AsyncIterator[Any]:
+    try:
+        async for result in results:
+            public_errors(result, request_id)
+            yield result
+    finally:
+        await results.aclose()
 
 
 def build_schema(*, introspection: bool = True) -> ForumSchema:

@@ -14,7 +14,7 @@ from resolvers import conversations, messages
 from resolvers.common import Forbidden, Refused
 from schema import ids
 from schema.accounts import User
-from schema.context import Context
+from schema.context import Context, Loaders
 from schema.errors import UserError
 from schema.messages import After, Before, First, Last, Message, MessageConnection, Thread
 from schema.node import Node
@@ -198,6 +198,8 @@ class ConversationMutation:
 
 @strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")
 class Subscription:
+    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
+    # `error` message (the operation never starts), not a `next` carrying errors.
     @strawberry.subscription(description="New messages in a public thread, as they are posted.")
     async def thread_message_added(
         self,
@@ -207,10 +209,7 @@ class Subscription:
         pk = ids.decode_pk(thread_id, "Thread")
         if await info.context.loaders.thread_by_id.load(pk) is None:
             raise Forbidden("There is no such thread.")
-        async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
-            row = await messages.load_fresh(message_id)
-            if row is not None:
-                yield Message(row=row)
+        return _thread_messages(info, pk)
 
     @strawberry.subscription(
         description="New messages in one of your conversations (participants only)."
@@ -223,16 +222,37 @@ class Subscription:
         ],
     ) -> AsyncGenerator[Message, None]:
         pk = _conversation_pk(conversation_id)
-        call = info.context.call
-        if await conversations.visible_conversation(call.viewer, pk) is None:
+        if await conversations.visible_conversation(info.context.viewer, pk) is None:
             raise Forbidden("You have no such conversation.")
-        async for message_id in call.broker.subscribe(f"conversation:{pk}"):
-            # Re-checked per message: a member who left stops receiving at once.
-            if await conversations.visible_conversation(call.viewer, pk) is None:
-                return
-            row = await messages.load_fresh(message_id)
-            if row is not None:
-                yield Message(row=row)
+        return _conversation_messages(info, pk)
+
+
+async def _thread_messages(info: Info[Context, None], pk: int) -> AsyncGenerator[Message, None]:
+    async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
+        row = await messages.load_fresh(message_id)
+        if row is not None:
+            _fresh_loaders(info)
+            yield Message(row=row)
+
+
+async def _conversation_messages(
+    info: Info[Context, None], pk: int
+) -> AsyncGenerator[Message, None]:
+    viewer = info.context.viewer
+    async for message_id in info.context.call.broker.subscribe(f"conversation:{pk}"):
+        # Re-checked per message: a member who left stops receiving at once.
+        if await conversations.visible_conversation(viewer, pk) is None:
+            return
+        row = await messages.load_fresh(message_id)
+        if row is not None:
+            _fresh_loaders(info)
+            yield Message(row=row)
+
+
+def _fresh_loaders(info: Info[Context, None]) -> None:
+    """New loaders for each event: a connection's context lives as long as the socket, and
+    no row or privacy setting may be cached past the event that read it."""
+    info.context.loaders = Loaders.for_viewer(info.context.viewer)
 
 
 __all__ = ["Conversation", "Subscription", "Thread"]

@@ -59,6 +59,8 @@ def _without_value(message: str) -> str:
 
 def _coded(error: GraphQLError) -> GraphQLError | None:
     original = error.original_error
+    if original is None and "code" in (error.extensions or {}):
+        return error  # already rewritten (a stream's error passes here twice)
     if original is None:
         # Parse and validation errors (limits included): about the document itself.
         extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
@@ -97,11 +99,7 @@ class ErrorPolicy(SchemaExtension):
             # included) escapes the operation instead of landing in its result.
             raise self._public(error, request_id) from None
         _note_operation(self.execution_context)
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if not errors:
-            return
-        result.errors = [self._public(error, request_id) for error in errors[:MAX_ERRORS]]  # type: ignore[union-attr]
+        public_errors(self.execution_context.result, request_id)
 
     @staticmethod
     def _public(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -110,6 +108,13 @@ class ErrorPolicy(SchemaExtension):
             return coded
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         return _copy(error, "Unexpected error.", extensions)
+
+
+def public_errors(result: Any, request_id: str) -> None:
+    """Rewrite a result's errors in place as ErrorPolicy does."""
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [ErrorPolicy._public(error, request_id) for error in errors[:MAX_ERRORS]]
 
 
 def _note_operation(execution_context: Any) -> None:
