@@ -23,16 +23,24 @@ from services.requestlog import REQUEST_ID, VIEWER_ID
 from services.settings import Settings
 from services.web import CLIENT_IP
 
-DEFAULT_QUERY = """# Welcome to the forum's GraphQL API. Every type and field is documented:
-# open the Docs pane. Sign in with the `login` mutation to see yourself as `viewer`.
-query Welcome {
-  privacyPolicy {
-    version
-    publishedAt
-  }
-  viewer {
-    username
-    role
+DEFAULT_QUERY = """# A thread page of the demo forum (`make run` seeds it). Every type and field is
+# documented: open the Docs pane. Sign in with the `login` mutation (demo members
+# alice, bob, carol; password forum-demo-2026) to see more of members' profiles.
+query ThreadPage($after: String) {
+  thread(id: "VGhyZWFkOjE") {
+    title
+    forum { slug title }
+    messages(first: 50, after: $after) {
+      edges {
+        cursor
+        node {
+          bodyHtml
+          createdAt
+          author { username profile { bio location } }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 }
 """
