@@ -259,12 +259,18 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
     viewer = call.require_member()
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
         raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
-    address = normalise_email(new_email)
+    try:
+        address = normalise_email(new_email)
+    except Refused as refused:
+        problem = refused.problems[0]
+        raise Refused(problem.code, problem.message, "newEmail") from refused
     if address.lower() == viewer.email_key:
         raise Refused("SAME_EMAIL", "That is already your address.", "newEmail")
     await call.limits.hit("mail-address", call.vault.fingerprint(viewer.email_key))
     owner = await User.get_or_none(email_key=address.lower())
     if owner is not None:
+        # The old address hears of it either way, or its inbox would tell who is a member.
+        await mails.send_email_change_notice(call.settings, viewer.email)
         await _notify_owner(call, owner)
         return
     token = new_token()

@@ -65,6 +65,10 @@ async def _mail_reset(call: Call, email: str) -> None:
             return
         token = new_token()
         async with in_transaction():
+            # Only the newest link works (SECURITY.md G9).
+            await EmailToken.filter(
+                user_id=user.id, purpose=TokenPurpose.RESET_PASSWORD, used_at__isnull=True
+            ).update(used_at=datetime.now(UTC))
             await EmailToken.create(
                 user=user,
                 purpose=TokenPurpose.RESET_PASSWORD,

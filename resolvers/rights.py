@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.accounts import CorrectionRequest, CorrectionStatus, Session, User
+from models.activity import Visit
 from models.messages import Conversation, Message, MessageEdit, Report, Thread
 from models.moderation import AuditEntry
 from models.policy import Consent
@@ -123,6 +124,7 @@ async def delete_account(call: Call, password: str) -> None:
         await MessageEdit.filter(message__author_id=viewer.id).update(**erased)
         await Conversation.filter(created_by_id=viewer.id).update(created_by_id=None, **erased)
         await Report.filter(reporter_id=viewer.id).update(reporter_id=None, **erased)
+        await Visit.filter(user_id=viewer.id).update(user_id=None, **erased)
         # Sessions, tokens, consents, profile, settings, follows and places in
         # conversations go with the account row (ON DELETE CASCADE).
         await User.filter(id=viewer.id).delete()
