@@ -267,8 +267,8 @@ def _purge_ip(args: argparse.Namespace) -> int:
     from resolvers.addresses import HOLDERS, purge
 
     settings = Settings()
-    raw_days = args.days or settings.ip_retention_days
-    hash_days = args.hash_days or settings.ip_hash_retention_days
+    raw_days = args.days if args.days is not None else settings.ip_retention_days
+    hash_days = args.hash_days if args.hash_days is not None else settings.ip_hash_retention_days
     if raw_days < 1 or hash_days < 1:
         raise CommandError("retention windows are at least one day")
 

@@ -47,7 +47,9 @@ def _validate(data: PageViewData) -> PageViewData:
     path = data.path.strip()
     if not path.startswith("/") or len(path) > PATH_MAX or any(c in path for c in "\r\n\x00"):
         raise Refused(
-            "PATH_INVALID", f"Give the page's path, starting with /, at most {PATH_MAX}.", "path"
+            "PATH_INVALID",
+            f"Give the page's path, starting with /, at most {PATH_MAX} characters.",
+            "path",
         )
     if data.referrer is not None and len(data.referrer) > REFERRER_MAX:
         raise Refused("REFERRER_INVALID", "That referrer is too long.", "referrer")
@@ -166,6 +168,8 @@ async def accounts_sharing_address(call: Call, user_id: int, reason: str) -> lis
     """Staff: accounts that used any address the member used, matched by keyed hash. Audited."""
     staff = require_staff(call)
     why = staff_reason(reason)
+    if not await User.exists(id=user_id):
+        return []  # as privilegedProfile: no such member, nothing read, nothing to audit
     mine = await sightings(user_ids=[user_id])
     hashes = {s.ip_hash for s in mine}
     await audit(staff, "MATCH_SHARED_ADDRESSES", user_id, ["accountsSharingAddress"], why)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from models.accounts import CorrectionRequest, EmailToken, Session, User
@@ -77,14 +78,16 @@ async def purge(
     Aggregates (visit counts, countries, browsers) stay. Returns rows changed per table.
     """
     now = datetime.now(UTC)
+    raw_cut, hash_cut = now - timedelta(days=raw_days), now - timedelta(days=hash_days)
     changed: dict[str, int] = {}
     for holder in HOLDERS:
-        table = holder.model._meta.db_table
-        old_raw = {f"{holder.time_column}__lt": now - timedelta(days=raw_days)}
-        old_hash = {f"{holder.time_column}__lt": now - timedelta(days=hash_days)}
-        count = await holder.model.filter(ip_cipher__isnull=False, **old_raw).update(ip_cipher=None)
-        count += await holder.model.filter(ip_hash__isnull=False, **old_hash).update(ip_hash=None)
-        changed[table] = count
+        table, before = holder.model._meta.db_table, f"{holder.time_column}__lt"
+        old_raw = Q(ip_cipher__isnull=False, **{before: raw_cut})
+        old_hash = Q(ip_hash__isnull=False, **{before: hash_cut})
+        # Rows, not values: a row losing both its cipher and its hash counts once.
+        changed[table] = count = await holder.model.filter(old_raw | old_hash).count()
+        await holder.model.filter(old_raw).update(ip_cipher=None)
+        await holder.model.filter(old_hash).update(ip_hash=None)
         if progress is not None:
             progress(table, count)
     return changed

@@ -134,16 +134,18 @@ class ActivityMutation:
         request = info.context.request
         tracking = request.headers.get("sec-gpc", "").strip() != "1"
         visitor = request.cookies.get(VISITOR_COOKIE, "")[:64]
-        if tracking and info.context.viewer is None and len(visitor) < 20:
+        new_visitor = tracking and info.context.viewer is None and len(visitor) < 20
+        if new_visitor:
             visitor = secrets.token_urlsafe(24)
-            if info.context.response is not None:
-                info.context.response.set_cookie(
-                    VISITOR_COOKIE, visitor, max_age=VISITOR_DAYS * 86400, httponly=True,
-                    samesite="lax", secure=info.context.call.settings.cookie_secure,
-                )  # fmt: skip
         data = activity.PageViewData(input.path, input.referrer, input.title)
         try:
             await activity.record_page_view(info.context.call, data, visitor, tracking)
         except Refused as refused:
             return RecordPageViewPayload(user_errors=UserError.of(refused))
+        # Only once the view is kept: a refused one leaves no identifier behind.
+        if new_visitor and info.context.response is not None:
+            info.context.response.set_cookie(
+                VISITOR_COOKIE, visitor, max_age=VISITOR_DAYS * 86400, httponly=True,
+                samesite="lax", secure=info.context.call.settings.cookie_secure,
+            )  # fmt: skip
         return RecordPageViewPayload(user_errors=[])

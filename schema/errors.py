@@ -46,7 +46,7 @@ _CODED = (NotSignedIn, Forbidden, BadInput)
 
 # graphql-core quotes a whole rejected variable ("got invalid value {...}"): a password
 # or an address inside it would travel back in the error, and into any log of it.
-_ECHOED_VALUE = re.compile(r"^(Variable '\$\w+') got invalid value ", re.DOTALL)
+_ECHOED_VALUE = re.compile(r"^(Variable '\$\w+') (?:got|has) invalid value", re.DOTALL)
 
 
 def _without_value(message: str) -> str:
