@@ -23,7 +23,7 @@ from schema.accounts import AccountMutation, AccountQuery, User
 from schema.activity import ActivityMutation, ActivityQuery
 from schema.conversations import ConversationMutation, ConversationQuery, Subscription
 from schema.errors import ErrorPolicy, log_errors, public_errors
-from schema.limits import IntrospectionDepthLimit
+from schema.limits import IntrospectionDepthLimit, QueryCost
 from schema.messages import MessageMutation, MessageQuery
 from schema.moderation import ModerationMutation, ModerationQuery
 from schema.policy import PolicyQuery
@@ -102,7 +102,7 @@ def build_schema(*, introspection: bool = True) -> ForumSchema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: AddValidationRules([IntrospectionDepthLimit]),
+        lambda: AddValidationRules([IntrospectionDepthLimit, QueryCost]),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]

@@ -54,3 +54,69 @@ class IntrospectionDepthLimit(ValidationRule):
 
 
 __all__ = ["IntrospectionDepthLimit", "ValidationContext"]
+
+
+MAX_NODES = 20_000  # the most rows one query may ask for, counted before execution
+DEFAULT_PAGE = 20  # what a connection returns when neither `first` nor `last` is given
+
+
+class QueryCost(ValidationRule):
+    """Refuse a query whose connections could return more than MAX_NODES rows in all,
+    before any SQL runs (GitHub's rule: each page multiplies the pages around it)."""
+
+    def enter_operation_definition(self, node: Any, *_: Any) -> Any:
+        """Price one operation, following fragment spreads."""
+        total = self._cost(node.selection_set, 1, set())
+        if total > MAX_NODES:
+            self.report_error(
+                GraphQLError(
+                    f"This query could return {total} items; the limit is {MAX_NODES}. "
+                    "Ask for smaller pages (`first`/`last`).",
+                    node,
+                )
+            )
+        return self.SKIP
+
+    def _cost(self, selections: SelectionSetNode | None, multiplier: int, seen: set[str]) -> int:
+        if selections is None:
+            return 0
+        total = 0
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                size = self._page_size(selection)
+                if size is None:
+                    total += self._cost(selection.selection_set, multiplier, seen)
+                else:
+                    total += multiplier * size
+                    total += self._cost(selection.selection_set, multiplier * size, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                total += self._cost(selection.selection_set, multiplier, seen)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                fragment = self.context.get_fragment(selection.name.value)
+                if fragment is not None:
+                    inner = seen | {selection.name.value}
+                    total += self._cost(fragment.selection_set, multiplier, inner)
+            if total > MAX_NODES:
+                return total  # already over: no need to price the rest
+        return total
+
+    def _page_size(self, field: FieldNode) -> int | None:
+        """The page a connection field asks for, or None for a field that is no list."""
+        names = {argument.name.value: argument for argument in field.arguments or ()}
+        if not ({"first", "last"} & names.keys()) and not _is_connection(field):
+            return None
+        for name in ("first", "last"):
+            argument = names.get(name)
+            if argument is None:
+                continue
+            value = getattr(argument.value, "value", None)
+            if value is None:  # a variable: price it at the largest page allowed
+                return 100
+            return int(value) if str(value).lstrip("-").isdigit() else 100
+        return DEFAULT_PAGE
+
+
+def _is_connection(field: FieldNode) -> bool:
+    """A field that pages: it selects `edges` (every connection of this schema does)."""
+    selections = field.selection_set.selections if field.selection_set else ()
+    return any(isinstance(s, FieldNode) and s.name.value == "edges" for s in selections)
