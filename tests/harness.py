@@ -251,7 +251,7 @@ class Server:
         self.settings = settings
         self.app = create_app(settings)
         self.client_ip = client_ip
-        self._lifespan = LifespanManager(self.app, startup_timeout=60)
+        self._lifespan = LifespanManager(self.app, startup_timeout=60, shutdown_timeout=60)
 
     async def __aenter__(self) -> Client:
         await self._lifespan.__aenter__()
