@@ -55,5 +55,8 @@ client-e2e: install  ## Apollo Client and graphql-ws tests against a real server
 	PYTHON=$(BIN)/python scripts/client-e2e
 	PYTHON=$(BIN)/python scripts/with-postgres scripts/client-e2e
 
+bench: install  ## seed, check and time the benchmark (BENCH_ARGS="--big --postgres")
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:  ## remove the virtual environment (keeps ./data)
 	rm -rf $(VENV)

@@ -6,10 +6,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, get_named_type
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, get_named_type
 from strawberry.extensions import (
     AddValidationRules,
-    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -97,17 +96,23 @@ async def _public_stream(results: AsyncGenerator[Any, None], request_id: str) ->
 
 def build_schema(*, introspection: bool = True) -> ForumSchema:
     """The schema with its limits; introspection only where GraphiQL is on."""
+    # Rule classes made once: ValidationCache keys on them, so a class built anew for
+    # each request (as the limiters' own factories do) would never hit the cache.
+    rules = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+        IntrospectionDepthLimit,
+        QueryCost,
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorPolicy,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: AddValidationRules([IntrospectionDepthLimit, QueryCost]),
+        lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
     schema = ForumSchema(
         query=Query,
         mutation=Mutation,

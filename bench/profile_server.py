@@ -1,0 +1,167 @@
+"""Where a scenario's CPU goes in the project's server: py-spy samples the server (core 0)
+while wrk loads it (core 1), then the samples are summed by library.
+
+    pip install py-spy        # into the same environment
+    python bench/profile_server.py [--scenario signed_in] [--seconds 20]
+
+Uses bench/data/standard.sqlite3 (run `bench/run.py` once to seed it). py-spy samples
+only the thread holding the GIL (`--gil`): Python's own work, not SQLite's C code in
+aiosqlite's thread. Prints the share of samples whose innermost frame is in each
+library ("self"), the busiest functions, and the share spent anywhere under a few
+landmark functions ("inclusive"); the raw collapsed stacks
+are kept in bench/data/profile-<scenario>.txt for flame-graph tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import run  # noqa: E402
+
+LIBRARIES = [  # (label, path prefixes) - py-spy names files relative to sys.path
+    ("graphql-core: execution", ("graphql/execution/",)),
+    ("graphql-core: validation", ("graphql/validation/",)),
+    ("graphql-core: language (parser, AST visitor)", ("graphql/language/",)),
+    ("graphql-core: other", ("graphql/",)),
+    ("strawberry", ("strawberry/",)),
+    ("tortoise ORM", ("tortoise/",)),
+    ("pypika (SQL building)", ("pypika",)),
+    ("aiosqlite / sqlite3", ("aiosqlite/", "sqlite3/")),
+    ("asyncpg", ("asyncpg/",)),
+    ("starlette", ("starlette/",)),
+    ("uvicorn / h11", ("uvicorn/", "h11/")),
+    ("json", ("json/",)),
+    ("asyncio", ("asyncio/",)),
+    ("project code", ("server.py", "schema/", "resolvers/", "services/", "models/")),
+    ("datetime / decimal / enum", ("datetime.py", "_pydecimal.py", "enum.py")),
+    ("typing / inspect / dataclasses", ("typing.py", "inspect.py", "dataclasses.py")),
+]
+LANDMARKS = [  # (label, function, path prefix): samples with this frame anywhere on the stack
+    ("parse + validate (Strawberry's _prepare_operation)", "_prepare_operation", "strawberry/"),
+    ("validation (validate_document)", "validate_document", "strawberry/"),
+    ("resolvers' DataLoader batch functions", "dispatch_batch", "strawberry/dataloader.py"),
+    ("Tortoise queries (QuerySet._execute)", "_execute", "tortoise/queryset.py"),
+    ("Tortoise model building (Model._init_from_db)", "_init_from_db", "tortoise/models.py"),
+    ("the privacy extension (Private.resolve_async)", "resolve_async", "schema/privacy.py"),
+    ("session lookup (session_for_token)", "session_for_token", "resolvers/sessions.py"),
+    ("JSON encoding (json.dumps)", "dumps", "json/"),
+]
+FRAME = re.compile(r"^(?P<function>.*) \((?P<path>.*?)(?::\d+)?\)$")
+
+
+def parts(frame: str) -> tuple[str, str]:
+    """(function, path) of a py-spy frame `function (path:line)`."""
+    found = FRAME.match(frame)
+    return (found["function"], found["path"]) if found else (frame, "")
+
+
+def library(frame: str) -> str:
+    """The library a frame's code belongs to."""
+    _, path = parts(frame)
+    for label, prefixes in LIBRARIES:
+        if path.startswith(prefixes):
+            return label
+    return "other"
+
+
+def summarise(raw: Path) -> str:
+    """The report for a py-spy `--format raw` file."""
+    own: Counter[str] = Counter()
+    under: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        frames = stack.split(";")
+        total += samples
+        leaf = frames[-1]
+        own[library(leaf)] += samples
+        function, path = parts(leaf)
+        leaves[f"{function.replace('.<locals>', '')} ({path})"] += samples
+        named = [parts(frame) for frame in frames]
+        for label, function, path in LANDMARKS:
+            if any(f.split(".")[-1].startswith(function) and p.startswith(path) for f, p in named):
+                under[label] += samples
+    if not total:
+        return "no samples"
+    lines = [f"{total} samples", "", "| self time in | share |", "|---|---:|"]
+    lines += [f"| {name} | {n / total:.0%} |" for name, n in own.most_common()]
+    lines += ["", "| busiest functions (self) | share |", "|---|---:|"]
+    lines += [f"| `{name}` | {n / total:.1%} |" for name, n in leaves.most_common(12)]
+    lines += ["", "| anywhere under | share |", "|---|---:|"]
+    lines += [f"| {label} | {under[label] / total:.0%} |" for label, _, _ in LANDMARKS]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Profile one scenario."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default="signed_in", choices=sorted(run.TITLES))
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    wrk = run.ensure_wrk()
+    if not Path(spy).exists() or wrk is None:
+        print("needs py-spy (pip install py-spy) and wrk", file=sys.stderr)
+        return 1
+    target = run.sqlite_target("big" if args.scenario == "keyset" else "standard", False)
+    scenario = next(
+        s for s in run.scenarios_for(target) if s.key == args.scenario and s.server == "forum"
+    )
+    out = run.DATA / f"profile-{args.scenario}.txt"
+    with run.running("forum", target, scenario.body) as server:
+        cookie = run.login(server.url, target.info) if scenario.signed_in else None
+        run.warm_up(server.url, scenario.body, cookie, 3)
+        load = threading.Thread(
+            target=run.run_wrk,
+            args=(wrk, server.url, scenario.body, cookie, args.seconds + 4, args.connections),
+        )
+        load.start()
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(server.process.pid),
+                    "--duration",
+                    str(args.seconds),
+                    "--rate",
+                    "250",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(Path(tmp) / "raw.txt"),
+                    "--gil",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ},
+            )
+            shutil.copy(Path(tmp) / "raw.txt", out)
+        load.join()
+    print(f"{run.TITLES[args.scenario]} on SQLite, {args.seconds} s under wrk -c{args.connections}")
+    print(summarise(out))
+    print(f"\ncollapsed stacks: {out.relative_to(run.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
