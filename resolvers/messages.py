@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
@@ -10,6 +11,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import User
 from models.base import Role
 from models.messages import Message, MessageEdit, Participant
+from models.sql import fetch, placeholders
 from resolvers.common import Call, Refused
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 
@@ -80,6 +82,90 @@ async def message_page(
     if position is not None:
         query = query.filter(id__gt=position)
     rows = await query.order_by("id").limit(size + 1)
+    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+
+
+@dataclass(frozen=True)
+class MessagePageKey:
+    """One requested page of a thread's or a conversation's messages."""
+
+    column: str  # "thread_id" or "conversation_id"
+    owner_id: int
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def __post_init__(self) -> None:
+        # Refuse bad arguments for this field alone, not inside the shared batch.
+        page_size(self.first, self.last)
+        decode_cursor("Message", self.after)
+        decode_cursor("Message", self.before)
+
+    @property
+    def backwards(self) -> bool:
+        """Paging from the end (last/before)?"""
+        return self.last is not None or self.before is not None
+
+    @property
+    def shape(self) -> tuple[str, bool, int, int | None]:
+        """What pages with the same shape share: one statement serves them all."""
+        cursor = self.before if self.backwards else self.after
+        return (
+            self.column,
+            self.backwards,
+            page_size(self.first, self.last),
+            decode_cursor("Message", cursor),
+        )
+
+
+async def message_pages(keys: Sequence[MessagePageKey]) -> list[Page[Message]]:
+    """Batch: message pages of many threads or conversations (an inbox, a thread list).
+
+    One key is one plain query; several of the same shape share a window query that
+    numbers each owner's messages, plus one query for the rows.
+    """
+    if len(keys) == 1:
+        key = keys[0]
+        where = {key.column: key.owner_id}
+        return [await message_page(where, key.first, key.after, key.last, key.before)]
+    groups: dict[tuple[str, bool, int, int | None], set[int]] = {}
+    for key in keys:
+        groups.setdefault(key.shape, set()).add(key.owner_id)
+    pages: dict[tuple[tuple[str, bool, int, int | None], int], Page[Message]] = {}
+    for shape, owners in groups.items():
+        found = await _window(shape, sorted(owners))
+        for owner in owners:
+            pages[(shape, owner)] = _page_of(found.get(owner, []), shape)
+    return [pages[(key.shape, key.owner_id)] for key in keys]
+
+
+async def _window(
+    shape: tuple[str, bool, int, int | None], owners: list[int]
+) -> dict[int, list[Message]]:
+    column, backwards, size, position = shape
+    assert column in ("thread_id", "conversation_id")  # never a caller's string
+    order, compare = ("DESC", "<") if backwards else ("ASC", ">")
+    bound = position if position is not None else (2**62 if backwards else 0)
+    marks = ", ".join(placeholders(2, len(owners)))  # placeholders only, never values
+    sql = (
+        f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY {column} "  # noqa: S608
+        f"ORDER BY id {order}) AS rn FROM messages WHERE {column} IN ({marks}) "
+        f"AND id {compare} {{1}}) AS numbered WHERE rn <= {{0}}"
+    )
+    ids = [row["id"] for row in await fetch(sql, [size + 1, bound, *owners])]
+    found: dict[int, list[Message]] = {}
+    for row in await Message.filter(id__in=ids).order_by("id"):
+        found.setdefault(getattr(row, column), []).append(row)
+    return found
+
+
+def _page_of(rows: list[Message], shape: tuple[str, bool, int, int | None]) -> Page[Message]:
+    _, backwards, size, position = shape
+    if backwards:
+        more = len(rows) > size
+        rows = rows[1:] if more else rows
+        return Page(rows, [r.id for r in rows], has_next=position is not None, has_previous=more)
     return make_page(rows, [r.id for r in rows], size, after=position is not None)
 
 

@@ -10,10 +10,10 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from models.accounts import User
-from models.messages import Conversation, Forum, Thread
+from models.messages import Conversation, Forum, Message, Thread
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers import accounts, conversations, forums, privacy, profiles
+from resolvers import accounts, conversations, forums, messages, privacy, profiles
 from resolvers.common import Call
 from resolvers.pages import Page
 from resolvers.privacy import Owner
@@ -36,6 +36,7 @@ class Loaders:
     my_conversation: DataLoader[int, Conversation | None]
     participants_of: DataLoader[int, list[int]]
     unread_in: DataLoader[int, int]
+    message_page: DataLoader[messages.MessagePageKey, Page[Message]]
 
     @classmethod
     def for_viewer(cls, viewer: User | None) -> Loaders:
@@ -52,6 +53,7 @@ class Loaders:
             my_conversation=DataLoader(load_fn=conversations.mine_loader(viewer)),
             participants_of=DataLoader(load_fn=conversations.participants_of),
             unread_in=DataLoader(load_fn=conversations.unread_loader(viewer)),
+            message_page=DataLoader(load_fn=messages.message_pages),
         )
 
 

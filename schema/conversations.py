@@ -52,11 +52,15 @@ class Conversation(Node):
         "backwards."
     )
     async def messages(
-        self, first: First = None, after: After = None, last: Last = None, before: Before = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> MessageConnection:
-        page = await messages.message_page(
-            {"conversation_id": self.row.id}, first, after, last, before
-        )
+        key = messages.MessagePageKey("conversation_id", self.row.id, first, after, last, before)
+        page = await info.context.loaders.message_page.load(key)
         return MessageConnection.of(page)
 
 
