@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    BREAK,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
+    Visitor,
+    visit,
 )
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
 MAX_INTROSPECTION_DEPTH = 20  # the standard introspection query (GraphiQL's) needs 15
 
@@ -120,3 +127,41 @@ def _is_connection(field: FieldNode) -> bool:
     """A field that pages: it selects `edges` (every connection of this schema does)."""
     selections = field.selection_set.selections if field.selection_set else ()
     return any(isinstance(s, FieldNode) and s.name.value == "edges" for s in selections)
+
+
+class _NulFinder(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        if "\x00" in node.value:
+            self.found = True
+            return BREAK
+        return None
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+class RefuseNul(SchemaExtension):
+    """Refuse text with NUL characters, in variables or in the document, before any
+    resolver runs: PostgreSQL can neither store nor compare it, and no field needs it."""
+
+    def on_execute(self) -> Iterator[None]:
+        """Answer BAD_USER_INPUT instead of executing."""
+        context = self.execution_context
+        finder = _NulFinder()
+        if context.graphql_document is not None:
+            visit(context.graphql_document, finder)
+        if finder.found or _holds_nul(context.variables):
+            error = GraphQLError(
+                "Text cannot contain NUL characters.", extensions={"code": "BAD_USER_INPUT"}
+            )
+            context.result = ExecutionResult(data=None, errors=[error])
+        yield

@@ -199,7 +199,6 @@ async def test_a_password_of_ten_to_256_characters_is_accepted(gql, password):
         ("k7#pQ2!zW", "PASSWORD_TOO_SHORT", "Passwords need at least 10 characters."),
         ("x7" * 128 + "x", "PASSWORD_TOO_LONG", "Passwords have at most 256 characters."),
         ("x7" * 5000, "PASSWORD_TOO_LONG", "Passwords have at most 256 characters."),
-        ("correct\x00horse battery", "PASSWORD_INVALID", "Passwords cannot contain NUL."),
         ("password123", "PASSWORD_TOO_COMMON", TOO_EASY),
         ("PASSWORD123", "PASSWORD_TOO_COMMON", TOO_EASY),
         ("qwertyuiop", "PASSWORD_TOO_COMMON", TOO_EASY),

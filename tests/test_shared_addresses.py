@@ -262,7 +262,7 @@ async def test_only_staff_may_match_addresses(
     assert await AuditEntry.all().count() == 0
 
 
-@pytest.mark.parametrize("reason", ["", "ab", "  ab  ", "x" * 501, "a\x00bc"])
+@pytest.mark.parametrize("reason", ["", "ab", "  ab  ", "x" * 501])
 async def test_a_missing_or_overlong_reason_is_bad_input(
     gql: Client, ada: str, reason: str
 ) -> None:
