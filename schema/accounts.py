@@ -19,7 +19,7 @@ from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
-from schema.pagination import PageInfo, edges, page_info
+from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
 from schema.privacy import PrivacySettings, Private
 from schema.profiles import Profile
 
@@ -113,32 +113,18 @@ class User(Node):
         extensions=[Private(Setting.FOLLOWERS)],
     )
     async def followers(
-        self,
-        info: Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        key = profiles.FollowPageKey(self.row.id, "followers", first, after)
-        page = await info.context.loaders.follow_page.load(key)
-        return await UserConnection.of_ids(info, page, "Follow")
+        return await UserConnection.of_follows(info, self.row.id, "followers", first, after)
 
     @strawberry.field(
         description="Members this member follows, in follow order; null unless shared with you.",
         extensions=[Private(Setting.FOLLOWING)],
     )
     async def following(
-        self,
-        info: Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        key = profiles.FollowPageKey(self.row.id, "following", first, after)
-        page = await info.context.loaders.follow_page.load(key)
-        return await UserConnection.of_ids(info, page, "Follow")
+        return await UserConnection.of_follows(info, self.row.id, "following", first, after)
 
     @strawberry.field(
         description="The member's privacy settings; null for everyone but the member."
@@ -220,7 +206,7 @@ class User(Node):
     async def privacy_reads(
         self,
         info: Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
+        first: PageSize = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
     ) -> LazyAuditConnection | None:
         from schema.moderation import AuditEntryConnection
@@ -254,6 +240,19 @@ class UserConnection:
         return cls(
             edges=[UserEdge(cursor=c, node=n) for c, n in found], page_info=page_info(page, kind)
         )
+
+    @classmethod
+    async def of_follows(
+        cls,
+        info: Info[Context, None],
+        owner_id: int,
+        direction: str,
+        first: int | None,
+        after: str | None,
+    ) -> UserConnection:
+        """A page of a member's followers or following, through the batched loader."""
+        key = profiles.FollowPageKey(owner_id, direction, first, after)
+        return await cls.of_ids(info, await info.context.loaders.follow_page.load(key), "Follow")
 
     @classmethod
     async def of_ids(cls, info: Info[Context, None], page: Page[int], kind: str) -> UserConnection:
@@ -340,10 +339,8 @@ class AccountQuery:
     )
     async def users(
         self,
-        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        first: PageSize = None,
+        after: StartAfter = None,
         search: Annotated[
             str | None, strawberry.argument(description="Part of a username, any case.")
         ] = None,

@@ -16,9 +16,9 @@ from schema import ids
 from schema.accounts import User
 from schema.context import Context, Loaders
 from schema.errors import UserError
-from schema.messages import After, Before, First, Last, Message, MessageConnection, Thread
+from schema.messages import Message, MessageConnection, Thread
 from schema.node import Node
-from schema.pagination import PageInfo, edges, page_info
+from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
 
 
 @strawberry.type(description="A private exchange between a few members; only they can see it.")
@@ -60,8 +60,7 @@ class Conversation(Node):
         before: Before = None,
     ) -> MessageConnection:
         key = messages.MessagePageKey("conversation_id", self.row.id, first, after, last, before)
-        page = await info.context.loaders.message_page.load(key)
-        return MessageConnection.of(page)
+        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One conversation in a list, with its cursor.")

@@ -18,16 +18,12 @@ from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
-from schema.pagination import PageInfo, edges, page_info
+from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
 
 if TYPE_CHECKING:
     from schema.conversations import Conversation
 
 LazyConversation = Annotated["Conversation", strawberry.lazy("schema.conversations")]
-First = Annotated[int | None, strawberry.argument(description="Page size, 1-100, from the start.")]
-After = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
-Last = Annotated[int | None, strawberry.argument(description="Page size, 1-100, from the end.")]
-Before = Annotated[str | None, strawberry.argument(description="Cursor to continue before.")]
 
 
 async def load_user(info: Info[Context, None], user_id: int | None) -> User | None:
@@ -113,6 +109,15 @@ class MessageConnection:
     page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
 
     @classmethod
+    async def load(
+        cls,
+        info: Info[Context, None],
+        key: messages.MessagePageKey,
+    ) -> MessageConnection:
+        """The page a key asks for, through the request's batched loader."""
+        return cls.of(await info.context.loaders.message_page.load(key))
+
+    @classmethod
     def of(cls, page: Page[models.Message]) -> MessageConnection:
         """The connection for a page of message rows."""
         found = edges(page, "Message", lambda row: Message(row=row))
@@ -161,8 +166,7 @@ class Thread(Node):
         before: Before = None,
     ) -> MessageConnection:
         key = messages.MessagePageKey("thread_id", self.row.id, first, after, last, before)
-        page = await info.context.loaders.message_page.load(key)
-        return MessageConnection.of(page)
+        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One thread in a list, with its cursor.")

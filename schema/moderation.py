@@ -23,7 +23,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message
 from schema.node import Node
-from schema.pagination import PageInfo, edges, page_info
+from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
 from schema.privacy import PrivacySettings
 
 
@@ -167,10 +167,8 @@ class PrivilegedQuery:
     async def audit_log(
         self,
         info: Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        first: PageSize = None,
+        after: StartAfter = None,
     ) -> AuditEntryConnection:
         return AuditEntryConnection.of(await moderation.audit_page(info.context.call, first, after))
 
@@ -243,10 +241,8 @@ class ReportQuery:
     async def reports(
         self,
         info: Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        first: PageSize = None,
+        after: StartAfter = None,
         status: Annotated[
             ReportStatus | None, strawberry.argument(description="Only reports in this state.")
         ] = None,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
 from resolvers.pages import Page, encode_cursor
 
 T = TypeVar("T")
+
+First = Annotated[int | None, strawberry.argument(description="Page size, 1-100, from the start.")]
+After = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
+Last = Annotated[int | None, strawberry.argument(description="Page size, 1-100, from the end.")]
+Before = Annotated[str | None, strawberry.argument(description="Cursor to continue before.")]
+PageSize = Annotated[int | None, strawberry.argument(description="Page size, 1-100.")]
+StartAfter = Annotated[str | None, strawberry.argument(description="Cursor to start after.")]
 
 
 @strawberry.type(description="Where a page sits in its list (keyset cursors, never offsets).")

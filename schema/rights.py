@@ -20,7 +20,7 @@ from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
-from schema.pagination import PageInfo, edges, page_info
+from schema.pagination import PageInfo, PageSize, edges, page_info
 from schema.policy import PolicyVersion
 
 
@@ -300,7 +300,7 @@ class RightsQuery:
     async def correction_requests(
         self,
         info: Info[Context, None],
-        first: Annotated[int | None, strawberry.argument(description="Page size, 1-100.")] = None,
+        first: PageSize = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
         status: Annotated[
             CorrectionStatus | None, strawberry.argument(description="Only this state.")
