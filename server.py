@@ -105,6 +105,16 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+UVICORN_OPTIONS: dict[str, object] = {
+    "proxy_headers": False,  # X-Forwarded-For is honoured by the app, from TRUSTED_PROXIES only
+    "access_log": False,  # uvicorn's access log prints client addresses
+    "server_header": False,
+    "ws_max_size": 1_048_576,
+    "timeout_keep_alive": 5,
+}
+"""How `serve` runs uvicorn (the transport tests start it the same way)."""
+
+
 def app_from_env() -> Starlette:
     """uvicorn's factory for `serve`: migrations already ran once, before the workers."""
     return create_app(Settings(), migrate=False)
@@ -211,12 +221,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=False,  # X-Forwarded-For is honoured by the app, from TRUSTED_PROXIES only
-        access_log=False,  # uvicorn's access log prints client addresses
-        server_header=False,
-        ws_max_size=1_048_576,
-        timeout_keep_alive=5,
         log_level="info",
+        **UVICORN_OPTIONS,
     )
     return 0
 

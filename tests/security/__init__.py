@@ -1,0 +1,1 @@
+"""The attack checklist (SECURITY.md sections A to K): one module per section, one test per row."""
