@@ -26,6 +26,7 @@ from tortoise import connections
 import models
 from resolvers.policy import ensure_initial_policy
 from schema import build_schema
+from schema.front import Front
 from schema.graphiql import asset_routes
 from schema.http import ForumGraphQL
 from schema.pages import out_page_route, page_routes, unsubscribe_route
@@ -34,7 +35,9 @@ from services.addresses import AddressVault
 from services.broker import Broker
 from services.mail import MailSender, Transport
 from services.markdown import Renderer
+from services.persisted import PersistedQueries, read_manifest
 from services.requestlog import RequestLog, hide_client_addresses
+from services.responsecache import ResponseCache
 from services.settings import Settings
 from services.web import BodyLimit, ClientAddress, SecurityHeaders, WriteGuard
 
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     renderer = Renderer(settings.public_url, settings.key)
     schema = build_schema(introspection=settings.graphiql_enabled)
     graphql = ForumGraphQL(schema, settings, vault, renderer, Broker())
+    front = Front(graphql, response_cache(settings), persisted_queries(settings))
     sender = MailSender(Transport(settings.mail_target), settings.mail_from)
 
     @contextlib.asynccontextmanager
@@ -66,7 +70,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await models.close_db()
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", front, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         *asset_routes(),
@@ -93,6 +97,24 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     return app
+
+
+def response_cache(settings: Settings) -> ResponseCache | None:
+    """The signed-out readers' answer cache, unless RESPONSE_CACHE=false."""
+    if not settings.response_cache:
+        return None
+    return ResponseCache(
+        max_entries=settings.response_cache_entries,
+        max_bytes=settings.response_cache_mib * 1_048_576,
+        ttl=settings.response_cache_seconds,
+    )
+
+
+def persisted_queries(settings: Settings) -> PersistedQueries:
+    """The persisted-query rules, with the manifest's documents when one is configured."""
+    path = settings.persisted_queries_file
+    manifest = read_manifest(path) if path is not None else {}
+    return PersistedQueries(settings.persisted_queries, manifest)
 
 
 async def healthz(_: Request) -> Response:

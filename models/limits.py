@@ -15,3 +15,18 @@ class RateCounter(Model):
 
     class Meta:
         table = "rate_counters"
+
+
+class CacheVersion(Model):
+    """The version of everything a signed-out reader can see, in one row (id 1).
+
+    Database triggers (migration 0006) add one to it in the same transaction as any
+    write to members, profiles, privacy settings, follows, forums, threads, messages
+    or policy versions, so every worker sees a change the moment it commits.
+    """
+
+    id = fields.IntField(primary_key=True)
+    version = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "cache_version"

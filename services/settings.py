@@ -54,6 +54,14 @@ class Settings(BaseSettings):
         default=90, ge=1, description="Keep the keyed hashes (for matching) this long."
     )
     log_client_ips: bool = Field(default=False, description="Operators only: print IPs in logs.")
+    response_cache: bool = Field(default=True, description="Cache signed-out readers' answers.")
+    response_cache_entries: int = Field(default=5000, ge=1)
+    response_cache_mib: int = Field(default=64, ge=1)
+    response_cache_seconds: float = Field(default=60, gt=0, le=3600)
+    persisted_queries: Literal["off", "on", "only"] = "on"
+    persisted_queries_file: Path | None = Field(
+        default=None, description="An Apollo persisted-query manifest (JSON)."
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -1,0 +1,245 @@
+"""What happens to a `/graphql` request before Strawberry sees it: persisted queries are
+looked up, and signed-out readers' queries are answered from the response cache.
+
+Only a request without a session cookie, running a query (never a mutation or a
+subscription), can be served from or stored in the cache, and only an answer without
+errors or cookies is stored. The entry's key is the document, the variables and the
+operation name; its validity is the database's cache version (services/responsecache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+
+from services.persisted import PersistedQueries, PersistedQueryError
+from services.requestlog import OPERATION
+from services.responsecache import Entry, ResponseCache
+from services.web import ASGIApp, Message, Receive, Scope, Send, header
+
+CACHE_HEADER = b"x-cache"
+CACHEABLE_QUERY_CHARS = 20_000  # longer documents are not worth a cache slot
+
+
+class Front:
+    """ASGI wrapper around the GraphQL view (HTTP only; WebSockets pass straight on)."""
+
+    def __init__(
+        self, app: ASGIApp, cache: ResponseCache | None, queries: PersistedQueries
+    ) -> None:
+        self.app = app
+        self.cache = cache
+        self.queries = queries
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)  # the wrapped view's broker and settings stay reachable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Resolve a persisted query, then answer from the cache or let the view answer."""
+        if scope["type"] != "http" or scope["method"] not in ("GET", "POST"):
+            await self.app(scope, receive, send)
+            return
+        request = await _Request.read(scope, receive)
+        if request.data is None:
+            await self.app(scope, request.replay(receive), send)
+            return
+        try:
+            document = self.queries.document(
+                request.data.get("query"), request.data.get("extensions")
+            )
+        except PersistedQueryError as refused:
+            await _refuse(send, refused)
+            return
+        if document is not request.data.get("query"):
+            request.substitute(scope, document)
+        key = self._key(scope, request.data)
+        if key is None:
+            await self.app(scope, request.replay(receive), send)
+            return
+        assert self.cache is not None
+        version = await self.cache.version()
+        entry = self.cache.get(key, version)
+        if entry is not None:
+            name = request.data.get("operationName")
+            if isinstance(name, str):
+                scope[OPERATION] = name[:100]
+            await _send(send, entry, b"hit")
+            return
+        await self._fill(scope, request.replay(receive), send, key, version)
+
+    def _key(self, scope: Scope, data: dict[str, Any]) -> bytes | None:
+        """The cache key of a signed-out reader's query, or None when it must not be cached."""
+        if self.cache is None or _has_session(scope):
+            return None
+        query, name = data.get("query"), data.get("operationName")
+        if not isinstance(query, str) or len(query) > CACHEABLE_QUERY_CHARS:
+            return None
+        if name is not None and not isinstance(name, str):
+            return None
+        if _operation_type(query, name) is not OperationType.QUERY:
+            return None
+        try:
+            variables = json.dumps(data.get("variables"), sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError):
+            return None
+        accept = header(scope, b"accept") or ""
+        material = "\x00".join((scope["method"], accept, name or "", query, variables))
+        return hashlib.sha256(material.encode()).digest()
+
+    async def _fill(
+        self, scope: Scope, receive: Receive, send: Send, key: bytes, version: int
+    ) -> None:
+        """Run the query, pass the answer on, and keep it if it is a clean one."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (CACHE_HEADER, b"miss")],
+                }
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if start is None or start["status"] != 200:
+            return
+        headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"content-length"]
+        if any(k.lower() == b"set-cookie" for k, _ in headers):
+            return
+        if not any(
+            k.lower() == b"content-type" and v.startswith(b"application/json") for k, v in headers
+        ):
+            return
+        body = b"".join(chunks)
+        if _has_errors(body):
+            return
+        assert self.cache is not None
+        self.cache.put(key, Entry(version, time.monotonic(), headers, body))
+
+
+class _Request:
+    """The GraphQL parameters of one request, and the body to hand on."""
+
+    def __init__(self, body: bytes, data: dict[str, Any] | None) -> None:
+        self.body = body
+        self.data = data
+
+    @classmethod
+    async def read(cls, scope: Scope, receive: Receive) -> _Request:
+        """Read a JSON POST body or a GET query string (anything else is left to the view)."""
+        if scope["method"] == "GET":
+            params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            data: dict[str, Any] = dict(params)
+            for name in ("variables", "extensions"):
+                if name in data:
+                    try:
+                        data[name] = json.loads(data[name])
+                    except (ValueError, RecursionError):
+                        return cls(b"", None)
+            return cls(b"", data if "query" in data or "extensions" in data else None)
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return cls(body, None)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return cls(body, None)
+        return cls(body, data if isinstance(data, dict) else None)
+
+    def substitute(self, scope: Scope, document: str) -> None:
+        """Put the persisted document where the view will read it."""
+        assert self.data is not None
+        self.data["query"] = document
+        if scope["method"] == "GET":
+            params = {**self.data}
+            for name in ("variables", "extensions"):
+                if name in params:
+                    params[name] = json.dumps(params[name])
+            scope["query_string"] = urlencode(params).encode()
+        else:
+            self.body = json.dumps(self.data).encode()
+
+    def replay(self, receive: Receive) -> Receive:
+        """A receive that hands the view the body already read, then the real channel."""
+        sent = False
+
+        async def replayed() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": self.body, "more_body": False}
+            return await receive()
+
+        return replayed
+
+
+def _has_session(scope: Scope) -> bool:
+    cookie = header(scope, b"cookie")
+    return cookie is not None and "session=" in cookie
+
+
+@lru_cache(maxsize=512)
+def _operation_type(query: str, name: str | None) -> OperationType | None:
+    """The type of the operation a request runs; None when the view will refuse it."""
+    try:
+        document = parse(query, no_location=True, max_tokens=5_000)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0].operation if len(operations) == 1 else None
+    for operation in operations:
+        if operation.name is not None and operation.name.value == name:
+            return operation.operation
+    return None
+
+
+def _has_errors(body: bytes) -> bool:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return True
+    return not isinstance(answer, dict) or "errors" in answer
+
+
+async def _send(send: Send, entry: Entry, status: bytes) -> None:
+    headers = [*entry.headers, (b"content-length", str(len(entry.body)).encode())]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [*headers, (CACHE_HEADER, status)],
+        }
+    )
+    await send({"type": "http.response.body", "body": entry.body})
+
+
+async def _refuse(send: Send, refused: PersistedQueryError) -> None:
+    body = json.dumps(
+        {"errors": [{"message": refused.message, "extensions": {"code": refused.code}}]}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
