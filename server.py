@@ -32,7 +32,7 @@ from schema.http import ForumGraphQL
 from schema.pages import out_page_route, page_routes, unsubscribe_route
 from services import passwords
 from services.addresses import AddressVault
-from services.broker import Broker
+from services.broker import broker_for
 from services.mail import MailSender, Transport
 from services.markdown import Renderer
 from services.persisted import PersistedQueries, read_manifest
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     vault = AddressVault(settings.address_key)
     renderer = Renderer(settings.public_url, settings.key)
     schema = build_schema(introspection=settings.graphiql_enabled)
-    graphql = ForumGraphQL(schema, settings, vault, renderer, Broker())
+    broker = broker_for(settings.db_url)
+    graphql = ForumGraphQL(schema, settings, vault, renderer, broker)
     front = Front(graphql, response_cache(settings), persisted_queries(settings))
     sender = MailSender(Transport(settings.mail_target), settings.mail_from)
 
@@ -62,11 +63,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await models.init_db(settings.db_url, migrate=migrate)
         await ensure_initial_policy()
+        await broker.start()
         sender.start()
         try:
             yield
         finally:
             await sender.stop()
+            await broker.stop()
             await models.close_db()
 
     routes = [

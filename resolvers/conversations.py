@@ -151,7 +151,7 @@ async def start_conversation(
                 last_message_id=message.id,
                 last_read_message_id=read,
             )
-    call.broker.publish(f"conversation:{conversation.id}", message.id)
+    await call.broker.publish(f"conversation:{conversation.id}", message.id)
     return conversation
 
 
@@ -170,7 +170,7 @@ async def send_message(call: Call, conversation_id: int, body: str) -> Message:
         await Participant.filter(conversation_id=conversation_id, user_id=viewer.id).update(
             last_read_message_id=message.id
         )
-    call.broker.publish(f"conversation:{conversation_id}", message.id)
+    await call.broker.publish(f"conversation:{conversation_id}", message.id)
     return message
 
 

@@ -69,7 +69,7 @@ async def create_thread(call: Call, forum_id: int, title: str, body: str) -> Thr
         message = await post(call, author, body, thread_id=thread.id)
         thread.last_message_id = message.id
         await thread.save(update_fields=["last_message_id"])
-    call.broker.publish(f"thread:{thread.id}", message.id)
+    await call.broker.publish(f"thread:{thread.id}", message.id)
     return thread
 
 
@@ -84,5 +84,5 @@ async def post_message(call: Call, thread_id: int, body: str) -> Message:
     async with in_transaction():
         message = await post(call, author, body, thread_id=thread.id)
         await Thread.filter(id=thread.id).update(last_message_id=message.id)
-    call.broker.publish(f"thread:{thread.id}", message.id)
+    await call.broker.publish(f"thread:{thread.id}", message.id)
     return message

@@ -1,17 +1,31 @@
-"""Live-update fan-out inside one process: topics carry ids, subscribers load the rest.
+"""Live-update fan-out: topics carry ids, subscribers load the rest.
 
 Subscribers receive only message ids, so every subscriber resolves the message
 with its own viewer and privacy rules, never with the publisher's.
+
+`Broker` fans out inside one process (the embedded SQLite server runs one).
+`PostgresBroker` sends each id through PostgreSQL's NOTIFY and delivers what its
+LISTEN connection hears, so a message posted through one worker reaches the
+subscribers of every worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from tortoise import connections
 
 QUEUE_SIZE = 100
+CHANNEL = "forum_events"
+RECONNECT_SECONDS = 1.0
+
+log = logging.getLogger("forum.broker")
 
 
 class Broker:
@@ -20,8 +34,18 @@ class Broker:
     def __init__(self) -> None:
         self._queues: dict[str, set[asyncio.Queue[int]]] = defaultdict(set)
 
-    def publish(self, topic: str, item: int) -> None:
-        """Hand an id to every current subscriber of the topic (slow ones drop the oldest)."""
+    async def start(self) -> None:
+        """Nothing to connect for in-process fan-out."""
+
+    async def stop(self) -> None:
+        """Nothing to close for in-process fan-out."""
+
+    async def publish(self, topic: str, item: int) -> None:
+        """Hand an id to every subscriber of the topic (call after the write commits)."""
+        self.deliver(topic, item)
+
+    def deliver(self, topic: str, item: int) -> None:
+        """Hand an id to this process's subscribers (slow ones drop the oldest)."""
         for queue in list(self._queues.get(topic, ())):
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
@@ -41,5 +65,65 @@ class Broker:
                 del self._queues[topic]
 
     def subscribers(self, topic: str) -> int:
-        """How many consumers listen on a topic now."""
+        """How many consumers listen on a topic now (in this process)."""
         return len(self._queues.get(topic, ()))
+
+
+class PostgresBroker(Broker):
+    """Fan-out across processes through one LISTEN connection per process."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        parts = urlsplit(database_url)  # Tortoise's own options are not asyncpg's
+        self._dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
+        self._task: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+
+    async def start(self) -> None:
+        """Connect the listener (and keep reconnecting it) before serving requests."""
+        self._task = asyncio.create_task(self._listen())
+        await asyncio.wait_for(self._listening.wait(), 30)
+
+    async def stop(self) -> None:
+        """Close the listener."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def publish(self, topic: str, item: int) -> None:
+        """NOTIFY every process, this one included."""
+        await connections.get("default").execute_query(
+            "SELECT pg_notify($1, $2)", [CHANNEL, f"{topic} {item}"]
+        )
+
+    async def _listen(self) -> None:
+        while True:
+            closed = asyncio.Event()
+            try:
+                connection = await asyncpg.connect(self._dsn)
+            except (OSError, asyncpg.PostgresError):
+                log.warning("broker: cannot reach the database; retrying")
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            try:
+                connection.add_termination_listener(lambda _, done=closed: done.set())
+                await connection.add_listener(CHANNEL, self._heard)
+                self._listening.set()
+                await closed.wait()
+                log.warning("broker: the listening connection closed; reconnecting")
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    def _heard(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        topic, _, item = payload.rpartition(" ")
+        if topic and item.isdigit():
+            self.deliver(topic, int(item))
+
+
+def broker_for(database_url: str) -> Broker:
+    """The broker that reaches every worker sharing this database."""
+    if database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return PostgresBroker(database_url)
+    return Broker()

@@ -1,0 +1,236 @@
+"""Several workers share everything through the database: two `serve` processes on one
+database (SQLite file or PostgreSQL) never serve a stale or private answer from their
+response caches, and a message posted through one reaches subscribers of the other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+import models
+from models.accounts import User
+from services.settings import Settings
+from tests.forum import gid, member, new_forum, set_audiences, set_profile
+from tests.harness import LOOPBACK_IPS, POSTGRES_ADMIN_URL, TEST_IP, Client
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+CANARY = "canary-bio-4417"
+BIO = '{ user(username: "ada_l") { profile { bio } } }'
+SHOWN = {"data": {"user": {"profile": {"bio": CANARY}}}}
+HIDDEN = {"data": {"user": {"profile": {"bio": None}}}}
+SET_BIO_AUDIENCE = """
+mutation($a: Audience!) { updatePrivacySettings(input: {bio: $a}) { userErrors { code } } }
+"""
+SUBSCRIBERS = 8
+ROUNDS = 25  # anonymous reads per worker after the change; each must miss the old answer
+
+
+@dataclass
+class Worker:
+    """One `serve` process and an IP-scanned client to it."""
+
+    process: subprocess.Popen[str]
+    gql: Client
+    port: int
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(settings: Settings, port: int, workers: int = 1) -> subprocess.Popen[str]:
+    """`python server.py serve` on the test's database."""
+    env = {
+        **os.environ,
+        "DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.db_url,
+        "PUBLIC_URL": f"http://localhost:{port}",
+        "SECRET_KEY": settings.secret_key,
+        "IP_KEY": settings.ip_key,
+        "RATE_LIMITS": "off",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "8192",
+    }
+    return subprocess.Popen(
+        [sys.executable, "server.py", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def healthy(http: httpx.AsyncClient, process: subprocess.Popen[str]) -> None:
+    """Wait until the worker answers /healthz."""
+    for _ in range(300):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the worker never became healthy")
+
+
+@pytest.fixture
+async def workers(
+    request: pytest.FixtureRequest, settings: Settings
+) -> AsyncIterator[list[Worker]]:
+    """Two single-worker servers on this test's database (or, when the test is marked
+    `uvicorn_workers`, one `serve --workers 2`), and the test's own connection to it."""
+    await models.init_db(settings.db_url)
+    shared = request.node.get_closest_marker("uvicorn_workers") is not None
+    started: list[Worker] = []
+    clients: list[httpx.AsyncClient] = []
+    try:
+        for _ in range(1 if shared else 2):
+            port = free_port()
+            process = start(settings, port, workers=2 if shared else 1)
+            http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+            clients.append(http)
+            started.append(Worker(process, Client(http=http, ips={TEST_IP, *LOOPBACK_IPS}), port))
+            await healthy(http, process)
+        yield started
+    finally:
+        for http in clients:
+            await http.aclose()
+        for worker in started:
+            worker.process.send_signal(signal.SIGINT)
+        for worker in started:
+            try:
+                worker.process.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+        await models.close_db()
+
+
+@pytest.fixture
+async def ada(workers: list[Worker]) -> User:
+    """A member whose bio everyone may read, signed in on the first worker."""
+    user = await member(workers[0].gql, "ada_l")
+    await set_profile(user, bio=CANARY)
+    await set_audiences(user, bio="EVERYONE")
+    return user
+
+
+async def read(worker: Worker) -> tuple[dict, str | None]:
+    """A signed-out reader's bio query: the answer, and whether the cache served it."""
+    response = await worker.gql.post(BIO)
+    return response.json(), response.headers.get("x-cache")
+
+
+async def warm(workers: list[Worker]) -> None:
+    """Read until every worker serves the shown bio from its cache."""
+    for worker in workers:
+        await read(worker)
+        assert await read(worker) == (SHOWN, "hit")
+
+
+async def test_a_field_made_private_through_one_worker_is_never_served_by_another(
+    workers: list[Worker], ada: User
+) -> None:
+    await warm(workers)
+    changed = await workers[0].gql(SET_BIO_AUDIENCE, {"a": "ONLY_ME"}, as_member="ada_l")
+    assert changed == {"data": {"updatePrivacySettings": {"userErrors": []}}}
+    answers = [await read(worker) for _ in range(ROUNDS) for worker in reversed(workers)]
+    assert [answer for answer, _ in answers] == [HIDDEN] * (2 * ROUNDS)
+    assert CANARY not in json.dumps(answers)
+
+
+async def test_a_change_made_outside_any_worker_reaches_every_cache(
+    workers: list[Worker], ada: User
+) -> None:
+    await warm(workers)
+    await set_audiences(ada, bio="MEMBERS")  # as the CLI or an operator's SQL would
+    assert [await read(worker) for worker in workers] == [(HIDDEN, "miss")] * 2
+
+
+@pytest.mark.skipif(
+    not POSTGRES_ADMIN_URL, reason="several workers run on PostgreSQL only (LISTEN/NOTIFY)"
+)
+async def test_a_message_posted_through_one_worker_reaches_a_subscriber_of_another(
+    workers: list[Worker], ada: User
+) -> None:
+    forum = await new_forum()
+    created = await workers[0].gql(
+        "mutation($i: CreateThreadInput!) { createThread(input: $i) { thread { id } } }",
+        {"i": {"forumId": gid("Forum", forum.id), "title": "Across", "body": "First."}},
+        as_member="ada_l",
+    )
+    thread = created["data"]["createThread"]["thread"]["id"]
+    url = f"ws://127.0.0.1:{workers[1].port}/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "connection_ack"}
+        query = "subscription($t: ID!) { threadMessageAdded(threadId: $t) { body } }"
+        subscribe = {"query": query, "variables": {"t": thread}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        await asyncio.sleep(0.5)  # the subscription starts listening without an answer
+        posted = await workers[0].gql(
+            "mutation($i: PostMessageInput!) { postMessage(input: $i) { userErrors { code } } }",
+            {"i": {"threadId": thread, "body": "Hello from the other worker."}},
+            as_member="ada_l",
+        )
+        assert posted == {"data": {"postMessage": {"userErrors": []}}}
+        event = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    body = {"threadMessageAdded": {"body": "Hello from the other worker."}}
+    assert event == {"id": "1", "type": "next", "payload": {"data": body}}
+
+
+@pytest.mark.uvicorn_workers
+@pytest.mark.skipif(
+    not POSTGRES_ADMIN_URL, reason="several workers run on PostgreSQL only (LISTEN/NOTIFY)"
+)
+async def test_serve_with_two_workers_delivers_to_every_subscriber(
+    workers: list[Worker], ada: User
+) -> None:
+    (worker,) = workers
+    forum = await new_forum()
+    created = await worker.gql(
+        "mutation($i: CreateThreadInput!) { createThread(input: $i) { thread { id } } }",
+        {"i": {"forumId": gid("Forum", forum.id), "title": "Shared", "body": "First."}},
+        as_member="ada_l",
+    )
+    thread = created["data"]["createThread"]["thread"]["id"]
+    query = "subscription($t: ID!) { threadMessageAdded(threadId: $t) { body } }"
+    url = f"ws://127.0.0.1:{worker.port}/graphql"
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = []
+        for number in range(SUBSCRIBERS):  # the kernel spreads connections over the workers
+            ws = await stack.enter_async_context(
+                connect(url, subprotocols=["graphql-transport-ws"])
+            )
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "connection_ack"}
+            payload = {"query": query, "variables": {"t": thread}}
+            await ws.send(json.dumps({"id": str(number), "type": "subscribe", "payload": payload}))
+            sockets.append(ws)
+        await asyncio.sleep(0.5)
+        await worker.gql(
+            "mutation($i: PostMessageInput!) { postMessage(input: $i) { userErrors { code } } }",
+            {"i": {"threadId": thread, "body": "To all."}},
+            as_member="ada_l",
+        )
+        events = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for ws in sockets]
+    data = {"data": {"threadMessageAdded": {"body": "To all."}}}
+    assert events == [{"id": str(n), "type": "next", "payload": data} for n in range(SUBSCRIBERS)]
