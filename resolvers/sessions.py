@@ -6,8 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from models.accounts import Session, User
-from resolvers.accounts import user_by_username
+from resolvers.accounts import normalise_email, user_by_username
 from resolvers.common import Call, Refused
+from services import usernames
 from services.clients import agent, country
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.tokens import new_token, token_hash
@@ -17,10 +18,22 @@ TOUCH_EVERY = timedelta(minutes=5)
 LOGIN_MAX = 254
 
 
-async def _member_for_login(login: str) -> User | None:
-    if "@" in login:
-        return await User.get_or_none(email_key=login.strip().lower())
-    return await user_by_username(login.strip())
+def _login_key(login: str) -> str:
+    """One spelling for every way of writing the same account: the stored email key
+    (IDNA domain, any case) or the username's look-alike key."""
+    login = login.strip()
+    if "@" not in login:
+        return "user:" + usernames.lookalike_key(login)
+    try:
+        return "email:" + normalise_email(login).lower()
+    except Refused:
+        return "email:" + login.lower()
+
+
+async def _member_for_login(login: str, key: str) -> User | None:
+    if key.startswith("email:"):
+        return await User.get_or_none(email_key=key.removeprefix("email:"))
+    return await user_by_username(login.strip())  # the name itself, not a look-alike
 
 
 async def login(call: Call, login: str, password: str) -> User:
@@ -29,10 +42,11 @@ async def login(call: Call, login: str, password: str) -> User:
     A wrong name and a wrong password get the same answer after the same work;
     failures are counted per account and per client, and too many lock both out.
     """
-    account_key = call.vault.fingerprint("login:" + login.strip().lower()[:LOGIN_MAX])
+    key = _login_key(login[:LOGIN_MAX])
+    account_key = call.vault.fingerprint("login:" + key)
     await call.limits.check("login-account", account_key)
     await call.limits.check("login-address", call.client_key)
-    user = await _member_for_login(login[:LOGIN_MAX]) if login else None
+    user = await _member_for_login(login[:LOGIN_MAX], key) if login.strip() else None
     stored = user.password_hash if user is not None else None
     valid = await asyncio.to_thread(verify_password, stored, password[:1024])
     if user is None or not valid:
