@@ -13,8 +13,9 @@ from models import accounts as models
 from models.base import Role as RoleValue
 from resolvers import accounts, moderation, policy, privacy, profiles, rights, sessions
 from resolvers.common import Refused
+from resolvers.members import Member
 from resolvers.pages import Page
-from resolvers.privacy import Setting
+from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
@@ -45,20 +46,24 @@ class Role(Enum):
 
 @strawberry.type(description="A member of the forum. Personal fields follow their privacy.")
 class User(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global ID of the member.")
+    username: str = strawberry.field(
+        description="Public, unique name (3-30 letters, digits, _ - .)."
+    )
     row: strawberry.Private[models.User]
+    # Loaded with the row on pages (one statement for a batch): the privacy decision,
+    # the profile and the follow then need no further query or await.
+    member: strawberry.Private[Member | None] = None
 
     @property
     def owner_id(self) -> int:
         """Whose data this is, for the privacy extension."""
         return self.row.id
 
-    @strawberry.field(description="Opaque global ID of the member.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("User", self.row.id))
-
-    @strawberry.field(description="Public, unique name (3-30 letters, digits, _ - .).")
-    def username(self) -> str:
-        return self.row.username
+    @property
+    def owner(self) -> Owner | None:
+        """The owner's privacy, when it came with the row."""
+        return self.member.owner if self.member is not None else None
 
     @strawberry.field(description="What the member may do on the site.")
     def role(self) -> Role:
@@ -104,7 +109,12 @@ class User(Node):
         )
 
     @strawberry.field(description="What the member tells others; each field has its own audience.")
-    async def profile(self, info: Info[Context, None]) -> Profile:
+    def profile(self, info: Info[Context, None]) -> Profile:
+        if self.member is not None:
+            return Profile(owner_id=self.row.id, row=self.member.profile, owner=self.member.owner)
+        return self._load_profile(info)  # type: ignore[return-value]  # awaited by the executor
+
+    async def _load_profile(self, info: Info[Context, None]) -> Profile:
         row = await info.context.loaders.profile_by_user.load(self.row.id)
         return Profile(owner_id=self.row.id, row=row)
 
@@ -136,8 +146,10 @@ class User(Node):
         return PrivacySettings(row=await info.context.loaders.settings_by_user.load(self.row.id))
 
     @strawberry.field(description="Do you follow this member? False when signed out.")
-    async def viewer_is_following(self, info: Info[Context, None]) -> bool:
-        return await info.context.loaders.viewer_follows.load(self.row.id)
+    def viewer_is_following(self, info: Info[Context, None]) -> bool:
+        if self.member is not None:
+            return self.member.viewer_follows
+        return info.context.loaders.viewer_follows.load(self.row.id)  # type: ignore[return-value]
 
     @strawberry.field(
         description="May you start a conversation with this member (their whoCanMessage)?"
@@ -219,7 +231,14 @@ class User(Node):
     @classmethod
     def from_row(cls, row: models.User) -> User:
         """The type for a database row."""
-        return cls(row=row)
+        return cls(id=strawberry.ID(ids.encode("User", row.id)), username=row.username, row=row)
+
+    @classmethod
+    def of_member(cls, member: Member) -> User:
+        """The type for a member loaded with their profile and privacy."""
+        row = member.row
+        user_id = strawberry.ID(ids.encode("User", row.id))
+        return cls(id=user_id, username=row.username, row=row, member=member)
 
 
 @strawberry.type(description="One member in a list, with its cursor.")
@@ -256,13 +275,16 @@ class UserConnection:
 
     @classmethod
     async def of_ids(cls, info: Info[Context, None], page: Page[int], kind: str) -> UserConnection:
-        """A connection of member ids, loaded in one batch."""
-        rows = await info.context.loaders.user_by_id.load_many(page.rows)
-        present = [(key, row) for key, row in zip(page.keys, rows, strict=True) if row is not None]
+        """A connection of member ids, loaded in one batch with their profiles and privacy."""
+        found = await info.context.loaders.member_by_id.load_many(page.rows)
+        present = [(key, m) for key, m in zip(page.keys, found, strict=True) if m is not None]
         loaded = Page(
-            [r for _, r in present], [k for k, _ in present], page.has_next, page.has_previous
+            [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
         )
-        return cls.of_rows(loaded, kind)
+        users = edges(loaded, kind, User.of_member)
+        return cls(
+            edges=[UserEdge(cursor=c, node=n) for c, n in users], page_info=page_info(loaded, kind)
+        )
 
 
 @strawberry.input(description="A newcomer's registration.")

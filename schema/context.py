@@ -13,7 +13,7 @@ from models.accounts import User
 from models.messages import Conversation, Forum, Message, Thread
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers import accounts, conversations, forums, messages, privacy, profiles
+from resolvers import accounts, conversations, forums, members, messages, privacy, profiles
 from resolvers.common import Call
 from resolvers.pages import Page
 from resolvers.privacy import Owner
@@ -26,6 +26,7 @@ class Loaders:
     """One set per request, so no cached row outlives the request that read it."""
 
     user_by_id: DataLoader[int, User | None]
+    member_by_id: DataLoader[int, members.Member | None]
     profile_by_user: DataLoader[int, Profile]
     settings_by_user: DataLoader[int, PrivacySettings]
     owner_by_id: DataLoader[int, Owner]
@@ -43,6 +44,7 @@ class Loaders:
         """The loaders of one request; some depend on who is asking."""
         return cls(
             user_by_id=DataLoader(load_fn=accounts.users_by_id),
+            member_by_id=DataLoader(load_fn=members.members_loader(viewer)),
             profile_by_user=DataLoader(load_fn=profiles.profiles_by_user),
             settings_by_user=DataLoader(load_fn=privacy.settings_by_user),
             owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer)),

@@ -27,48 +27,49 @@ LazyConversation = Annotated["Conversation", strawberry.lazy("schema.conversatio
 
 
 async def load_user(info: Info[Context, None], user_id: int | None) -> User | None:
-    """A member by database id through the request's loader."""
+    """A member by database id, with profile and privacy, through the request's loader."""
     if user_id is None:
         return None
-    row = await info.context.loaders.user_by_id.load(user_id)
-    return User.from_row(row) if row is not None else None
+    member = await info.context.loaders.member_by_id.load(user_id)
+    return User.of_member(member) if member is not None else None
 
 
 @strawberry.type(description="A post in a public thread or a private conversation.")
 class Message(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global ID of the message.")
+    body: str = strawberry.field(description="Markdown source; empty when deleted or hidden.")
+    body_html: str = strawberry.field(
+        description="Sanitised HTML; links to other sites go through the /out page."
+    )
+    created_at: datetime = strawberry.field(description="When it was written.")
+    edited_at: datetime | None = strawberry.field(
+        description="When its author last edited it; null if never."
+    )
+    deleted: bool = strawberry.field(
+        description="Deleted by its author or a moderator (keeps its place)."
+    )
+    hidden: bool = strawberry.field(description="Hidden by a moderator.")
     row: strawberry.Private[models.Message]
 
-    @strawberry.field(description="Opaque global ID of the message.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Message", self.row.id))
+    @classmethod
+    def of(cls, row: models.Message) -> Message:
+        """The type for a database row: its words only while it is neither deleted nor hidden."""
+        deleted, hidden = row.deleted_at is not None, row.hidden_at is not None
+        removed = deleted or hidden
+        return cls(
+            id=strawberry.ID(ids.encode("Message", row.id)),
+            body="" if removed else row.body,
+            body_html="" if removed else row.body_html,
+            created_at=row.created_at,
+            edited_at=row.edited_at,
+            deleted=deleted,
+            hidden=hidden,
+            row=row,
+        )
 
     @strawberry.field(description="The writer; null when their account was deleted.")
     async def author(self, info: Info[Context, None]) -> User | None:
         return await load_user(info, self.row.author_id)  # type: ignore[attr-defined]
-
-    @strawberry.field(description="Markdown source; empty when deleted or hidden.")
-    def body(self) -> str:
-        return "" if self.removed else self.row.body
-
-    @strawberry.field(description="Sanitised HTML; links to other sites go through the /out page.")
-    def body_html(self) -> str:
-        return "" if self.removed else self.row.body_html
-
-    @strawberry.field(description="When it was written.")
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field(description="When its author last edited it; null if never.")
-    def edited_at(self) -> datetime | None:
-        return self.row.edited_at
-
-    @strawberry.field(description="Deleted by its author or a moderator (keeps its place).")
-    def deleted(self) -> bool:
-        return self.row.deleted_at is not None
-
-    @strawberry.field(description="Hidden by a moderator.")
-    def hidden(self) -> bool:
-        return self.row.hidden_at is not None
 
     @strawberry.field(description="The thread it is in; null for a private message.")
     async def thread(self, info: Info[Context, None]) -> Thread | None:
@@ -90,11 +91,6 @@ class Message(Node):
             return None
         row = await info.context.loaders.my_conversation.load(conversation_id)
         return Conversation(row=row) if row is not None else None
-
-    @property
-    def removed(self) -> bool:
-        """Deleted or hidden: its words are no longer shown."""
-        return self.row.deleted_at is not None or self.row.hidden_at is not None
 
 
 @strawberry.type(description="One message in a list, with its cursor.")
@@ -120,7 +116,7 @@ class MessageConnection:
     @classmethod
     def of(cls, page: Page[models.Message]) -> MessageConnection:
         """The connection for a page of message rows."""
-        found = edges(page, "Message", lambda row: Message(row=row))
+        found = edges(page, "Message", Message.of)
         return cls(
             edges=[MessageEdge(cursor=c, node=n) for c, n in found],
             page_info=page_info(page, "Message"),
@@ -332,4 +328,4 @@ async def _message_result(payload: type[P], work: Coroutine[Any, Any, models.Mes
         row = await work
     except Refused as refused:
         return payload(message=None, user_errors=UserError.of(refused))
-    return payload(message=Message(row=row), user_errors=[])
+    return payload(message=Message.of(row), user_errors=[])

@@ -199,7 +199,7 @@ class Report(Node):
 
     @strawberry.field(description="The reported message.")
     async def message(self) -> Message:
-        return Message(row=await self.row.message)
+        return Message.of(await self.row.message)
 
     @strawberry.field(description="Who reported it; null if their account is gone.")
     async def reporter(self, info: Info[Context, None]) -> User | None:
@@ -220,7 +220,7 @@ class Report(Node):
     @strawberry.field(description="The message with up to two before and two after it.")
     async def context(self) -> list[Message]:
         rows = await moderation.report_context(await self.row.message)
-        return [Message(row=row) for row in rows]
+        return [Message.of(row) for row in rows]
 
 
 @strawberry.type(description="One report in a list, with its cursor.")
@@ -353,7 +353,7 @@ class ModerationMutation:
             row = await moderation.hide_message(info.context.call, message_id, input.reason)
         except Refused as refused:
             return HideMessagePayload(message=None, user_errors=UserError.of(refused))
-        return HideMessagePayload(message=Message(row=row), user_errors=[])
+        return HideMessagePayload(message=Message.of(row), user_errors=[])
 
     @strawberry.mutation(
         description="Moderators: stop a member writing until a time; they are told why."

@@ -33,9 +33,10 @@ class Audience(Enum):
 
 
 class Owned(Protocol):
-    """A GraphQL object holding one member's data."""
+    """A GraphQL object holding one member's data (and, when loaded with it, the owner)."""
 
     owner_id: int
+    owner: privacy.Owner | None
 
 
 class Private(FieldExtension):
@@ -49,11 +50,20 @@ class Private(FieldExtension):
         if not isinstance(field.type, StrawberryOptional):
             raise TypeError(f"private field {field.python_name!r} must be nullable")
 
+    def resolve(self, next_: Any, source: Owned, info: Info[Context, None], **kwargs: Any) -> Any:
+        """Decide at once when the owner came with the object (the usual case on pages);
+        otherwise load the owner first."""
+        if source.owner is None:
+            return self.resolve_async(next_, source, info, **kwargs)
+        if not privacy.can_view(info.context.viewer, source.owner, self.setting):
+            return None
+        return next_(source, info, **kwargs)
+
     async def resolve_async(
         self, next_: Any, source: Owned, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         """Decide first: a hidden value costs no query and reveals nothing."""
-        owner = await info.context.loaders.owner_by_id.load(source.owner_id)
+        owner = source.owner or await info.context.loaders.owner_by_id.load(source.owner_id)
         if not privacy.can_view(info.context.viewer, owner, self.setting):
             return None
         value = next_(source, info, **kwargs)

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from models import profiles as models
 from resolvers import profiles
 from resolvers.common import Refused
-from resolvers.privacy import Setting
+from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
@@ -37,6 +37,7 @@ def _kg(value: Any) -> float | None:
 class Profile:
     owner_id: strawberry.Private[int]
     row: strawberry.Private[models.Profile]
+    owner: strawberry.Private[Owner | None] = None
 
     @strawberry.field(description="About the member.", extensions=[Private(Setting.BIO)])
     def bio(self) -> str | None:

@@ -19,8 +19,8 @@ from schema.node import Node
 
 
 async def _user(info: Info[Context, None], key: str) -> Node | None:
-    row = await info.context.loaders.user_by_id.load(int(key))
-    return User.from_row(row) if row is not None else None
+    member = await info.context.loaders.member_by_id.load(int(key))
+    return User.of_member(member) if member is not None else None
 
 
 async def _forum(info: Info[Context, None], key: str) -> Node | None:
@@ -35,7 +35,7 @@ async def _thread(info: Info[Context, None], key: str) -> Node | None:
 
 async def _message(info: Info[Context, None], key: str) -> Node | None:
     row = await messages.readable(info.context.viewer, await messages.load_fresh(int(key)))
-    return Message(row=row) if row is not None else None
+    return Message.of(row) if row is not None else None
 
 
 async def _conversation(info: Info[Context, None], key: str) -> Node | None:

@@ -41,8 +41,17 @@ async def test_the_statements_of_a_request_are_counted(gql: Client) -> None:
     with count_statements() as member:
         await gql("{ viewer { username } }", as_member="ada")
 
-    assert anonymous.count == 1  # the username lookup
+    # The response cache's version, then the username lookup (the answer is cached).
+    assert anonymous.sql[0] == "SELECT version FROM cache_version WHERE id = 1"
+    assert anonymous.count == 2
     assert member.count == 1  # the session and its member, in one join
+
+
+async def test_a_cached_answer_costs_one_statement(gql: Client) -> None:
+    await gql('{ user(username: "nobody") { username } }')
+    with count_statements() as again:
+        await gql('{ user(username: "nobody") { username } }')
+    assert again.sql == ["SELECT version FROM cache_version WHERE id = 1"]
 
 
 async def test_the_logger_is_put_back_after_the_block(gql: Client) -> None:

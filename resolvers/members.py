@@ -1,0 +1,93 @@
+"""Members as a page shows them: account, profile, privacy settings and both follow
+directions with the viewer, for a whole batch in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from tortoise.models import Model
+
+from models.accounts import User
+from models.privacy import PrivacySettings
+from models.profiles import Profile
+from models.sql import fetch, placeholders
+from resolvers.privacy import Owner
+
+NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member with everything the privacy rule and a profile need."""
+
+    row: User
+    profile: Profile
+    owner: Owner
+    viewer_follows: bool  # does the viewer follow this member?
+
+
+_PARTS: tuple[tuple[str, type[Model]], ...] = (
+    ("u", User),
+    ("p", Profile),
+    ("s", PrivacySettings),
+)
+
+
+@cache
+def _select(count: int) -> str:
+    """The statement for `count` ids ({0}: the viewer; {1}..: the ids)."""
+    columns = ", ".join(
+        f'{alias}."{column}" AS "{alias}__{column}"'
+        for alias, model in _PARTS
+        for column in sorted(model._meta.db_fields)
+    )
+    ids = ", ".join(placeholders(1, count))
+    return (
+        f"SELECT {columns}, "  # noqa: S608 - names are our models' columns, values placeholders
+        "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = {0}) "
+        'AS "follows_viewer", '
+        "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = {0} AND f.followee_id = u.id) "
+        'AS "viewer_follows" '
+        "FROM users u LEFT JOIN profiles p ON p.user_id = u.id "
+        "LEFT JOIN privacy_settings s ON s.user_id = u.id "
+        f"WHERE u.id IN ({ids})"
+    )
+
+
+def _part(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
+    prefix = f"{alias}__"
+    values = {
+        key.removeprefix(prefix): value for key, value in row.items() if key.startswith(prefix)
+    }
+    return model._init_from_db(**values)
+
+
+def _member(row: dict[str, Any]) -> Member:
+    user = _part(User, "u", row)
+    profile = (
+        _part(Profile, "p", row) if row["p__user_id"] is not None else Profile(user_id=user.id)
+    )
+    settings = (
+        _part(PrivacySettings, "s", row)
+        if row["s__user_id"] is not None
+        else PrivacySettings(user_id=user.id)
+    )
+    owner = Owner(user.id, settings, bool(row["follows_viewer"]))
+    return Member(user, profile, owner, bool(row["viewer_follows"]))
+
+
+def members_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[Member | None]]]:
+    """Batch for one request's viewer: each id's Member, or None for no such member."""
+    viewer_id = viewer.id if viewer is not None else NO_VIEWER
+
+    async def members(ids: Sequence[int]) -> list[Member | None]:
+        rows = await fetch(_select(len(ids)), [viewer_id, *ids])
+        found = {member.row.id: member for member in map(_member, rows)}
+        return [found.get(id_) for id_ in ids]
+
+    return members
