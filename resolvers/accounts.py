@@ -248,6 +248,10 @@ async def _move_address(user: User, address: str, invalid: Refused) -> None:
         raise invalid  # taken since the link was sent
     user.email, user.email_key = address, address.lower()
     await user.save(update_fields=["email", "email_key"])
+    # Reset links still in the old mailbox must not open the account any more.
+    await EmailToken.filter(
+        user_id=user.id, purpose=TokenPurpose.RESET_PASSWORD, used_at__isnull=True
+    ).update(used_at=datetime.now(UTC))
 
 
 async def change_email(call: Call, password: str, new_email: str) -> None:

@@ -200,7 +200,12 @@ async def delete_message(call: Call, message_id: int) -> Message:
     """Delete your own message (or, as staff, any public one); it keeps its place."""
     viewer = call.require_member()
     message = await readable(viewer, await Message.get_or_none(id=message_id))
-    staff = viewer.role in (Role.MODERATOR, Role.ADMIN) and message is not None
+    # Staff powers cover public threads only; in a conversation a moderator is a member.
+    staff = (
+        viewer.role in (Role.MODERATOR, Role.ADMIN)
+        and message is not None
+        and message.thread_id is not None  # type: ignore[attr-defined]
+    )
     own = message is not None and message.author_id == viewer.id  # type: ignore[attr-defined]
     if message is None or not (own or staff):
         raise Refused("MESSAGE_NOT_FOUND", "You have no such message.", "messageId")

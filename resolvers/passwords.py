@@ -97,6 +97,8 @@ async def reset_password(call: Call, token: str, new: str) -> None:
     if row is None or row.used_at is not None or row.expires_at <= now:
         raise invalid
     user = row.user
+    if row.email.lower() != user.email.lower():
+        raise invalid  # mailed to an address the member has since moved away from
     # A password that fails the rules does not burn the token: the member may try again.
     problems = password_problems(new, user.username, user.email.split("@")[0])
     if problems:

@@ -98,6 +98,16 @@ async def revoke(session: Session) -> None:
     )
 
 
+async def live_session(session_id: int) -> tuple[Session, User] | None:
+    """A session (and its member, read afresh) if it is still signed in."""
+    session = (
+        await Session.filter(id=session_id, revoked_at__isnull=True).select_related("user").first()
+    )
+    if session is None or session.expires_at <= datetime.now(UTC):
+        return None
+    return session, session.user
+
+
 async def session_for_token(token: str | None, days: int) -> tuple[Session, User] | None:
     """The live session a cookie token belongs to, sliding its expiry forward."""
     if not token or len(token) > 100:

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import messages as models
-from resolvers import conversations, messages
+from resolvers import conversations, messages, sessions
 from resolvers.common import Forbidden, Refused
 from schema import ids
 from schema.accounts import User
@@ -36,8 +36,8 @@ class Conversation(Node):
     @strawberry.field(description="Members taking part (those who left are not listed).")
     async def participants(self, info: Info[Context, None]) -> list[User]:
         member_ids = await info.context.loaders.participants_of.load(self.row.id)
-        rows = await info.context.loaders.user_by_id.load_many(member_ids)
-        return [User.from_row(row) for row in rows if row is not None]
+        found = await info.context.loaders.member_by_id.load_many(member_ids)
+        return [User.of_member(member) for member in found if member is not None]
 
     @strawberry.field(description="When it was started.")
     def created_at(self) -> datetime:
@@ -174,7 +174,7 @@ class ConversationMutation:
             )
         except Refused as refused:
             return SendMessagePayload(message=None, user_errors=UserError.of(refused))
-        return SendMessagePayload(message=Message(row=row), user_errors=[])
+        return SendMessagePayload(message=Message.of(row), user_errors=[])
 
     @strawberry.mutation(description="Leave a conversation; the others carry on without you.")
     async def leave_conversation(
@@ -232,30 +232,39 @@ class Subscription:
 
 async def _thread_messages(info: Info[Context, None], pk: int) -> AsyncGenerator[Message, None]:
     async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
+        if not await _still_signed_in(info):
+            return
         row = await messages.load_fresh(message_id)
         if row is not None:
-            _fresh_loaders(info)
-            yield Message(row=row)
+            yield Message.of(row)
 
 
 async def _conversation_messages(
     info: Info[Context, None], pk: int
 ) -> AsyncGenerator[Message, None]:
-    viewer = info.context.viewer
     async for message_id in info.context.call.broker.subscribe(f"conversation:{pk}"):
-        # Re-checked per message: a member who left stops receiving at once.
-        if await conversations.visible_conversation(viewer, pk) is None:
+        # Re-checked per message: a member who signed out or left stops receiving at once.
+        if not await _still_signed_in(info):
+            return
+        if await conversations.visible_conversation(info.context.viewer, pk) is None:
             return
         row = await messages.load_fresh(message_id)
         if row is not None:
-            _fresh_loaders(info)
-            yield Message(row=row)
+            yield Message.of(row)
 
 
-def _fresh_loaders(info: Info[Context, None]) -> None:
-    """New loaders for each event: a connection's context lives as long as the socket, and
-    no row or privacy setting may be cached past the event that read it."""
-    info.context.loaders = Loaders.for_viewer(info.context.viewer)
+async def _still_signed_in(info: Info[Context, None]) -> bool:
+    """Before each event: is the socket's session still live? The member is read afresh
+    (role, confirmation) and the loaders are new, since a connection's context lives as
+    long as the socket and nothing may be cached past the event that read it."""
+    call = info.context.call
+    if call.session is not None:
+        found = await sessions.live_session(call.session.id)
+        if found is None:
+            return False  # signed out, revoked or expired: the stream ends
+        call.session, call.viewer = found
+    info.context.loaders = Loaders.for_viewer(call.viewer)
+    return True
 
 
 __all__ = ["Conversation", "Subscription", "Thread"]

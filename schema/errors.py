@@ -50,11 +50,17 @@ _ECHOED_VALUE = re.compile(r"^(Variable '\$\w+') (?:got|has) invalid value", re.
 
 
 def _without_value(message: str) -> str:
+    """Say why a variable was refused without repeating it (it may hold a password)."""
     match = _ECHOED_VALUE.match(message)
     if match is None:
         return message
+    head = f"{match.group(1)} got an invalid value"
+    if message.startswith(f"{match.group(1)} has invalid value"):
+        # "...[ at .path]: <reason>, found: <the whole value>." keeps the reason only.
+        reason, found, _ = message.partition(", found: ")
+        return f"{reason.rstrip('.')}." if found else message
     _, separator, reason = message.rpartition("; ")  # the reason follows the last "; "
-    return f"{match.group(1)} got an invalid value" + (f"; {reason}" if separator else ".")
+    return head + (f"; {reason}" if separator else ".")
 
 
 def _coded(error: GraphQLError) -> GraphQLError | None:
@@ -71,7 +77,7 @@ def _coded(error: GraphQLError) -> GraphQLError | None:
     if isinstance(original, _CODED):
         return _copy(error, str(original), {"code": original.code})
     if isinstance(original, GraphQLError) and original.original_error is None:
-        return _copy(error, error.message, {"code": "BAD_USER_INPUT"})
+        return _copy(error, _without_value(error.message), {"code": "BAD_USER_INPUT"})
     return None
 
 
@@ -108,6 +114,11 @@ class ErrorPolicy(SchemaExtension):
             return coded
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         return _copy(error, "Unexpected error.", extensions)
+
+
+def public_message(error: GraphQLError) -> dict[str, Any]:
+    """One error as a client may see it (for protocol messages outside a result)."""
+    return ErrorPolicy._public(error, "").formatted  # type: ignore[return-value]
 
 
 def public_errors(result: Any, request_id: str) -> None:

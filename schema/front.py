@@ -24,6 +24,7 @@ from services.responsecache import Entry, ResponseCache
 from services.web import ASGIApp, Message, Receive, Scope, Send, header
 
 CACHE_HEADER = b"x-cache"
+SUBSCRIPTIONS_ONLY_OVER_WS = "Subscriptions run over WebSocket (graphql-transport-ws) only."
 CACHEABLE_QUERY_CHARS = 20_000  # longer documents are not worth a cache slot
 
 
@@ -54,10 +55,13 @@ class Front:
                 request.data.get("query"), request.data.get("extensions")
             )
         except PersistedQueryError as refused:
-            await _refuse(send, refused)
+            await _refuse(send, refused.status, refused.code, refused.message)
             return
         if document is not request.data.get("query"):
             request.substitute(scope, document)
+        if _is_subscription(request.data):
+            await _refuse(send, 400, "BAD_USER_INPUT", SUBSCRIPTIONS_ONLY_OVER_WS)
+            return
         key = self._key(scope, request.data)
         if key is None:
             await self.app(scope, request.replay(receive), send)
@@ -213,6 +217,14 @@ def _operation_type(query: str, name: str | None) -> OperationType | None:
     return None
 
 
+def _is_subscription(data: dict[str, Any]) -> bool:
+    """Does the request ask for a subscription (which HTTP cannot carry here)?"""
+    query, name = data.get("query"), data.get("operationName")
+    if not isinstance(query, str) or (name is not None and not isinstance(name, str)):
+        return False
+    return _operation_type(query, name) is OperationType.SUBSCRIPTION
+
+
 def _has_errors(body: bytes) -> bool:
     try:
         answer = json.loads(body)
@@ -233,13 +245,11 @@ async def _send(send: Send, entry: Entry, status: bytes) -> None:
     await send({"type": "http.response.body", "body": entry.body})
 
 
-async def _refuse(send: Send, refused: PersistedQueryError) -> None:
-    body = json.dumps(
-        {"errors": [{"message": refused.message, "extensions": {"code": refused.code}}]}
-    ).encode()
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
-    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

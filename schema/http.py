@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from resolvers.common import Call
 from resolvers.sessions import session_for_token
 from schema.context import SESSION_COOKIE, Context, Loaders
 from schema.graphiql import graphiql_page
+from schema.websocket import TransportWS
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
@@ -22,6 +24,8 @@ from services.ratelimits import RateLimits
 from services.requestlog import REQUEST_ID, VIEWER_ID
 from services.settings import Settings
 from services.web import CLIENT_IP
+
+INIT_WAIT_SECONDS = 10
 
 DEFAULT_QUERY = """# A thread page of the demo forum (`make run` seeds it). Every type and field is
 # documented: open the Docs pane. Sign in with the `login` mutation (demo members
@@ -49,6 +53,8 @@ query ThreadPage($after: String) {
 class ForumGraphQL(GraphQL[Context, None]):
     """`/graphql`: JSON over POST (and queries over GET), graphql-transport-ws, GraphiQL."""
 
+    graphql_transport_ws_handler_class = TransportWS
+
     def __init__(
         self,
         schema: Any,
@@ -64,6 +70,8 @@ class ForumGraphQL(GraphQL[Context, None]):
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],  # no legacy graphql-ws
             multipart_uploads_enabled=False,
             max_subscriptions_per_connection=20,
+            # A socket that never says hello is dropped soon (graphql-ws waits 3 s).
+            connection_init_wait_timeout=timedelta(seconds=INIT_WAIT_SECONDS),
             allowed_origins=sorted(settings.origins),
         )
         self.settings = settings

@@ -58,9 +58,45 @@ class ClientAddress:
         """Store the address in the scope for everything downstream."""
         if scope["type"] in ("http", "websocket"):
             peer = scope.get("client")
-            forwarded = header(scope, b"x-forwarded-for")
+            # Repeated lines are one list (RFC 9110 5.3): a proxy may append its own line
+            # after one the client wrote, and the right-most hops are the ones to trust.
+            lines = [
+                v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"
+            ]
+            forwarded = ", ".join(lines) if lines else None
             scope[CLIENT_IP] = client_ip(peer[0] if peer else None, forwarded, self.trusted)
         await self.app(scope, receive, send)
+
+
+class HeadLimit:
+    """Refuse a request line over 16 KiB (414) or headers over 32 KiB in all (431): h11
+    takes a complete head of any size in one read, and nothing here needs more."""
+
+    MAX_TARGET = 16_384
+    MAX_HEADERS = 32_768
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Measure the head before anything reads it."""
+        if scope["type"] in ("http", "websocket"):
+            target = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+            if target > self.MAX_TARGET:
+                await _refuse_head(scope, send, 414, "The request line is too long.")
+                return
+            size = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+            if size > self.MAX_HEADERS:
+                await _refuse_head(scope, send, 431, "The request headers are too large.")
+                return
+        await self.app(scope, receive, send)
+
+
+async def _refuse_head(scope: Scope, send: Send, status: int, message: str) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1009})
+        return
+    await _reply(send, status, "BAD_USER_INPUT", message)
 
 
 class BodyLimit:

@@ -487,7 +487,7 @@ async def test_deeply_nested_variables_are_refused_not_a_fault(gql: Client, dept
 
 
 async def test_deeply_nested_variables_over_get_are_refused_not_a_fault(gql: Client) -> None:
-    variables = "[" * 5_000 + "]" * 5_000  # far deeper than the JSON parser recurses
+    variables = "[" * 2_500 + "]" * 2_500  # deeper than the JSON parser recurses, < 16 KiB
 
     response = await gql.request(
         "GET", "/graphql", params={"query": "{ __typename }", "variables": variables}
@@ -700,3 +700,70 @@ async def test_graphiql_setting_serves_graphiql_in_production(
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
+
+
+async def test_an_unknown_field_in_variables_is_named_without_echoing_the_input(
+    gql: Client,
+) -> None:
+    variables = {
+        "i": {
+            "username": "bob_b",
+            "email": "bob@example.org",
+            "password": "canary password 5521",
+            "dateOfBirth": "1990-01-01",
+            "acceptPolicyVersion": "2026-01",
+            "role": "ADMIN",
+        }
+    }
+
+    response = await gql(
+        "mutation($i: RegisterInput!) { register(input: $i) { userErrors { code } } }", variables
+    )
+
+    assert response == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Variable '$i' has invalid value: Expected value of type "
+                "'RegisterInput' not to include unknown field 'role'.",
+                "locations": [{"line": 1, "column": 10}],
+                "extensions": {"code": "BAD_USER_INPUT"},
+            }
+        ],
+    }
+
+
+async def test_a_request_line_over_16_kib_is_refused_with_414(gql: Client) -> None:
+    response = await gql.request(
+        "GET", "/graphql", params={"query": "{ __typename }" + " " * 17_000}
+    )
+
+    assert (response.status_code, response.json()) == (
+        414,
+        {
+            "errors": [
+                {
+                    "message": "The request line is too long.",
+                    "extensions": {"code": "BAD_USER_INPUT"},
+                }
+            ]
+        },
+    )
+
+
+async def test_headers_over_32_kib_in_all_are_refused_with_431(gql: Client) -> None:
+    headers = {f"x-filler-{n}": "x" * 1_000 for n in range(40)}
+
+    response = await gql.post("{ __typename }", headers=headers)
+
+    assert (response.status_code, response.json()) == (
+        431,
+        {
+            "errors": [
+                {
+                    "message": "The request headers are too large.",
+                    "extensions": {"code": "BAD_USER_INPUT"},
+                }
+            ]
+        },
+    )
