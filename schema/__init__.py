@@ -22,7 +22,7 @@ from schema.accounts import AccountMutation, AccountQuery, User
 from schema.activity import ActivityMutation, ActivityQuery
 from schema.conversations import ConversationMutation, ConversationQuery, Subscription
 from schema.errors import ErrorPolicy, log_errors, public_errors
-from schema.limits import IntrospectionDepthLimit, QueryCost, RefuseNul
+from schema.limits import ExpensiveQueries, IntrospectionDepthLimit, QueryCost, RefuseNul
 from schema.messages import MessageMutation, MessageQuery
 from schema.moderation import ModerationMutation, ModerationQuery
 from schema.policy import PolicyQuery
@@ -109,6 +109,7 @@ def build_schema(*, introspection: bool = True) -> ForumSchema:
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorPolicy,
         RefuseNul,
+        ExpensiveQueries,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),

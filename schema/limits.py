@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from graphql import (
     BREAK,
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
     ValidationContext,
@@ -20,6 +23,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
+
+from services.ratelimits import RateLimitExceeded
 
 MAX_INTROSPECTION_DEPTH = 20  # the standard introspection query (GraphiQL's) needs 15
 
@@ -73,7 +78,7 @@ class QueryCost(ValidationRule):
 
     def enter_operation_definition(self, node: Any, *_: Any) -> Any:
         """Price one operation, following fragment spreads."""
-        total = self._cost(node.selection_set, 1, set())
+        total = price(node.selection_set, 1, set(), self.context.get_fragment)
         if total > MAX_NODES:
             self.report_error(
                 GraphQLError(
@@ -84,43 +89,52 @@ class QueryCost(ValidationRule):
             )
         return self.SKIP
 
-    def _cost(self, selections: SelectionSetNode | None, multiplier: int, seen: set[str]) -> int:
-        if selections is None:
-            return 0
-        total = 0
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                size = self._page_size(selection)
-                if size is None:
-                    total += self._cost(selection.selection_set, multiplier, seen)
-                else:
-                    total += multiplier * size
-                    total += self._cost(selection.selection_set, multiplier * size, seen)
-            elif isinstance(selection, InlineFragmentNode):
-                total += self._cost(selection.selection_set, multiplier, seen)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                fragment = self.context.get_fragment(selection.name.value)
-                if fragment is not None:
-                    inner = seen | {selection.name.value}
-                    total += self._cost(fragment.selection_set, multiplier, inner)
-            if total > MAX_NODES:
-                return total  # already over: no need to price the rest
-        return total
 
-    def _page_size(self, field: FieldNode) -> int | None:
-        """The page a connection field asks for, or None for a field that is no list."""
-        names = {argument.name.value: argument for argument in field.arguments or ()}
-        if not ({"first", "last"} & names.keys()) and not _is_connection(field):
-            return None
-        for name in ("first", "last"):
-            argument = names.get(name)
-            if argument is None:
-                continue
-            value = getattr(argument.value, "value", None)
-            if value is None:  # a variable: price it at the largest page allowed
-                return 100
-            return int(value) if str(value).lstrip("-").isdigit() else 100
-        return DEFAULT_PAGE
+Fragments = Callable[[str], FragmentDefinitionNode | None]
+
+
+def price(
+    selections: SelectionSetNode | None, multiplier: int, seen: set[str], fragment: Fragments
+) -> int:
+    """How many items a selection could return: each connection's page times the pages
+    around it. Stops counting once over MAX_NODES."""
+    if selections is None:
+        return 0
+    total = 0
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            size = _page_size(selection)
+            if size is None:
+                total += price(selection.selection_set, multiplier, seen, fragment)
+            else:
+                total += multiplier * size
+                total += price(selection.selection_set, multiplier * size, seen, fragment)
+        elif isinstance(selection, InlineFragmentNode):
+            total += price(selection.selection_set, multiplier, seen, fragment)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            found = fragment(selection.name.value)
+            if found is not None:
+                inner = seen | {selection.name.value}
+                total += price(found.selection_set, multiplier, inner, fragment)
+        if total > MAX_NODES:
+            return total  # already over: no need to price the rest
+    return total
+
+
+def _page_size(field: FieldNode) -> int | None:
+    """The page a connection field asks for, or None for a field that is no list."""
+    names = {argument.name.value: argument for argument in field.arguments or ()}
+    if not ({"first", "last"} & names.keys()) and not _is_connection(field):
+        return None
+    for name in ("first", "last"):
+        argument = names.get(name)
+        if argument is None:
+            continue
+        value = getattr(argument.value, "value", None)
+        if value is None:  # a variable: price it at the largest page allowed
+            return 100
+        return int(value) if str(value).lstrip("-").isdigit() else 100
+    return DEFAULT_PAGE
 
 
 def _is_connection(field: FieldNode) -> bool:
@@ -147,6 +161,46 @@ def _holds_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_holds_nul(item) for item in value)
     return False
+
+
+EXPENSIVE_ITEMS = 2_000  # a query that could return more counts against "expensive-*"
+
+
+class ExpensiveQueries(SchemaExtension):
+    """Count each query priced over EXPENSIVE_ITEMS against the client's and the
+    member's budget for expensive queries; over budget, answer RATE_LIMITED instead."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        """Price the operation about to run; refuse it when its budget is spent."""
+        context = self.execution_context
+        document = context.graphql_document
+        if (
+            document is not None
+            and _operation_price(document, context.operation_name) > EXPENSIVE_ITEMS
+        ):
+            call = context.context.call
+            keys = [("expensive-client", call.client_key)]
+            if call.viewer is not None:
+                keys.append(("expensive-member", str(call.viewer.id)))
+            try:
+                for rule, key in keys:
+                    await call.limits.hit(rule, key)
+            except RateLimitExceeded as limited:
+                extensions = {"code": "RATE_LIMITED", "retryAfter": limited.retry_after}
+                error = GraphQLError("Too many attempts; try again later.", extensions=extensions)
+                context.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
+def _operation_price(document: DocumentNode, name: str | None) -> int:
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        if name is None or (operation.name is not None and operation.name.value == name):
+            return price(operation.selection_set, 1, set(), fragments.get)
+    return 0
 
 
 class RefuseNul(SchemaExtension):

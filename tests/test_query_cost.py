@@ -4,6 +4,10 @@ SQL runs; connections are bounded 1-100; page sizes in variables count as 100.""
 import pytest
 
 from schema.limits import MAX_NODES
+from services.responsecache import VERSION_SQL
+from tests.forum import member
+from tests.harness import Server
+from tests.harness import test_settings as make_settings
 from tests.sqlcount import count_statements
 
 TWO_LEVELS = (
@@ -30,7 +34,7 @@ async def test_a_query_over_the_node_budget_is_refused_before_any_sql(gql) -> No
             }
         ],
     }
-    assert seen.count == 0
+    assert seen.sql == [VERSION_SQL]  # only the response cache's check, no data read
 
 
 async def test_a_query_within_the_budget_runs(gql) -> None:
@@ -57,3 +61,47 @@ async def test_a_page_size_outside_1_to_100_is_bad_input(gql, first: int) -> Non
 
     assert response["data"] is None
     assert response["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+EXPENSIVE = "{ users(first: 100) { edges { node { followers(first: 20) { edges { cursor } } } } } }"
+# ... priced 100 + 100 x 20 = 2,100 items, over EXPENSIVE_ITEMS (2,000)
+
+
+@pytest.fixture
+async def limited(tmp_path, database_url):
+    """A server with rate limits on (and no response cache, which would answer a
+    signed-out reader's repeats without running them)."""
+    settings = make_settings(tmp_path, database_url, rate_limits="on", response_cache=False)
+    async with Server(settings) as client:
+        yield client
+
+
+async def test_an_expensive_query_is_rate_limited_per_client_with_a_retry_after(limited) -> None:
+    for _ in range(60):
+        assert await limited(EXPENSIVE) == {"data": {"users": {"edges": []}}}
+
+    refused = await limited(EXPENSIVE)
+
+    (error,) = refused["errors"]
+    assert refused["data"] is None
+    assert error["message"] == "Too many attempts; try again later."
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert 0 < error["extensions"]["retryAfter"] <= 60
+
+
+async def test_a_cheap_query_is_not_counted_as_expensive(limited) -> None:
+    for _ in range(61):
+        assert await limited("{ users(first: 100) { edges { cursor } } }") == {
+            "data": {"users": {"edges": []}}
+        }
+
+
+async def test_an_expensive_query_counts_against_the_member_too(limited) -> None:
+    await member(limited, "ada")
+    listed = {"data": {"users": {"edges": [{"node": {"followers": {"edges": []}}}]}}}
+    for _ in range(30):
+        assert await limited(EXPENSIVE, as_member="ada") == listed
+
+    refused = await limited(EXPENSIVE, as_member="ada")
+
+    assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
