@@ -1,5 +1,8 @@
 """The raw baseline: a tiny Starlette app that answers the anonymous thread page with
-hand-written SQL and the same JSON, byte for byte, as the project's server.
+hand-written SQL and the same JSON, byte for byte, as the project's server, and
+writes a reply the way the project does (the same rows: the message rendered by the
+same Markdown renderer, its encrypted client address and keyed hash, the thread's
+last message) with hand-written SQL in one transaction.
 
     BENCH_DATABASE_URL=sqlite://bench/data/standard.sqlite3 python bench/raw_app.py --port 8101
 
@@ -32,9 +35,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from queries import THREAD_PAGE
+from queries import POST_MESSAGE, THREAD_PAGE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from services.addresses import AddressVault
+from services.markdown import Renderer
+from services.tokens import token_hash
 
 STATEMENTS_PER_PAGE = 3
+STATEMENTS_PER_REPLY = 5  # the member, the thread, the insert, the thread's update, commit
 # Defaults of privacy_settings for members who never saved one (models/privacy.py).
 DEFAULTS = {
     "age": "members",
@@ -154,6 +163,49 @@ class Database:
                 async with self.conn.execute(sql, [viewer, *ids, viewer, *ids]) as cur:
                     follows = await cur.fetchall()
         return thread, rows, {row[0]: row for row in authors}, follows
+
+    async def post(
+        self, token: str, thread_id: int, body: str, html: str, ip: dict[str, str]
+    ) -> tuple[int, str, datetime] | None:
+        """The raw reply: the session's member, the thread, the message row with its
+        client record, the thread's last message; None when signed out or no thread."""
+        now = datetime.now(UTC)
+        who_sql = (
+            "SELECT u.id, u.username, s.expires_at FROM sessions s JOIN users u "
+            "ON u.id = s.user_id WHERE s.token_hash = {0} AND s.revoked_at IS NULL"
+        )
+        insert_sql = (
+            "INSERT INTO messages (thread_id, author_id, body, body_html, created_at, "
+            "ip_cipher, ip_hash, user_agent) VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}) "
+            "RETURNING id"
+        )
+        update_sql = "UPDATE threads SET last_message_id = {0} WHERE id = {1}"
+        if self.postgres:
+            async with self.pool.acquire() as conn:
+                who = await conn.fetchrow(who_sql.format("$1"), token_hash(token))
+                if who is None or who[2] <= now:
+                    return None
+                if await conn.fetchval("SELECT id FROM threads WHERE id = $1", thread_id) is None:
+                    return None
+                async with conn.transaction():
+                    values = [thread_id, who[0], body, html, now, *ip.values()]
+                    marks = [f"${n}" for n in range(1, 9)]
+                    message_id = await conn.fetchval(insert_sql.format(*marks), *values)
+                    await conn.execute(update_sql.format("$1", "$2"), message_id, thread_id)
+                return message_id, who[1], now
+        async with self.conn.execute(who_sql.format("?"), (token_hash(token),)) as cur:
+            who = await cur.fetchone()
+        if who is None or as_datetime(who[2]) <= now:
+            return None
+        async with self.conn.execute("SELECT id FROM threads WHERE id = ?", (thread_id,)) as cur:
+            if await cur.fetchone() is None:
+                return None
+        values = [thread_id, who[0], body, html, now.isoformat(" "), *ip.values()]
+        async with self.conn.execute(insert_sql.format(*["?"] * 8), values) as cur:
+            message_id = (await cur.fetchone())[0]
+        await self.conn.execute(update_sql.format("?", "?"), (message_id, thread_id))
+        await self.conn.commit()
+        return message_id, who[1], now
 
 
 def _author_ids(thread: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[int]:
@@ -326,8 +378,38 @@ def create_app(url: str) -> Starlette:
         finally:
             await db.close()
 
+    vault = AddressVault(b"raw-baseline-ip-key-" + b"k" * 32)
+    renderer = Renderer("http://localhost:8000", b"raw-baseline-secret-" + b"s" * 32)
+
+    async def reply(request: Request, variables: dict[str, Any]) -> Response:
+        given = variables.get("input") or {}
+        thread_id = ungid("Thread", given.get("threadId") or "")
+        body = str(given.get("body") or "").strip()
+        token = request.cookies.get("session") or ""
+        if thread_id is None or not body:
+            return JSONResponse({"errors": [{"message": "bad variables"}]}, 400)
+        client = request.client.host if request.client else "0.0.0.0"
+        ip = vault.columns(client, (request.headers.get("user-agent") or "")[:512])
+        html = renderer.render(body)
+        written = await db.post(token, thread_id, body, html, ip)
+        if written is None:
+            return JSONResponse({"errors": [{"message": "not signed in or no thread"}]}, 400)
+        message_id, username, created = written
+        message = {
+            "id": gid("Message", message_id),
+            "bodyHtml": html,
+            "createdAt": created.isoformat(),
+            "author": {"username": username},
+        }
+        data = {"postMessage": {"message": message, "userErrors": []}}
+        return Response(
+            json.dumps({"data": data}, separators=(",", ":")), media_type="application/json"
+        )
+
     async def graphql(request: Request) -> Response:
         payload = json.loads(await request.body())
+        if payload.get("query") == POST_MESSAGE:
+            return await reply(request, payload.get("variables") or {})
         if payload.get("query") != THREAD_PAGE:
             return JSONResponse({"errors": [{"message": "only the thread page"}]}, 400)
         variables = payload.get("variables") or {}

@@ -139,7 +139,8 @@ class Scenario:
     target: Target
     body: dict[str, Any]
     signed_in: bool = False
-    sql: int | None = None
+    sql: int | None = None  # statements of one request (for signed-out pages: a cache miss)
+    sql_hit: int | None = None  # ... and of a repeat served from the response cache
     statements: list[str] = field(default_factory=list)
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -163,18 +164,15 @@ def scenarios_for(target: Target) -> list[Scenario]:
             Scenario("keyset", TITLES["keyset"], "forum", target, body),
         ]
     page = queries.thread_page(info["thread_gid"])
+    reply = queries.post_message(info["post_thread_gid"])
     return [
         Scenario("anonymous", TITLES["anonymous"], "raw", target, page),
         Scenario("anonymous", TITLES["anonymous"], "forum", target, page),
         Scenario("signed_in", TITLES["signed_in"], "forum", target, page, signed_in=True),
         Scenario("inbox", TITLES["inbox"], "forum", target, queries.inbox(), signed_in=True),
-        Scenario(
-            "post",
-            TITLES["post"],
-            "forum",
-            target,
-            queries.post_message(info["post_thread_gid"]),
-            signed_in=True,
+        *(
+            Scenario("post", TITLES["post"], server, target, reply, signed_in=True)
+            for server in ("raw", "forum")
         ),
     ]
 
@@ -344,14 +342,15 @@ def check_target(target: Target, scenarios: list[Scenario]) -> str | None:
     ready = scenarios[0].body
     with running("raw", target, ready) as raw, running("forum", target, ready) as forum:
         for scenario in scenarios:
-            if scenario.server == "raw":
-                continue
+            if scenario.server == "raw" and scenario.key != "post":
+                continue  # the raw pages are what the forum's are checked against
             if scenario.signed_in and cookie is None:
                 cookie = login(forum.url, info)
-            got = post(forum.url, scenario.body, cookie if scenario.signed_in else None)
+            url = raw.url if scenario.server == "raw" else forum.url
+            got = post(url, scenario.body, cookie if scenario.signed_in else None)
             check = CHECKS[scenario.key]
             check(target, scenario, got.content, raw.url)
-            print(f"  ok  {target.engine:8} {scenario.title}", flush=True)
+            print(f"  ok  {target.engine:8} {scenario.server:5} {scenario.title}", flush=True)
     return cookie
 
 
@@ -467,6 +466,26 @@ CHECKS = {
 # ---------------------------------------------------------------- SQL statements
 
 
+async def _count(
+    client: Any, logger: logging.Logger, scenario: Scenario, headers: dict[str, str]
+) -> tuple[int, list[str]]:
+    """The SQL statements one request of the scenario runs."""
+    counter = _Counter()
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(counter)
+    try:
+        got = await client.post("/graphql", json=scenario.body, headers=headers)
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    if got.status_code != 200 or b'"errors"' in got.content:
+        raise CheckFailed(f"in-process {scenario.title}: {got.text[:300]}")
+    return counter.count, counter.sql
+
+
 class _Counter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -508,25 +527,24 @@ async def count_statements(target: Target, scenarios: list[Scenario]) -> None:
             client.cookies.clear()  # signed-out scenarios must carry no cookie
             for scenario in scenarios:
                 if scenario.server == "raw":
-                    scenario.sql = raw_app.STATEMENTS_PER_PAGE
+                    scenario.sql = (
+                        raw_app.STATEMENTS_PER_REPLY
+                        if scenario.key == "post"
+                        else raw_app.STATEMENTS_PER_PAGE
+                    )
                     continue
                 headers = {"cookie": cookie} if scenario.signed_in else {}
-                await client.post("/graphql", json=scenario.body, headers=headers)  # warm
-                counter = _Counter()
-                level, propagate = logger.level, logger.propagate
-                logger.setLevel(logging.DEBUG)
-                logger.propagate = False
-                logger.addHandler(counter)
-                try:
-                    got = await client.post("/graphql", json=scenario.body, headers=headers)
-                finally:
-                    logger.removeHandler(counter)
-                    logger.setLevel(level)
-                    logger.propagate = propagate
-                if got.status_code != 200 or b'"errors"' in got.content:
-                    raise CheckFailed(f"in-process {scenario.title}: {got.text[:300]}")
-                scenario.sql = counter.count
-                scenario.statements = counter.sql
+                # Warm up with other variables: a signed-out repeat would be a cache hit.
+                variables = {**scenario.body.get("variables", {}), "first": 49}
+                warm = (
+                    {**scenario.body, "variables": variables}
+                    if not scenario.signed_in
+                    else scenario.body
+                )
+                await client.post("/graphql", json=warm, headers=headers)
+                scenario.sql, scenario.statements = await _count(client, logger, scenario, headers)
+                if not scenario.signed_in and scenario.key != "post":
+                    scenario.sql_hit, _ = await _count(client, logger, scenario, headers)
 
 
 def count_in_child(target: Target, scenarios: list[Scenario]) -> None:
@@ -549,6 +567,7 @@ def count_in_child(target: Target, scenarios: list[Scenario]) -> None:
     for scenario in scenarios:
         row = found[(scenario.key, scenario.server)]
         scenario.sql, scenario.statements = row["sql"], row["statements"]
+        scenario.sql_hit = row.get("sql_hit")
 
 
 def count_child() -> int:
@@ -560,7 +579,13 @@ def count_child() -> int:
     print(
         json.dumps(
             [
-                {"key": s.key, "server": s.server, "sql": s.sql, "statements": s.statements}
+                {
+                    "key": s.key,
+                    "server": s.server,
+                    "sql": s.sql,
+                    "sql_hit": s.sql_hit,
+                    "statements": s.statements,
+                }
                 for s in chosen
             ]
         )
@@ -726,10 +751,10 @@ def table(scenarios: list[Scenario]) -> str:
         r = s.result
         if not r:
             continue
-        base_key = "keyset" if s.key == "keyset" else "anonymous"
+        base_key = s.key if s.key in ("keyset", "post") else "anonymous"
         base = raw_rps.get((s.target.engine, base_key))
         ratio = "—"
-        if base and s.key in ("anonymous", "signed_in", "keyset"):
+        if base and s.key in ("anonymous", "signed_in", "keyset", "post"):
             ratio = f"{r['rps'] / base:.3f}"
         server = "raw Starlette" if s.server == "raw" else "forum"
         database = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[s.target.engine]
@@ -737,9 +762,15 @@ def table(scenarios: list[Scenario]) -> str:
         rss = f"{r['rss']:.0f}" if r.get("rss") else "?"
         lines.append(
             f"| {s.title} | {server} | {database} | {r['rps']:,.0f}{bad} | {r['p50']:.1f} | "
-            f"{r['p99']:.1f} | {s.sql if s.sql is not None else '?'} | {rss} | {ratio} |"
+            f"{r['p99']:.1f} | {_sql(s)} | {rss} | {ratio} |"
         )
     return "\n".join(lines)
+
+
+def _sql(s: Scenario) -> str:
+    if s.sql is None:
+        return "?"
+    return f"{s.sql} (hit: {s.sql_hit})" if s.sql_hit is not None else str(s.sql)
 
 
 def load_average() -> float:
