@@ -13,6 +13,7 @@ import getpass
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -58,7 +59,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     broker = broker_for(settings.db_url)
     graphql = ForumGraphQL(schema, settings, vault, renderer, broker)
     front = Front(graphql, response_cache(settings), persisted_queries(settings))
-    sender = MailSender(Transport(settings.mail_target), settings.mail_from)
+    sender = MailSender(
+        Transport(settings.mail_target),
+        settings.mail_from,
+        max_backoff=timedelta(seconds=settings.mail_retry_max_seconds),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -719,7 +719,11 @@ def time_scenario(
     scenario: Scenario, cookie: str | None, wrk: str | None, args: argparse.Namespace
 ) -> None:
     """Start the scenario's server, warm it up, time it, note its peak RSS."""
-    with running(scenario.server, scenario.target, scenario.body) as server:
+    # The raw baseline answers only the documents it knows, a reply only when signed in.
+    ready = queries.thread_page(scenario.target.info["thread_gid"])
+    if scenario.target.size == "big":
+        ready = scenario.body
+    with running(scenario.server, scenario.target, ready) as server:
         use = cookie if scenario.signed_in else None
         warm_up(server.url, scenario.body, use, args.warmup)
         result = drive(wrk, server.url, scenario.body, use, args.duration, args.connections)

@@ -98,9 +98,12 @@ class MailSender:
 
     _wake: asyncio.Event | None = None
 
-    def __init__(self, transport: Transport, sender: str) -> None:
+    def __init__(
+        self, transport: Transport, sender: str, max_backoff: timedelta = MAX_BACKOFF
+    ) -> None:
         self.transport = transport
         self.sender = sender
+        self.max_backoff = max_backoff
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -166,7 +169,7 @@ class MailSender:
             await self.transport.send(build_message(mail, self.sender))
         except Exception as error:  # any transport fault means "try again later"
             attempts = mail.attempts + 1
-            delay = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+            delay = min(timedelta(seconds=2 ** min(attempts, 20)), self.max_backoff)
             await OutboxMail.filter(id=mail.id).update(
                 attempts=attempts,
                 next_attempt_at=datetime.now(UTC) + delay,

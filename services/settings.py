@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://localhost:8000", description="Base of mail links.")
     mail_url: str = Field(default="", description="file://DIR or smtp://user:pass@host:port")
     mail_from: str = Field(default="MiniMins Forum <no-reply@localhost>")
+    mail_retry_max_seconds: int = Field(
+        default=600, ge=1, le=86400, description="Longest wait between delivery attempts."
+    )
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)

@@ -60,9 +60,9 @@ class SmtpServer:
             for envelope in self.envelopes
         ]
 
-    async def wait_for(self, count: int = 1) -> list[Envelope]:
+    async def wait_for(self, count: int = 1, within: float = 10.0) -> list[Envelope]:
         """Wait until `count` envelopes have arrived; return them all."""
-        for _ in range(200):  # about 10 s
+        for _ in range(int(within / 0.05)):
             if len(self.envelopes) >= count:
                 return self.envelopes
             await asyncio.sleep(0.05)

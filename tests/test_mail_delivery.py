@@ -151,3 +151,39 @@ async def _all_tried() -> bool:
 
 async def _none_waiting() -> bool:
     return not await OutboxMail.filter(sent_at__isnull=True).exists()
+
+
+OUTAGE_SECONDS = 60.0
+ARRIVALS = ("ada_l", "grace_h", "alan_t", "kathy_j", "barbara_l")  # spread over the outage
+
+
+@pytest.mark.slow
+async def test_a_minute_without_the_mail_server_loses_no_mail_and_sends_none_twice(
+    tmp_path, database_url, port
+):
+    # Retries back off as in production but wait at most 4 s, so the test ends soon
+    # after the server returns; the outage itself is a real minute.
+    settings = settings_for(
+        tmp_path, database_url, mail_url=f"smtp://127.0.0.1:{port}", mail_retry_max_seconds=4
+    )
+    async with Server(settings) as client:
+        gap = OUTAGE_SECONDS / len(ARRIVALS)
+        for username in ARRIVALS:
+            assert await register(client, username) == OK
+            await asyncio.sleep(gap)
+        assert await OutboxMail.filter(sent_at__isnull=False).count() == 0
+        tried = await OutboxMail.filter(attempts__gte=1).count()
+
+        async with SmtpServer(port) as smtp:
+            await smtp.wait_for(len(ARRIVALS), within=30)
+            for _ in range(100):
+                if await _none_waiting():
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(3)  # a duplicate would arrive within a retry or two
+            received = sorted(to for envelope in smtp.envelopes for to in envelope.rcpt_tos)
+        all_sent = await _none_waiting()
+
+    assert tried == len(ARRIVALS)
+    assert received == sorted(f"{name}@example.org" for name in ARRIVALS)
+    assert all_sent
