@@ -17,6 +17,7 @@ connection, as Tortoise uses), an asyncpg pool on PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -85,6 +86,7 @@ class Database:
         self.postgres = url.startswith(("postgres://", "postgresql://"))
         self.conn: Any = None
         self.pool: Any = None
+        self.writing = asyncio.Lock()  # one SQLite connection: one write transaction at a time
 
     async def open(self) -> None:
         """Connect."""
@@ -201,10 +203,11 @@ class Database:
             if await cur.fetchone() is None:
                 return None
         values = [thread_id, who[0], body, html, now.isoformat(" "), *ip.values()]
-        async with self.conn.execute(insert_sql.format(*["?"] * 8), values) as cur:
-            message_id = (await cur.fetchone())[0]
-        await self.conn.execute(update_sql.format("?", "?"), (message_id, thread_id))
-        await self.conn.commit()
+        async with self.writing:
+            async with self.conn.execute(insert_sql.format(*["?"] * 8), values) as cur:
+                message_id = (await cur.fetchone())[0]
+            await self.conn.execute(update_sql.format("?", "?"), (message_id, thread_id))
+            await self.conn.commit()
         return message_id, who[1], now
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -139,6 +140,7 @@ class Scenario:
     target: Target
     body: dict[str, Any]
     signed_in: bool = False
+    workers: int = 1  # uvicorn workers of the project's server (PostgreSQL only above 1)
     sql: int | None = None  # statements of one request (for signed-out pages: a cache miss)
     sql_hit: int | None = None  # ... and of a repeat served from the response cache
     statements: list[str] = field(default_factory=list)
@@ -190,7 +192,7 @@ def free_port() -> int:
 class Server:
     """The project's server or the raw baseline, pinned to core 0, as a child process."""
 
-    def __init__(self, kind: str, target: Target, core: int = 0) -> None:
+    def __init__(self, kind: str, target: Target, core: int = 0, workers: int = 1) -> None:
         self.kind = kind
         self.target = target
         self.port = free_port()
@@ -199,7 +201,8 @@ class Server:
         logs.mkdir(parents=True, exist_ok=True)
         self.log_path = logs / f"{kind}-{target.engine}-{target.size}.log"
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATA_DIR")}
-        pin = ["taskset", "-c", str(core)] if shutil.which("taskset") else []
+        cores = str(core) if workers == 1 else f"0-{min(workers, os.cpu_count() or 1) - 1}"
+        pin = ["taskset", "-c", cores] if shutil.which("taskset") else []
         if kind == "forum":
             target.data_dir.mkdir(parents=True, exist_ok=True)
             env.update(
@@ -209,6 +212,7 @@ class Server:
                 ENVIRONMENT="development",
             )
             command = [*pin, sys.executable, "server.py", "serve", "--port", str(self.port)]
+            command += ["--workers", str(workers)]
         else:
             env["BENCH_DATABASE_URL"] = target.url
             command = [*pin, sys.executable, str(HERE / "raw_app.py"), "--port", str(self.port)]
@@ -255,9 +259,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(kind: str, target: Target, ready_body: dict[str, Any]) -> Iterator[Server]:
+def running(
+    kind: str, target: Target, ready_body: dict[str, Any], workers: int = 1
+) -> Iterator[Server]:
     """A started, answering server, stopped afterwards whatever happens."""
-    server = Server(kind, target)
+    server = Server(kind, target, workers=workers)
     try:
         server.wait_ready(ready_body)
         yield server
@@ -335,11 +341,19 @@ async def query_rows(target: Target, sql: str, *values: Any) -> list[tuple[Any, 
         return [tuple(r) for r in await cursor.fetchall()]
 
 
+def ready_body(target: Target, scenario: Scenario) -> dict[str, Any]:
+    """A request both servers answer without a session: the raw baseline knows only the
+    thread page and a signed-in reply."""
+    if target.size == "big":
+        return scenario.body
+    return queries.thread_page(target.info["thread_gid"])
+
+
 def check_target(target: Target, scenarios: list[Scenario]) -> str | None:
     """Check every scenario's answer on this database; return the session cookie."""
     info = target.info
     cookie = None
-    ready = scenarios[0].body
+    ready = ready_body(target, scenarios[0])
     with running("raw", target, ready) as raw, running("forum", target, ready) as forum:
         for scenario in scenarios:
             if scenario.server == "raw" and scenario.key != "post":
@@ -565,7 +579,9 @@ def count_in_child(target: Target, scenarios: list[Scenario]) -> None:
         raise CheckFailed(f"counting SQL statements failed:\n{done.stdout}\n{done.stderr}")
     found = {(r["key"], r["server"]): r for r in json.loads(lines[-1])}
     for scenario in scenarios:
-        row = found[(scenario.key, scenario.server)]
+        row = found.get((scenario.key, scenario.server))
+        if row is None:
+            continue
         scenario.sql, scenario.statements = row["sql"], row["statements"]
         scenario.sql_hit = row.get("sql_hit")
 
@@ -719,11 +735,8 @@ def time_scenario(
     scenario: Scenario, cookie: str | None, wrk: str | None, args: argparse.Namespace
 ) -> None:
     """Start the scenario's server, warm it up, time it, note its peak RSS."""
-    # The raw baseline answers only the documents it knows, a reply only when signed in.
-    ready = queries.thread_page(scenario.target.info["thread_gid"])
-    if scenario.target.size == "big":
-        ready = scenario.body
-    with running(scenario.server, scenario.target, ready) as server:
+    ready = ready_body(scenario.target, scenario)
+    with running(scenario.server, scenario.target, ready, scenario.workers) as server:
         use = cookie if scenario.signed_in else None
         warm_up(server.url, scenario.body, use, args.warmup)
         result = drive(wrk, server.url, scenario.body, use, args.duration, args.connections)
@@ -761,6 +774,8 @@ def table(scenarios: list[Scenario]) -> str:
         if base and s.key in ("anonymous", "signed_in", "keyset", "post"):
             ratio = f"{r['rps'] / base:.3f}"
         server = "raw Starlette" if s.server == "raw" else "forum"
+        if s.workers > 1:
+            server += f", {s.workers} workers"
         database = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[s.target.engine]
         bad = f" ({r['bad']} bad)" if r["bad"] else ""
         rss = f"{r['rss']:.0f}" if r.get("rss") else "?"
@@ -815,6 +830,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, default=10, help="seconds timed per row")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="on PostgreSQL, also time the forum with this many workers (on cores 0-1)",
+    )
+    parser.add_argument(
         "--warmup", type=float, default=3, help="seconds of one-at-a-time warm-up per row"
     )
     parser.add_argument("--connections", type=int, default=32)
@@ -861,6 +882,12 @@ def main(argv: list[str] | None = None) -> int:
     plan: list[tuple[Target, list[Scenario]]] = []
     for target in targets:
         chosen = [s for s in scenarios_for(target) if s.key in wanted]
+        if target.engine == "postgres" and args.workers > 1:
+            chosen += [
+                dataclasses.replace(s, workers=args.workers, result={})
+                for s in chosen
+                if s.server == "forum" and s.key in ("anonymous", "signed_in", "post")
+            ]
         if chosen:
             plan.append((target, chosen))
 

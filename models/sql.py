@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from tortoise import connections
+from tortoise.models import Model
 
 
 def placeholders(start: int, count: int) -> list[str]:
@@ -23,3 +25,9 @@ async def fetch(template: str, values: Sequence[Any]) -> list[dict[str, Any]]:
     sql = template.format(*(f"{mark}{i + 1}" for i in range(len(values))))
     # execute_query_dict: asyncpg's execute_query returns no rows for INSERT ... RETURNING.
     return await connection.execute_query_dict(sql, list(values))
+
+
+@cache
+def columns(model: type[Model]) -> tuple[str, ...]:
+    """A model's columns, sorted (known once Tortoise has started, so never at import)."""
+    return tuple(sorted(model._meta.db_fields))

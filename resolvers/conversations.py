@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import User
 from models.messages import Conversation, Message, Participant
 from models.profiles import Follow
-from models.sql import fetch, placeholders
+from models.sql import columns, fetch, placeholders
 from resolvers import privacy
 from resolvers.common import Call, Forbidden, Problem, Refused
 from resolvers.forums import clean_title
@@ -54,23 +54,39 @@ def mine_loader(viewer: User | None) -> MineBatch:
 
 async def conversation_page(
     viewer: User, first: int | None, after: str | None
-) -> Page[Conversation]:
-    """The viewer's conversations, most recently active first."""
+) -> tuple[Page[Conversation], dict[int, int]]:
+    """The viewer's conversations, most recently active first, and how many messages in
+    each the viewer has not read (one statement for both)."""
     size = page_size(first)
     position = decode_cursor("Activity", after)
-    query = Participant.filter(user_id=viewer.id, left_at__isnull=True)
+    names = columns(Conversation)
+    selected = ", ".join(f'c."{column}"' for column in names)
+    sql = (
+        f"SELECT {selected}, p.last_message_id AS activity, ("  # noqa: S608 - our columns
+        + _UNREAD
+        + ") AS unread FROM participants p JOIN conversations c ON c.id = p.conversation_id "
+        "WHERE p.user_id = {0} AND p.left_at IS NULL "
+        + ("AND p.last_message_id < {2} " if position is not None else "")
+        + "ORDER BY p.last_message_id DESC LIMIT {1}"
+    )
+    values: list[int] = [viewer.id, size + 1]
     if position is not None:
-        query = query.filter(last_message_id__lt=position)
-    rows = (
-        await query.order_by("-last_message_id")
-        .limit(size + 1)
-        .values_list("conversation_id", "last_message_id")
-    )
-    found = {c.id: c for c in await Conversation.filter(id__in=[r[0] for r in rows])}
-    ordered = [(found[r[0]], r[1]) for r in rows if r[0] in found]
-    return make_page(
-        [c for c, _ in ordered], [k for _, k in ordered], size, after=position is not None
-    )
+        values.append(position)
+    rows = await fetch(sql, values)
+    found = [
+        Conversation._init_from_db(**{column: row[column] for column in names}) for row in rows
+    ]
+    unread = {row["id"]: int(row["unread"]) for row in rows}
+    page = make_page(found, [row["activity"] for row in rows], size, after=position is not None)
+    return page, unread
+
+
+# Messages in the participant's conversation after the last one they read, not their own.
+_UNREAD = (
+    "SELECT COUNT(m.id) FROM messages m WHERE m.conversation_id = p.conversation_id "
+    "AND m.id > p.last_read_message_id AND m.deleted_at IS NULL "
+    "AND (m.author_id IS NULL OR m.author_id <> {0})"
+)
 
 
 async def participants_of(ids: Sequence[int]) -> list[list[int]]:

@@ -13,7 +13,7 @@ from tortoise.models import Model
 from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from models.sql import fetch, placeholders
+from models.sql import columns, fetch, placeholders
 from resolvers.privacy import Owner
 
 NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
@@ -39,14 +39,14 @@ _PARTS: tuple[tuple[str, type[Model]], ...] = (
 @cache
 def _select(count: int) -> str:
     """The statement for `count` ids ({0}: the viewer; {1}..: the ids)."""
-    columns = ", ".join(
-        f'{alias}."{column}" AS "{alias}__{column}"'
+    selected = ", ".join(
+        f'{alias}."{column}" AS "{key}"'
         for alias, model in _PARTS
-        for column in sorted(model._meta.db_fields)
+        for key, column in _keys(alias, model)
     )
     ids = ", ".join(placeholders(1, count))
     return (
-        f"SELECT {columns}, "  # noqa: S608 - names are our models' columns, values placeholders
+        f"SELECT {selected}, "  # noqa: S608 - names are our models' columns, values placeholders
         "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = {0}) "
         'AS "follows_viewer", '
         "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = {0} AND f.followee_id = u.id) "
@@ -57,23 +57,28 @@ def _select(count: int) -> str:
     )
 
 
+@cache
+def _keys(alias: str, model: type[Model]) -> tuple[tuple[str, str], ...]:
+    """(result key, column) pairs of one model's part of a row."""
+    return tuple((f"{alias}__{column}", column) for column in columns(model))
+
+
 def _part(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
-    prefix = f"{alias}__"
-    values = {
-        key.removeprefix(prefix): value for key, value in row.items() if key.startswith(prefix)
-    }
-    return model._init_from_db(**values)
+    return model._init_from_db(**{column: row[key] for key, column in _keys(alias, model)})
+
+
+# Members who never wrote a profile or changed a setting share one unsaved row of
+# defaults each, read-only here: building a model instance per member costs more than
+# the rest of the member.
+_NO_PROFILE = Profile()
+_DEFAULT_SETTINGS = PrivacySettings()
 
 
 def _member(row: dict[str, Any]) -> Member:
     user = _part(User, "u", row)
-    profile = (
-        _part(Profile, "p", row) if row["p__user_id"] is not None else Profile(user_id=user.id)
-    )
+    profile = _part(Profile, "p", row) if row["p__user_id"] is not None else _NO_PROFILE
     settings = (
-        _part(PrivacySettings, "s", row)
-        if row["s__user_id"] is not None
-        else PrivacySettings(user_id=user.id)
+        _part(PrivacySettings, "s", row) if row["s__user_id"] is not None else _DEFAULT_SETTINGS
     )
     owner = Owner(user.id, settings, bool(row["follows_viewer"]))
     return Member(user, profile, owner, bool(row["viewer_follows"]))

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import User
 from models.base import Role
 from models.messages import Message, MessageEdit, Participant
-from models.sql import fetch, placeholders
+from models.sql import columns, fetch, placeholders
 from resolvers.common import Call, Refused
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 
@@ -148,15 +148,17 @@ async def _window(
     order, compare = ("DESC", "<") if backwards else ("ASC", ">")
     bound = position if position is not None else (2**62 if backwards else 0)
     marks = ", ".join(placeholders(2, len(owners)))  # placeholders only, never values
+    selected = ", ".join(f'"{name}"' for name in columns(Message))
     sql = (
-        f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY {column} "  # noqa: S608
-        f"ORDER BY id {order}) AS rn FROM messages WHERE {column} IN ({marks}) "
-        f"AND id {compare} {{1}}) AS numbered WHERE rn <= {{0}}"
+        f"SELECT {selected} FROM (SELECT {selected}, ROW_NUMBER() OVER "  # noqa: S608
+        f"(PARTITION BY {column} ORDER BY id {order}) AS rn FROM messages "
+        f"WHERE {column} IN ({marks}) AND id {compare} {{1}}) AS numbered "
+        "WHERE rn <= {0} ORDER BY id"
     )
-    ids = [row["id"] for row in await fetch(sql, [size + 1, bound, *owners])]
     found: dict[int, list[Message]] = {}
-    for row in await Message.filter(id__in=ids).order_by("id"):
-        found.setdefault(getattr(row, column), []).append(row)
+    for row in await fetch(sql, [size + 1, bound, *owners]):
+        message = Message._init_from_db(**row)
+        found.setdefault(getattr(message, column), []).append(message)
     return found
 
 

@@ -129,7 +129,9 @@ class ConversationQuery:
         self, info: Info[Context, None], first: First = None, after: After = None
     ) -> ConversationConnection:
         viewer = info.context.call.require_member()
-        page = await conversations.conversation_page(viewer, first, after)
+        page, unread = await conversations.conversation_page(viewer, first, after)
+        for conversation_id, count in unread.items():
+            info.context.loaders.unread_in.prime(conversation_id, count)
         found = edges(page, "Activity", lambda row: Conversation(row=row))
         return ConversationConnection(
             edges=[ConversationEdge(cursor=c, node=n) for c, n in found],
