@@ -168,7 +168,9 @@ EXPENSIVE_ITEMS = 2_000  # a query that could return more counts against "expens
 
 class ExpensiveQueries(SchemaExtension):
     """Count each query priced over EXPENSIVE_ITEMS against the client's and the
-    member's budget for expensive queries; over budget, answer RATE_LIMITED instead."""
+    member's budget for expensive queries; over budget, answer RATE_LIMITED instead.
+    Its hook awaits the database, so the schema runs asynchronously only (as the server
+    does; `Schema.execute_sync` and `introspect()` are not for it)."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         """Price the operation about to run; refuse it when its budget is spent."""
