@@ -84,6 +84,8 @@ class Front:
         query, name = data.get("query"), data.get("operationName")
         if not isinstance(query, str) or len(query) > CACHEABLE_QUERY_CHARS:
             return None
+        if not isinstance(data.get("extensions", {}), dict):
+            return None  # a malformed request: the view refuses it, never the cache
         if name is not None and not isinstance(name, str):
             return None
         if _operation_type(query, name) is not OperationType.QUERY:

@@ -215,3 +215,11 @@ async def test_a_hidden_message_leaves_the_cached_page(gql: Client, ada: User) -
 
 def test_settings_default_to_a_cache_with_a_minute_to_live(settings: Settings) -> None:
     assert (settings.response_cache, settings.response_cache_seconds) == (True, 60)
+
+
+async def test_a_request_with_malformed_extensions_is_refused_not_served_from_the_cache(
+    gql: Client, ada: User
+) -> None:
+    await cached(gql, BIO)
+    response = await gql.request("POST", "/graphql", json={"query": BIO, "extensions": "x"})
+    assert (response.status_code, response.headers.get("x-cache")) == (400, None)
