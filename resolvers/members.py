@@ -14,7 +14,7 @@ from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Profile
 from models.sql import columns, fetch, placeholders
-from resolvers.privacy import Owner
+from resolvers.privacy import DEFAULTS, Owner
 
 NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
 
@@ -67,19 +67,15 @@ def _part(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
     return model._init_from_db(**{column: row[key] for key, column in _keys(alias, model)})
 
 
-# Members who never wrote a profile or changed a setting share one unsaved row of
-# defaults each, read-only here: building a model instance per member costs more than
-# the rest of the member.
+# Members who never wrote a profile share one unsaved, empty row (read-only here):
+# building a model instance per member costs more than the rest of the member.
 _NO_PROFILE = Profile()
-_DEFAULT_SETTINGS = PrivacySettings()
 
 
 def _member(row: dict[str, Any]) -> Member:
     user = _part(User, "u", row)
     profile = _part(Profile, "p", row) if row["p__user_id"] is not None else _NO_PROFILE
-    settings = (
-        _part(PrivacySettings, "s", row) if row["s__user_id"] is not None else _DEFAULT_SETTINGS
-    )
+    settings = _part(PrivacySettings, "s", row) if row["s__user_id"] is not None else DEFAULTS
     owner = Owner(user.id, settings, bool(row["follows_viewer"]))
     return Member(user, profile, owner, bool(row["viewer_follows"]))
 

@@ -21,7 +21,7 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from services.persisted import PersistedQueries, PersistedQueryError
 from services.requestlog import OPERATION
 from services.responsecache import Entry, ResponseCache
-from services.web import ASGIApp, Message, Receive, Scope, Send, header
+from services.web import ASGIApp, Message, Receive, Scope, Send, error_reply, header
 
 CACHE_HEADER = b"x-cache"
 SUBSCRIPTIONS_ONLY_OVER_WS = "Subscriptions run over WebSocket (graphql-transport-ws) only."
@@ -55,12 +55,12 @@ class Front:
                 request.data.get("query"), request.data.get("extensions")
             )
         except PersistedQueryError as refused:
-            await _refuse(send, refused.status, refused.code, refused.message)
+            await error_reply(send, refused.status, refused.code, refused.message)
             return
         if document is not request.data.get("query"):
             request.substitute(scope, document)
         if _is_subscription(request.data):
-            await _refuse(send, 400, "BAD_USER_INPUT", SUBSCRIPTIONS_ONLY_OVER_WS)
+            await error_reply(send, 400, "BAD_USER_INPUT", SUBSCRIPTIONS_ONLY_OVER_WS)
             return
         key = self._key(scope, request.data)
         if key is None:
@@ -245,13 +245,3 @@ async def _send(send: Send, entry: Entry, status: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": entry.body})
-
-
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -31,7 +31,8 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _reply(send: Send, status: int, code: str, message: str) -> None:
+async def error_reply(send: Send, status: int, code: str, message: str) -> None:
+    """Answer with one coded GraphQL-style error, before the app is reached."""
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
     await send(
         {
@@ -96,7 +97,7 @@ async def _refuse_head(scope: Scope, send: Send, status: int, message: str) -> N
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1009})
         return
-    await _reply(send, status, "BAD_USER_INPUT", message)
+    await error_reply(send, status, "BAD_USER_INPUT", message)
 
 
 class BodyLimit:
@@ -113,7 +114,7 @@ class BodyLimit:
             return
         declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _reply(send, 413, "BAD_USER_INPUT", "The request body is too large.")
+            await error_reply(send, 413, "BAD_USER_INPUT", "The request body is too large.")
             return
         received = 0
         started = False
@@ -136,7 +137,7 @@ class BodyLimit:
             await self.app(scope, counted_receive, tracked_send)
         except _TooLarge:
             if not started:
-                await _reply(send, 413, "BAD_USER_INPUT", "The request body is too large.")
+                await error_reply(send, 413, "BAD_USER_INPUT", "The request body is too large.")
 
 
 class _TooLarge(Exception):
@@ -163,11 +164,13 @@ class WriteGuard:
         if scope["method"] not in SAFE_METHODS:
             origin = header(scope, b"origin")
             if origin is not None and not self.allowed(origin, scope):
-                await _reply(send, 403, "FORBIDDEN", "Requests from this origin are not allowed.")
+                await error_reply(
+                    send, 403, "FORBIDDEN", "Requests from this origin are not allowed."
+                )
                 return
             if scope["path"] == "/graphql":
                 if not _json_content(header(scope, b"content-type")):
-                    await _reply(
+                    await error_reply(
                         send, 415, "BAD_USER_INPUT", "Send the request as application/json."
                     )
                     return
@@ -201,7 +204,7 @@ async def _refuse_deep_json(app: ASGIApp, scope: Scope, receive: Receive, send: 
         # json.loads gives up on arrays nested tens of thousands of levels deep.
         if started:
             raise
-        await _reply(send, 400, "BAD_USER_INPUT", "The request is nested too deeply.")
+        await error_reply(send, 400, "BAD_USER_INPUT", "The request is nested too deeply.")
 
 
 def _json_content(content_type: str | None) -> bool:

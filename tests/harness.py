@@ -9,6 +9,9 @@ import email.policy
 import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -262,3 +265,47 @@ class Server:
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
         await self._lifespan.__aexit__(*exc)
+
+
+# ------------------------------------------------------------------ real servers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (at the moment of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_process(settings: Settings, port: int, workers: int = 1) -> subprocess.Popen[str]:
+    """`python server.py serve` on the test's database and keys, its output to a pipe."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.db_url,
+        "DATA_DIR": str(settings.data_dir),
+        "SECRET_KEY": settings.secret_key,
+        "IP_KEY": settings.ip_key,
+        "MAIL_URL": settings.mail_target,
+        "RATE_LIMITS": "off",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "8192",
+    }
+    command = [sys.executable, "server.py", "serve", "--port", str(port), "--workers", str(workers)]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+async def until_healthy(http: httpx.AsyncClient, server: subprocess.Popen[str]) -> None:
+    """Poll /healthz until it answers (or the server has died)."""
+    for _ in range(600):
+        assert server.poll() is None, "the server exited before it was healthy"
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the server never became healthy")

@@ -5,21 +5,15 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
+from tests.harness import free_port as free_port  # the mail tests take it from here
+
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 class Collector:

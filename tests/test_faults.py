@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +17,7 @@ from models.messages import Forum, Message, Thread
 from models.sql import fetch
 from resolvers.accounts import create_member
 from schema import ids
-from tests.harness import PASSWORD
+from tests.harness import PASSWORD, free_port, serve_process, until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 8
@@ -34,42 +30,6 @@ OPEN = (
     "mutation($f: ID!, $b: String!) { createThread(input: {forumId: $f, title: $b, body: $b}) "
     "{ thread { id } userErrors { code } } }"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(settings, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "DATA_DIR": str(settings.data_dir),
-        "SECRET_KEY": settings.secret_key,
-        "IP_KEY": settings.ip_key,
-        "RATE_LIMITS": "off",
-        "MAIL_URL": settings.mail_target,
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-    }
-    return subprocess.Popen(
-        [sys.executable, "server.py", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-async def wait_healthy(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-        for _ in range(150):
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not come up within 15 s")
 
 
 async def writer(
@@ -117,10 +77,11 @@ async def test_a_server_killed_mid_write_loses_no_answered_message(gql, settings
     answered: set[str] = set()
     for round_ in range(ROUNDS):
         port = free_port()
-        server = start_server(settings, port)
+        server = serve_process(settings, port)
         base = f"http://127.0.0.1:{port}"
         try:
-            await wait_healthy(base)
+            async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+                await until_healthy(http, server)
             tasks = [
                 asyncio.create_task(
                     writer(base, cookie, forum_id, thread_id, f"r{round_}w{w}", answered)

@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -35,8 +34,10 @@ from tests.harness import (
     Mailbox,
     Server,
     assert_no_ip,
+    free_port,
     session_cookie,
     token_in,
+    until_healthy,
 )
 from tests.harness import test_settings as make_settings
 
@@ -223,12 +224,6 @@ async def test_no_log_record_holds_an_address_email_password_token_or_variable(
 # ------------------------------------------------------------------ a real uvicorn
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serve(tmp_path: Path, port: int) -> subprocess.Popen[str]:
     """`python server.py serve` on its own SQLite database, output to one pipe."""
     env = {
@@ -251,19 +246,6 @@ def serve(tmp_path: Path, port: int) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-async def until_healthy(http: httpx.AsyncClient, server: subprocess.Popen[str]) -> None:
-    """Poll /healthz until it answers (or the server has died)."""
-    for _ in range(600):
-        assert server.poll() is None, "the server exited before it was healthy"
-        try:
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the server never became healthy")
 
 
 async def some_traffic(http: httpx.AsyncClient, port: int) -> None:

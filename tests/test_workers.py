@@ -7,11 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +21,15 @@ import models
 from models.accounts import User
 from services.settings import Settings
 from tests.forum import gid, member, new_forum, set_audiences, set_profile
-from tests.harness import LOOPBACK_IPS, POSTGRES_ADMIN_URL, TEST_IP, Client
+from tests.harness import (
+    LOOPBACK_IPS,
+    POSTGRES_ADMIN_URL,
+    TEST_IP,
+    Client,
+    free_port,
+    serve_process,
+    until_healthy,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,49 +54,6 @@ class Worker:
     port: int
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start(settings: Settings, port: int, workers: int = 1) -> subprocess.Popen[str]:
-    """`python server.py serve` on the test's database."""
-    env = {
-        **os.environ,
-        "DATA_DIR": str(settings.data_dir),
-        "DATABASE_URL": settings.db_url,
-        "PUBLIC_URL": f"http://localhost:{port}",
-        "SECRET_KEY": settings.secret_key,
-        "IP_KEY": settings.ip_key,
-        "RATE_LIMITS": "off",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-    }
-    return subprocess.Popen(
-        [sys.executable, "server.py", "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-async def healthy(http: httpx.AsyncClient, process: subprocess.Popen[str]) -> None:
-    """Wait until the worker answers /healthz."""
-    for _ in range(300):
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        try:
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the worker never became healthy")
-
-
 @pytest.fixture
 async def workers(
     request: pytest.FixtureRequest, settings: Settings
@@ -105,11 +67,11 @@ async def workers(
     try:
         for _ in range(1 if shared else 2):
             port = free_port()
-            process = start(settings, port, workers=2 if shared else 1)
+            process = serve_process(settings, port, workers=2 if shared else 1)
             http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
             clients.append(http)
             started.append(Worker(process, Client(http=http, ips={TEST_IP, *LOOPBACK_IPS}), port))
-            await healthy(http, process)
+            await until_healthy(http, process)
         yield started
     finally:
         for http in clients:

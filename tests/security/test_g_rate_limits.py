@@ -33,55 +33,22 @@ from services.settings import Settings
 from tests.forum import SEND, coded_error, member, new_forum, open_thread, reply, start_conversation
 from tests.harness import PASSWORD, TEST_IP, Client, Mailbox, Server, session_cookie, token_in
 from tests.harness import test_settings as make_settings
+from tests.security.accounts import (
+    ADDRESS,
+    ASKED,
+    INVALID_CREDENTIALS,
+    LOGIN,
+    POST,
+    REGISTER,
+    REGISTERED,
+    REQUEST_RESET,
+    RESEND,
+    RESENT,
+    SIGNED_IN,
+)
 
-ADDRESS = "ada_l@example.org"
 LOGIN_WINDOW = 15 * 60
 HOUR = 60 * 60
-
-LOGIN = """
-mutation($i: LoginInput!) {
-  login(input: $i) { user { username } userErrors { field message code } }
-}
-"""
-REGISTER = """
-mutation($i: RegisterInput!) {
-  register(input: $i) { userErrors { field message code } }
-}
-"""
-REQUEST_RESET = """
-mutation($i: RequestPasswordResetInput!) {
-  requestPasswordReset(input: $i) { userErrors { field message code } }
-}
-"""
-RESEND = """
-mutation($i: ResendConfirmationInput!) {
-  resendConfirmation(input: $i) { userErrors { field message code } }
-}
-"""
-POST = """
-mutation($i: PostMessageInput!) {
-  postMessage(input: $i) { message { id } userErrors { field message code } }
-}
-"""
-
-SIGNED_IN = {"data": {"login": {"user": {"username": "ada_l"}, "userErrors": []}}}
-INVALID_CREDENTIALS = {
-    "data": {
-        "login": {
-            "user": None,
-            "userErrors": [
-                {
-                    "field": ["login"],
-                    "message": "Wrong username, email or password.",
-                    "code": "INVALID_CREDENTIALS",
-                }
-            ],
-        }
-    }
-}
-REGISTERED = {"data": {"register": {"userErrors": []}}}
-ASKED = {"data": {"requestPasswordReset": {"userErrors": []}}}
-RESENT = {"data": {"resendConfirmation": {"userErrors": []}}}
 TOO_MANY = "Too many attempts; try again later."
 
 

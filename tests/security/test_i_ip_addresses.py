@@ -32,12 +32,14 @@ from tests.harness import (
     Client,
     Mailbox,
     assert_no_ip,
+    free_port,
     session_cookie,
     token_in,
+    until_healthy,
 )
 from tests.harness import test_settings as make_settings
 from tests.security.conftest import Live
-from tests.test_logs import free_port, serve, stop, until_healthy
+from tests.test_logs import serve, stop
 
 PEER = "127.0.0.1"  # the live server's view of every test socket
 SPOOFED = "203.0.113.7"  # what a client claims in X-Forwarded-For

@@ -1,0 +1,79 @@
+"""The account mutations and their usual answers, shared by the G modules."""
+
+from __future__ import annotations
+
+import re
+
+ADDRESS = "ada_l@example.org"
+NEW_PASSWORD = "a brand new passphrase"
+PUBLIC = "http://localhost:8000"  # PUBLIC_URL of the test settings
+TOKEN = re.compile(r"[A-Za-z0-9_\-]{43}")  # 32 random bytes, base64url: 256 bits
+
+LOGIN = """
+mutation($i: LoginInput!) {
+  login(input: $i) { user { username } userErrors { field message code } }
+}
+"""
+LOGOUT = "mutation { logout { userErrors { field message code } } }"
+VIEWER = "{ viewer { username } }"
+REGISTER = """
+mutation($i: RegisterInput!) {
+  register(input: $i) { userErrors { field message code } }
+}
+"""
+REQUEST_RESET = """
+mutation($i: RequestPasswordResetInput!) {
+  requestPasswordReset(input: $i) { userErrors { field message code } }
+}
+"""
+RESET = """
+mutation($i: ResetPasswordInput!) {
+  resetPassword(input: $i) { userErrors { field message code } }
+}
+"""
+CONFIRM = """
+mutation($i: ConfirmEmailInput!) {
+  confirmEmail(input: $i) { user { username } userErrors { field message code } }
+}
+"""
+RESEND = """
+mutation($i: ResendConfirmationInput!) {
+  resendConfirmation(input: $i) { userErrors { field message code } }
+}
+"""
+CHANGE_PASSWORD = """
+mutation($i: ChangePasswordInput!) {
+  changePassword(input: $i) { userErrors { field message code } }
+}
+"""
+CHANGE_EMAIL = """
+mutation($i: ChangeEmailInput!) {
+  changeEmail(input: $i) { userErrors { field message code } }
+}
+"""
+
+ANONYMOUS = {"data": {"viewer": None}}
+ADA = {"data": {"viewer": {"username": "ada_l"}}}
+SIGNED_IN = {"data": {"login": {"user": {"username": "ada_l"}, "userErrors": []}}}
+INVALID_CREDENTIALS = {
+    "data": {
+        "login": {
+            "user": None,
+            "userErrors": [
+                {
+                    "field": ["login"],
+                    "message": "Wrong username, email or password.",
+                    "code": "INVALID_CREDENTIALS",
+                }
+            ],
+        }
+    }
+}
+REGISTERED = {"data": {"register": {"userErrors": []}}}
+ASKED = {"data": {"requestPasswordReset": {"userErrors": []}}}
+POST = """
+mutation($i: PostMessageInput!) {
+  postMessage(input: $i) { message { id } userErrors { field message code } }
+}
+"""
+RESENT = {"data": {"resendConfirmation": {"userErrors": []}}}
