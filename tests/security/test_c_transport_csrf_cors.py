@@ -21,37 +21,19 @@ from tests.forum import member
 from tests.harness import Client, Mailbox, Server
 from tests.harness import test_settings as make_settings
 from tests.security.conftest import Live
+from tests.test_http_security import (
+    ADA,
+    API_HEADERS,
+    FOREIGN_ORIGIN,
+    FRONTEND,
+    LOGOUT,
+    NOT_JSON,
+    TYPENAME,
+    VIEWER,
+)
 
-VIEWER = "{ viewer { username } }"
-ADA = {"data": {"viewer": {"username": "ada_l"}}}
 SIGNED_OUT = {"data": {"viewer": None}}
-LOGOUT = "mutation { logout { userErrors { code } } }"
 LOGGED_OUT = {"data": {"logout": {"userErrors": []}}}
-TYPENAME = {"data": {"__typename": "Query"}}
-NOT_JSON = {
-    "errors": [
-        {
-            "message": "Send the request as application/json.",
-            "extensions": {"code": "BAD_USER_INPUT"},
-        }
-    ]
-}
-FOREIGN_ORIGIN = {
-    "errors": [
-        {
-            "message": "Requests from this origin are not allowed.",
-            "extensions": {"code": "FORBIDDEN"},
-        }
-    ]
-}
-API_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
-    "cache-control": "no-store",
-}
-FRONTEND = "http://localhost:5173"  # the one origin ALLOWED_ORIGINS names in the CORS tests
 THREAD_ADDED = 'subscription { threadMessageAdded(threadId: "VGhyZWFkOjE") { id body } }'
 
 
