@@ -24,6 +24,7 @@ from services.responsecache import Entry, ResponseCache
 from services.web import ASGIApp, Message, Receive, Scope, Send, error_reply, header
 
 CACHE_HEADER = b"x-cache"
+NOT_AN_OBJECT = "The request body must be a JSON object."
 SUBSCRIPTIONS_ONLY_OVER_WS = "Subscriptions run over WebSocket (graphql-transport-ws) only."
 CACHEABLE_QUERY_CHARS = 20_000  # longer documents are not worth a cache slot
 
@@ -47,6 +48,9 @@ class Front:
             await self.app(scope, receive, send)
             return
         request = await _Request.read(scope, receive)
+        if request.shapeless:
+            await error_reply(send, 400, "BAD_USER_INPUT", NOT_AN_OBJECT)
+            return
         if request.data is None:
             await self.app(scope, request.replay(receive), send)
             return
@@ -137,9 +141,10 @@ class Front:
 class _Request:
     """The GraphQL parameters of one request, and the body to hand on."""
 
-    def __init__(self, body: bytes, data: dict[str, Any] | None) -> None:
+    def __init__(self, body: bytes, data: dict[str, Any] | None, shapeless: bool = False) -> None:
         self.body = body
         self.data = data
+        self.shapeless = shapeless  # JSON that is neither an object nor a (batch) list
 
     @classmethod
     async def read(cls, scope: Scope, receive: Receive) -> _Request:
@@ -169,7 +174,9 @@ class _Request:
             data = json.loads(body)
         except (ValueError, RecursionError):
             return cls(body, None)
-        return cls(body, data if isinstance(data, dict) else None)
+        if isinstance(data, dict):
+            return cls(body, data)
+        return cls(body, None, shapeless=not isinstance(data, list))
 
     def substitute(self, scope: Scope, document: str) -> None:
         """Put the persisted document where the view will read it."""

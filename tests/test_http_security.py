@@ -767,3 +767,22 @@ async def test_headers_over_32_kib_in_all_are_refused_with_431(gql: Client) -> N
             ]
         },
     )
+
+
+@pytest.mark.parametrize("body", ['"a string"', "5", "null", "true"])
+async def test_a_json_body_that_is_no_object_is_refused_not_a_fault(gql: Client, body: str) -> None:
+    response = await gql.request(
+        "POST", "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "errors": [
+                {
+                    "message": "The request body must be a JSON object.",
+                    "extensions": {"code": "BAD_USER_INPUT"},
+                }
+            ]
+        },
+    )
