@@ -179,6 +179,7 @@ async def send_message(call: Call, conversation_id: int, body: str) -> Message:
     viewer = call.require_writer()
     body = clean_body(body)
     await call.limits.hit("post-member", str(viewer.id))
+    await call.limits.hit("post-client", call.client_key)  # many accounts, one client
     async with in_transaction():
         message = await post(call, viewer, body, conversation_id=conversation_id)
         await Conversation.filter(id=conversation_id).update(last_message_id=message.id)

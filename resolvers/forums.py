@@ -81,6 +81,7 @@ async def post_message(call: Call, thread_id: int, body: str) -> Message:
     if thread is None:
         raise Refused("THREAD_NOT_FOUND", "There is no such thread.", "threadId")
     await call.limits.hit("post-member", str(author.id))
+    await call.limits.hit("post-client", call.client_key)  # many accounts, one client
     async with in_transaction():
         message = await post(call, author, body, thread_id=thread.id)
         await Thread.filter(id=thread.id).update(last_message_id=message.id)

@@ -21,6 +21,7 @@ RULES: dict[str, str] = {
     "mail-client": "20/hour",
     "token-address": "30/15minutes",  # attempts at one-time tokens from one client
     "post-member": "20/minute",
+    "post-client": "120/minute",
     "thread-member": "5/10minutes",
     "conversation-member": "10/hour",
     "report-member": "20/hour",

@@ -439,6 +439,24 @@ async def test_G15_the_21st_post_within_a_minute_is_refused_and_not_written(
     assert await Message.all().count() == 21  # the opener and twenty replies
 
 
+async def test_G16_many_accounts_on_one_client_share_the_clients_posting_budget(
+    limited: Client,
+) -> None:
+    # Seven accounts post 18 times each (under their own 20 a minute) from one client:
+    # the client's 120 a minute stops the 121st post, whichever account sends it.
+    names = [f"sock{n}" for n in range(7)]
+    for name in names:
+        await member(limited, name)
+    thread, _ = await open_thread(limited, names[0], await new_forum())
+    for n in range(120):
+        await reply(limited, names[n % 7], thread, f"Post {n}")
+
+    answer = await limited(POST, {"i": {"threadId": thread, "body": "Flood"}}, as_member="sock6")
+
+    assert answer == refusal(POST, "postMessage", retry_after(answer, 60))
+    assert await Message.filter(body="Flood").count() == 0
+
+
 async def test_G15_thread_posts_and_private_messages_share_one_budget(limited: Client) -> None:
     await member(limited, "poster")
     friend = await member(limited, "friend")
