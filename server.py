@@ -57,8 +57,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     renderer = Renderer(settings.public_url, settings.key)
     schema = build_schema(introspection=settings.graphiql_enabled)
     broker = broker_for(settings.db_url)
-    graphql = ForumGraphQL(schema, settings, vault, renderer, broker)
-    front = Front(graphql, response_cache(settings), persisted_queries(settings))
+    # One set of persisted-query rules (and learned documents) for HTTP and WebSocket.
+    queries = persisted_queries(settings)
+    graphql = ForumGraphQL(schema, settings, vault, renderer, broker, queries)
+    front = Front(graphql, response_cache(settings), queries, debug=settings.response_cache_debug)
     sender = MailSender(
         Transport(settings.mail_target),
         settings.mail_from,

@@ -203,6 +203,7 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
     member.suspended_until, member.suspension_reason = until, why
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "SUSPEND_MEMBER", member.id, [until.isoformat()], why)
+    await _member_changed(call, member.id)
     return member
 
 
@@ -215,4 +216,12 @@ async def unsuspend(call: Call, user_id: int) -> User:
     member.suspended_until, member.suspension_reason = None, None
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "UNSUSPEND_MEMBER", member.id, [], None)
+    await _member_changed(call, member.id)
     return member
+
+
+async def _member_changed(call: Call, user_id: int) -> None:
+    # Imported here: sessions -> accounts -> policy -> moderation would be a cycle.
+    from resolvers.sessions import member_changed
+
+    await member_changed(call.broker, user_id)

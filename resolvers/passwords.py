@@ -12,7 +12,7 @@ from models.accounts import EmailToken, TokenPurpose, User
 from resolvers import mails
 from resolvers.accounts import normalise_email, password_problems
 from resolvers.common import Call, Refused
-from resolvers.sessions import revoke_all
+from resolvers.sessions import member_changed, revoke_all
 from services.passwords import hash_password, verify_password
 from services.ratelimits import RateLimitExceeded
 from services.tokens import new_token, token_hash
@@ -44,6 +44,7 @@ async def change_password(call: Call, current: str, new: str) -> None:
     async with in_transaction():
         await set_password(viewer, new)
         await revoke_all(viewer.id, keep=call.session)
+    await member_changed(call.broker, viewer.id)
     await mails.send_password_changed(call.settings, viewer.email)
 
 
@@ -110,3 +111,4 @@ async def reset_password(call: Call, token: str, new: str) -> None:
         await set_password(user, new)
         await revoke_all(user.id)
     call.viewer, call.session, call.end_session = None, None, True
+    await member_changed(call.broker, user.id)

@@ -15,6 +15,7 @@ from models.moderation import AuditEntry
 from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
+from resolvers import sessions
 from resolvers.accounts import birth_problems, username_problems
 from resolvers.common import Call, Refused
 from resolvers.moderation import audit, require_staff
@@ -129,6 +130,7 @@ async def delete_account(call: Call, password: str) -> None:
         # conversations go with the account row (ON DELETE CASCADE).
         await User.filter(id=viewer.id).delete()
     call.viewer, call.session, call.end_session = None, None, True
+    await sessions.member_changed(call.broker, viewer.id)
 
 
 async def export_data(call: Call) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from models.accounts import Session, User
 from resolvers.accounts import normalise_email, user_by_username
 from resolvers.common import Call, Refused
 from services import usernames
+from services.broker import Broker
 from services.clients import agent, country
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.tokens import new_token, token_hash
@@ -86,9 +87,19 @@ async def start_session(call: Call, user: User) -> Session:
 
 async def logout(call: Call) -> None:
     """End the current session on the server; the cookie is cleared too."""
-    if call.session is not None:
-        await revoke(call.session)
+    session = call.session
+    if session is not None:
+        await revoke(session)
     call.viewer, call.session, call.end_session = None, None, True
+    if session is not None:
+        await member_changed(call.broker, session.user_id)
+
+
+async def member_changed(broker: Broker, user_id: int) -> None:
+    """Tell every worker that a member's sessions or powers changed (call it after the
+    change commits): their open WebSockets read the session again, and close if it ended.
+    Every path that ends sessions, suspends, demotes or deletes a member calls this."""
+    await broker.publish(f"member:{user_id}", user_id)
 
 
 async def revoke(session: Session) -> None:
@@ -148,6 +159,15 @@ async def revoke_session(call: Call, session_id: int) -> None:
         raise Refused("SESSION_NOT_FOUND", "You have no such session.", "sessionId")
     if call.session is not None and call.session.id == session_id:
         call.viewer, call.session, call.end_session = None, None, True
+    await member_changed(call.broker, viewer.id)
+
+
+async def revoke_others(call: Call) -> int:
+    """Sign out every session of the viewer's but this one; return how many ended."""
+    viewer = call.require_member()
+    ended = await revoke_all(viewer.id, keep=call.session)
+    await member_changed(call.broker, viewer.id)
+    return ended
 
 
 async def revoke_all(user_id: int, keep: Session | None = None) -> int:

@@ -146,6 +146,6 @@ class ActivityMutation:
         if new_visitor and info.context.response is not None:
             info.context.response.set_cookie(
                 VISITOR_COOKIE, visitor, max_age=VISITOR_DAYS * 86400, httponly=True,
-                samesite="lax", secure=info.context.call.settings.cookie_secure,
+                samesite="lax", secure=info.context.call.settings.secure_cookies,
             )  # fmt: skip
         return RecordPageViewPayload(user_errors=[])

@@ -86,11 +86,11 @@ class Context:
                 self.call.new_session_token,
                 max_age=settings.session_days * 86400,
                 httponly=True,
-                secure=settings.cookie_secure,
+                secure=settings.secure_cookies,
                 samesite="lax",
                 path="/",
             )
         elif self.call.end_session:
             self.response.delete_cookie(
-                SESSION_COOKIE, httponly=True, secure=settings.cookie_secure, samesite="lax"
+                SESSION_COOKIE, httponly=True, secure=settings.secure_cookies, samesite="lax"
             )

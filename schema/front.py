@@ -1,10 +1,14 @@
 """What happens to a `/graphql` request before Strawberry sees it: persisted queries are
 looked up, and signed-out readers' queries are answered from the response cache.
 
-Only a request without a session cookie, running a query (never a mutation or a
-subscription), can be served from or stored in the cache, and only an answer without
-errors or cookies is stored. The entry's key is the document, the variables and the
-operation name; its validity is the database's cache version (services/responsecache).
+Only a request that names no session cookie (in any Cookie line, any spelling), running
+a query (never a mutation or a subscription), can be served from the cache. An answer is
+stored only when `_may_store` says so: the view ran the request without a viewer or a
+session (its own marker in the scope) and the answer has no errors or cookies. The
+entry's key is the document, the variables and the operation name; its validity is the
+database's cache version (services/responsecache). X-Cache tells whether the cache
+answered only with RESPONSE_CACHE_DEBUG, since a hit tells a prober that someone asked
+for that document recently.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from starlette.requests import cookie_parser
 
+from schema.context import SESSION_COOKIE
 from services.persisted import PersistedQueries, PersistedQueryError
-from services.requestlog import OPERATION
+from services.requestlog import OPERATION, RAN_ANONYMOUSLY, VIEWER_ID
 from services.responsecache import Entry, ResponseCache
 from services.web import ASGIApp, Message, Receive, Scope, Send, error_reply, header
 
@@ -33,11 +39,17 @@ class Front:
     """ASGI wrapper around the GraphQL view (HTTP only; WebSockets pass straight on)."""
 
     def __init__(
-        self, app: ASGIApp, cache: ResponseCache | None, queries: PersistedQueries
+        self,
+        app: ASGIApp,
+        cache: ResponseCache | None,
+        queries: PersistedQueries,
+        *,
+        debug: bool = False,
     ) -> None:
         self.app = app
         self.cache = cache
         self.queries = queries
+        self.debug = debug  # RESPONSE_CACHE_DEBUG: say hit or miss in X-Cache
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)  # the wrapped view's broker and settings stay reachable
@@ -77,13 +89,13 @@ class Front:
             name = request.data.get("operationName")
             if isinstance(name, str):
                 scope[OPERATION] = name[:100]
-            await _send(send, entry, b"hit")
+            await _send(send, entry, self._cache_headers(b"hit"))
             return
         await self._fill(scope, request.replay(receive), send, key, version)
 
     def _key(self, scope: Scope, data: dict[str, Any]) -> bytes | None:
         """The cache key of a signed-out reader's query, or None when it must not be cached."""
-        if self.cache is None or _has_session(scope):
+        if self.cache is None or names_session_cookie(scope):
             return None
         query, name = data.get("query"), data.get("operationName")
         if not isinstance(query, str) or len(query) > CACHEABLE_QUERY_CHARS:
@@ -115,14 +127,14 @@ class Front:
                 start = message
                 message = {
                     **message,
-                    "headers": [*message.get("headers", ()), (CACHE_HEADER, b"miss")],
+                    "headers": [*message.get("headers", ()), *self._cache_headers(b"miss")],
                 }
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
 
         await self.app(scope, receive, capture)
-        if start is None or start["status"] != 200:
+        if start is None or start["status"] != 200 or not _may_store(scope):
             return
         headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"content-length"]
         if any(k.lower() == b"set-cookie" for k, _ in headers):
@@ -136,6 +148,10 @@ class Front:
             return
         assert self.cache is not None
         self.cache.put(key, Entry(version, time.monotonic(), headers, body))
+
+    def _cache_headers(self, state: bytes) -> list[tuple[bytes, bytes]]:
+        """X-Cache, when the operator asked for it."""
+        return [(CACHE_HEADER, state)] if self.debug else []
 
 
 class _Request:
@@ -205,9 +221,27 @@ class _Request:
         return replayed
 
 
-def _has_session(scope: Scope) -> bool:
-    cookie = header(scope, b"cookie")
-    return cookie is not None and "session=" in cookie
+def names_session_cookie(scope: Scope) -> bool:
+    """Does the request carry a session cookie? Read as the view reads cookies (every
+    Cookie line, Starlette's own parser), and in any case spelling: such a request is
+    never served from the cache, whatever its cookie turns out to be worth."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"cookie":
+            cookies = cookie_parser(value.decode("latin-1"))
+            if any(key.lower() == SESSION_COOKIE for key in cookies):
+                return True
+    return False
+
+
+def _may_store(scope: Scope) -> bool:
+    """May the answer the view just computed be kept for every signed-out reader? Only when
+    the view itself marked the request as run without a viewer and without a session, and
+    the request names no session cookie (fail closed: no marker, no entry)."""
+    return (
+        scope.get(RAN_ANONYMOUSLY) is True
+        and scope.get(VIEWER_ID) is None
+        and not names_session_cookie(scope)
+    )
 
 
 @lru_cache(maxsize=512)
@@ -242,13 +276,7 @@ def _has_errors(body: bytes) -> bool:
     return not isinstance(answer, dict) or "errors" in answer
 
 
-async def _send(send: Send, entry: Entry, status: bytes) -> None:
+async def _send(send: Send, entry: Entry, extra: list[tuple[bytes, bytes]]) -> None:
     headers = [*entry.headers, (b"content-length", str(len(entry.body)).encode())]
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [*headers, (CACHE_HEADER, status)],
-        }
-    )
+    await send({"type": "http.response.start", "status": 200, "headers": [*headers, *extra]})
     await send({"type": "http.response.body", "body": entry.body})

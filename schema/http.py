@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -16,12 +17,13 @@ from resolvers.common import Call
 from resolvers.sessions import session_for_token
 from schema.context import SESSION_COOKIE, Context, Loaders
 from schema.graphiql import graphiql_page
-from schema.websocket import TransportWS
+from schema.websocket import SocketSlots, TransportWS
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
+from services.persisted import PersistedQueries
 from services.ratelimits import RateLimits
-from services.requestlog import REQUEST_ID, VIEWER_ID
+from services.requestlog import RAN_ANONYMOUSLY, REQUEST_ID, VIEWER_ID
 from services.settings import Settings
 from services.web import CLIENT_IP
 
@@ -62,6 +64,7 @@ class ForumGraphQL(GraphQL[Context, None]):
         vault: AddressVault,
         renderer: Renderer,
         broker: Broker,
+        queries: PersistedQueries,
     ) -> None:
         super().__init__(
             schema,
@@ -78,7 +81,25 @@ class ForumGraphQL(GraphQL[Context, None]):
         self.vault = vault
         self.renderer = renderer
         self.broker = broker
+        self.queries = queries  # the HTTP front's rules too: one object for both paths
         self.limits = RateLimits(enabled=settings.rate_limits == "on")
+        self.sockets = SocketSlots(settings.ws_max_per_client, settings.ws_max_per_member)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A WebSocket frame's JSON: nesting deeper than the parser recurses is invalid
+        JSON, so the socket is closed with 4400 as for any other bad frame."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> object:
+        """An HTTP body or parameter: too deep nesting stays a RecursionError, which the
+        write guard answers with its coded 400 (services/web.py)."""
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError:
+            return super().parse_json(data)  # Strawberry's own 400 for text that is not JSON
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -99,6 +120,8 @@ class ForumGraphQL(GraphQL[Context, None]):
         if found is not None:
             call.session, call.viewer = found
             request.scope[VIEWER_ID] = call.viewer.id
+        else:
+            request.scope[RAN_ANONYMOUSLY] = True
         http_response = response if isinstance(response, Response) else None
         return Context(
             call=call,

@@ -358,8 +358,7 @@ class RightsMutation:
 
     @strawberry.mutation(description="Sign out every session but this one.")
     async def revoke_other_sessions(self, info: Info[Context, None]) -> RevokeOtherSessionsPayload:  # type: ignore[valid-type]
-        call = info.context.call
-        work = sessions.revoke_all(call.require_member().id, keep=call.session)
+        work = sessions.revoke_others(info.context.call)
         return await _attempt(RevokeOtherSessionsPayload, work)  # type: ignore[return-value]
 
     @strawberry.mutation(

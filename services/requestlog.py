@@ -12,6 +12,9 @@ from services.web import CLIENT_IP, ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID = "forum.request_id"
 VIEWER_ID = "forum.viewer_id"
+# Set by the GraphQL view (get_context) only, once it resolved neither a viewer nor a
+# session: the response cache stores an answer only when it finds this marker.
+RAN_ANONYMOUSLY = "forum.ran_anonymously"
 OPERATION = "forum.operation"
 log = logging.getLogger("forum.requests")
 

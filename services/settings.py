@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
-    cookie_secure: bool = False
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure session cookies; default: on when PUBLIC_URL is https."
+    )
     environment: Literal["development", "production"] = "development"
     rate_limits: Literal["on", "off"] = "on"
     graphiql: bool | None = Field(default=None, description="Default: on in development.")
@@ -61,9 +63,18 @@ class Settings(BaseSettings):
     response_cache_entries: int = Field(default=5000, ge=1)
     response_cache_mib: int = Field(default=64, ge=1)
     response_cache_seconds: float = Field(default=60, gt=0, le=3600)
+    response_cache_debug: bool = Field(
+        default=False, description="Tell clients in X-Cache whether the cache answered."
+    )
     persisted_queries: Literal["off", "on", "only"] = "on"
     persisted_queries_file: Path | None = Field(
         default=None, description="An Apollo persisted-query manifest (JSON)."
+    )
+    ws_max_per_client: int = Field(
+        default=20, ge=1, description="Open WebSockets per client address, per worker."
+    )
+    ws_max_per_member: int = Field(
+        default=10, ge=1, description="Open WebSockets per signed-in member, per worker."
     )
 
     @field_validator("allowed_origins", mode="before")
@@ -118,6 +129,13 @@ class Settings(BaseSettings):
         if self.graphiql is None:
             return self.environment == "development"
         return self.graphiql
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies marked `Secure`: COOKIE_SECURE, or else whether PUBLIC_URL is https."""
+        if self.cookie_secure is None:
+            return urlsplit(self.public_url).scheme == "https"
+        return self.cookie_secure
 
     @cached_property
     def hosts(self) -> list[str]:

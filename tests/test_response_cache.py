@@ -26,6 +26,12 @@ mutation($a: Audience!) { updatePrivacySettings(input: {bio: $a}) { userErrors {
 
 
 @pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """This module reads X-Cache, which only RESPONSE_CACHE_DEBUG sends."""
+    return make_settings(tmp_path, database_url, response_cache_debug=True)
+
+
+@pytest.fixture
 async def ada(gql: Client) -> User:
     """A member whose bio everyone may read."""
     user = await member(gql, "ada_l")
@@ -180,7 +186,9 @@ async def test_signing_in_does_not_move_the_version(gql: Client, ada: User) -> N
 async def test_an_entry_older_than_its_time_to_live_is_not_served(
     tmp_path: Path, database_url: str
 ) -> None:
-    settings = make_settings(tmp_path, database_url, response_cache_seconds=0.2)
+    settings = make_settings(
+        tmp_path, database_url, response_cache_seconds=0.2, response_cache_debug=True
+    )
     async with Server(settings) as gql:
         await member(gql, "ada_l")
         query = '{ user(username: "ada_l") { username } }'
@@ -191,7 +199,9 @@ async def test_an_entry_older_than_its_time_to_live_is_not_served(
 
 
 async def test_the_cache_can_be_turned_off(tmp_path: Path, database_url: str) -> None:
-    settings = make_settings(tmp_path, database_url, response_cache=False)
+    settings = make_settings(
+        tmp_path, database_url, response_cache=False, response_cache_debug=True
+    )
     async with Server(settings) as gql:
         query = "{ forums { slug } }"
         assert await cached(gql, query) == ({"data": {"forums": []}}, None)

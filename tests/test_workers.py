@@ -56,10 +56,12 @@ class Worker:
 
 @pytest.fixture
 async def workers(
-    request: pytest.FixtureRequest, settings: Settings
+    request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[list[Worker]]:
     """Two single-worker servers on this test's database (or, when the test is marked
-    `uvicorn_workers`, one `serve --workers 2`), and the test's own connection to it."""
+    `uvicorn_workers`, one `serve --workers 2`), and the test's own connection to it.
+    They say in X-Cache whether their cache answered (RESPONSE_CACHE_DEBUG)."""
+    monkeypatch.setenv("RESPONSE_CACHE_DEBUG", "true")
     await models.init_db(settings.db_url)
     shared = request.node.get_closest_marker("uvicorn_workers") is not None
     started: list[Worker] = []
