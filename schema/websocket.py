@@ -149,9 +149,9 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         """Stop every operation and close the socket with 4401 (once)."""
         if self._ended:
             return
+        self._ended = True
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
-        self._ended = True
         with contextlib.suppress(WebSocketDisconnected, RuntimeError):
             await self.websocket.close(*SESSION_ENDED)
 
