@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 import models
 from models.accounts import User
@@ -198,3 +199,28 @@ async def test_serve_with_two_workers_delivers_to_every_subscriber(
         events = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for ws in sockets]
     data = {"data": {"threadMessageAdded": {"body": "To all."}}}
     assert events == [{"id": str(n), "type": "next", "payload": data} for n in range(SUBSCRIBERS)]
+
+
+@pytest.mark.skipif(
+    not POSTGRES_ADMIN_URL, reason="several workers run on PostgreSQL only (LISTEN/NOTIFY)"
+)
+async def test_a_session_ended_through_one_worker_closes_its_socket_on_another(
+    workers: list[Worker], ada: User
+) -> None:
+    token = workers[0].gql.cookies["ada_l"]
+    url = f"ws://127.0.0.1:{workers[1].port}/graphql"
+    async with connect(
+        url,
+        subprotocols=["graphql-transport-ws"],
+        additional_headers={"Cookie": f"session={token}"},
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "connection_ack"}
+        logout = "mutation { logout { userErrors { code } } }"
+        assert await workers[0].gql(logout, cookie=token) == {
+            "data": {"logout": {"userErrors": []}}
+        }
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "Session ended")

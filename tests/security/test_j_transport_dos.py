@@ -539,11 +539,14 @@ async def test_J7_the_init_timeout_is_at_most_a_minute(settings: Settings) -> No
 
 
 class QuickInitGraphQL(ForumGraphQL):
-    """The real view with the connection_init wait shortened to INIT_WAIT."""
+    """The real view with the connection_init wait shortened to INIT_WAIT, and room for
+    IDLE_SOCKETS sockets from the one test client (the socket caps have their own tests,
+    tests/security/test_d_websocket_limits.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection_init_wait_timeout = timedelta(seconds=INIT_WAIT)
+        self.sockets.per_client = IDLE_SOCKETS
 
 
 @pytest.fixture
