@@ -85,8 +85,9 @@ def _camel(name: str) -> str:
 
 
 async def update_profile(call: Call, changes: dict[str, Any]) -> User:
-    """Change the viewer's profile fields named in `changes` (None clears one)."""
-    viewer = call.require_member()
+    """Change the viewer's profile fields named in `changes` (None clears one). A profile
+    is public text, so the rule for posting holds: confirmed and not suspended."""
+    viewer = call.require_writer()
     cleaned: dict[str, Any] = {}
     problems: list[Problem] = []
     for name, value in changes.items():
