@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from models.accounts import CorrectionRequest, EmailToken, Session, User
+from models.accounts import CorrectionRequest, EmailToken, PendingRegistration, Session, User
 from models.activity import Visit
 from models.messages import Conversation, Message, MessageEdit, Report, Thread
 from models.moderation import AuditEntry
@@ -38,6 +38,7 @@ HOLDERS = [
     Holder(Report, "reporter_id", "created_at"),
     Holder(CorrectionRequest, "user_id", "created_at"),
     Holder(Visit, "user_id", "started_at"),
+    Holder(PendingRegistration, None, "created_at"),
 ]
 
 

@@ -191,11 +191,12 @@ async def _follow_rows(
 
 
 async def users_page(search: str | None, first: int | None, after: str | None) -> Page[User]:
-    """Members listed in the directory, by join order, optionally by part of their username."""
+    """Members listed in the directory, by join order, optionally by part of their username.
+    Accounts whose address was never confirmed are not members yet, and not listed."""
     size = page_size(first)
     position = decode_cursor("User", after)
     unlisted = PrivacySettings.filter(listed_in_members=False).values("user_id")
-    query = User.filter(id__not_in=Subquery(unlisted))
+    query = User.filter(id__not_in=Subquery(unlisted), email_confirmed_at__isnull=False)
     if search:
         term = search.strip()
         if len(term) > SEARCH_MAX or "\x00" in term:

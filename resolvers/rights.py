@@ -15,7 +15,7 @@ from models.moderation import AuditEntry
 from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
-from resolvers.accounts import birth_problems, username_problems
+from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.common import Call, Refused
 from resolvers.moderation import audit, require_staff
 from resolvers.pages import Page, decode_cursor, make_page, page_size
@@ -52,8 +52,7 @@ async def _check(field: str, value: str, user: User, min_age: int) -> Any:
         problems = username_problems(value)
         if problems:
             raise Refused(problems[0].code, problems[0].message, "proposedValue")
-        taken = User.filter(username_key=lookalike_key(value)).exclude(id=user.id)
-        if await taken.exists():
+        if await username_taken(value, but=user):
             raise Refused("USERNAME_TAKEN", "That username is taken.", "proposedValue")
         return value
     try:
