@@ -218,7 +218,10 @@ async def _use_token(call: Call, row: EmailToken, invalid: Refused) -> User:
     if not won or user.deleted_at is not None:
         raise invalid
     if row.purpose is TokenPurpose.CHANGE_EMAIL:
+        former = user.email
         await _move_address(user, row.email, invalid)
+        # The old mailbox hears of it: an owner who did not ask for it knows to act.
+        await mails.send_email_changed(call.settings, former)
     elif user.email_key != row.email.lower():
         raise invalid  # the account moved to another address since this was sent
     if user.email_confirmed_at is None or row.purpose is TokenPurpose.CHANGE_EMAIL:
