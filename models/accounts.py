@@ -1,4 +1,4 @@
-"""Members, their sessions and one-time email tokens."""
+"""Members, registrations waiting for their email link, sessions and one-time email tokens."""
 
 from __future__ import annotations
 
@@ -39,6 +39,32 @@ class User(IpRecord):
     def confirmed(self) -> bool:
         """Has the member confirmed their email address?"""
         return self.email_confirmed_at is not None
+
+
+class PendingRegistration(IpRecord):
+    """A registration whose email link has not been opened yet.
+
+    It holds its username until it expires and is invisible otherwise: the member's
+    row is only written when the link is opened. A registration with an address that
+    already has an account carries no token, so it can never become one.
+    """
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=30)
+    username_key = fields.CharField(max_length=64, unique=True)  # as User.username_key
+    email = fields.CharField(max_length=254)
+    # Not unique: two newcomers may give one address, and the first link opened wins.
+    email_key = fields.CharField(max_length=254, db_index=True)
+    password_hash = fields.CharField(max_length=255)
+    date_of_birth = fields.DateField()
+    newsletter = fields.BooleanField(default=False)
+    policy_version = fields.CharField(max_length=32)  # the version accepted at registration
+    token_hash = fields.CharField(max_length=64, unique=True, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "pending_registrations"
 
 
 class Session(IpRecord):

@@ -1,4 +1,4 @@
-"""Registration, email confirmation and member lookups."""
+"""Registration, email confirmation, changes of address and member lookups."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.accounts import EmailToken, TokenPurpose, User
 from models.base import Role
-from models.policy import ConsentKind
-from resolvers import mails
+from resolvers import mails, registrations
 from resolvers.common import Call, Problem, Refused
-from resolvers.policy import current_policy, record_consent
+from resolvers.policy import current_policy
 from services import usernames
 from services.passwords import hash_password, is_common, verify_password
-from services.ratelimits import RateLimitExceeded
 from services.tokens import new_token, token_hash
 
 PASSWORD_MIN = 10
@@ -40,19 +37,33 @@ class Registration:
 
 
 async def users_by_id(ids: Sequence[int]) -> list[User | None]:
-    """Batch for the user_by_id loader: one query, results in key order."""
-    rows = {user.id: user for user in await User.filter(id__in=ids)}
+    """Batch for the user_by_id loader: one query, results in key order. An account
+    whose address was never confirmed (registered before links made accounts) is none."""
+    found = await User.filter(id__in=ids, email_confirmed_at__isnull=False)
+    rows = {user.id: user for user in found}
     return [rows.get(id_) for id_ in ids]
 
 
 async def user_by_username(username: str) -> User | None:
-    """The member with exactly this username, ignoring case."""
+    """The member with exactly this username, ignoring case (confirmed accounts only)."""
     if len(username) > usernames.MAX_LENGTH:
         return None
-    user = await User.get_or_none(username_key=usernames.lookalike_key(username))
+    user = await User.get_or_none(
+        username_key=usernames.lookalike_key(username), email_confirmed_at__isnull=False
+    )
     if user is None or user.username.lower() != username.lower():
         return None
     return user
+
+
+async def username_taken(username: str, but: User | None = None) -> bool:
+    """Is the name, or a look-alike of it, held by an account (other than `but`) or by
+    a registration that has not expired? The one rule for every way to a username."""
+    key = usernames.lookalike_key(username)
+    accounts = User.filter(username_key=key)
+    if but is not None:
+        accounts = accounts.exclude(id=but.id)
+    return await accounts.exists() or await registrations.live_hold(key)
 
 
 def normalise_email(email: str) -> str:
@@ -111,10 +122,11 @@ def age_on(born: date, day: date) -> int:
 
 
 async def register(call: Call, data: Registration) -> None:
-    """Create an unconfirmed account and mail a confirmation link.
+    """Hold the username for a pending registration and mail its address.
 
-    An address that already has an account gets a notice instead, and the caller
-    the very same answer, so registration never tells who is a member.
+    A free address gets a confirmation link; an address that already has an account
+    gets a notice instead, and its registration no token. The caller sees the same
+    either way, and no account exists until a link is opened.
     """
     await call.limits.hit("register-address", call.client_key)
     problems = username_problems(data.username)
@@ -131,56 +143,18 @@ async def register(call: Call, data: Registration) -> None:
         problems.append(Problem("POLICY_NOT_ACCEPTED", message, ("acceptPolicyVersion",)))
     if problems:
         raise Refused.of(problems)
-    key = usernames.lookalike_key(data.username)
-    if await User.exists(username_key=key):
+    if await username_taken(data.username):
         raise Refused("USERNAME_TAKEN", "That username is taken.", "username")
+    # The same Argon2 work for a taken address as for a free one: time tells nothing.
     password_hash = await asyncio.to_thread(hash_password, data.password)
-    owner = await User.get_or_none(email_key=email.lower())
-    if owner is not None:
-        await _notify_owner(call, owner)
-        return
-    await _create_member(call, data, email, password_hash, policy.version)
-
-
-async def _notify_owner(call: Call, owner: User) -> None:
-    # Over the limit the notice is skipped silently: a RATE_LIMITED answer here, and
-    # not for a free address, would tell the caller the address has an account.
-    try:
-        await call.limits.hit("mail-address", call.vault.fingerprint(owner.email_key))
-    except RateLimitExceeded:
-        return
-    await mails.send_already_registered(call.settings, owner.email)
-
-
-async def _create_member(
-    call: Call, data: Registration, email: str, password_hash: str, version: str
-) -> None:
-    try:
-        async with in_transaction():
-            user = await User.create(
-                username=data.username,
-                username_key=usernames.lookalike_key(data.username),
-                email=email,
-                email_key=email.lower(),
-                password_hash=password_hash,
-                date_of_birth=data.date_of_birth,
-                newsletter=data.newsletter,
-                **call.ip_columns,
-            )
-            await record_consent(call, user, ConsentKind.PRIVACY_POLICY, True, version)
-            if data.newsletter:
-                await record_consent(call, user, ConsentKind.NEWSLETTER, True, version)
-            await _mail_confirmation(call, user)
-    except IntegrityError as error:
-        # Lost a race with a registration of the same name or address a moment ago.
-        if await User.exists(username_key=usernames.lookalike_key(data.username)):
-            raise Refused("USERNAME_TAKEN", "That username is taken.", "username") from error
-        owner = await User.get_or_none(email_key=email.lower())
-        if owner is not None:
-            await _notify_owner(call, owner)
+    newcomer = registrations.Newcomer(
+        data.username, email, password_hash, data.date_of_birth, data.newsletter, policy.version
+    )
+    await registrations.hold(call, newcomer)
 
 
 async def _mail_confirmation(call: Call, user: User) -> None:
+    """A fresh link for an account registered before registrations waited for theirs."""
     token = new_token()
     await EmailToken.filter(
         user=user, purpose=TokenPurpose.CONFIRM_EMAIL, used_at__isnull=True
@@ -197,49 +171,62 @@ async def _mail_confirmation(call: Call, user: User) -> None:
 
 
 async def resend_confirmation(call: Call, email: str) -> None:
-    """Mail a fresh confirmation link if the address has an unconfirmed account.
-
-    The answer is the same for every address.
-    """
+    """Mail a fresh confirmation link if the address has a registration waiting for one
+    (or an unconfirmed account from before). The answer is the same for every address."""
     await call.limits.hit("mail-client", call.client_key)
     try:
-        address = normalise_email(email)
+        address = normalise_email(email).lower()
     except Refused:
         return
-    await call.limits.hit("mail-address", call.vault.fingerprint(address.lower()))
-    user = await User.get_or_none(email_key=address.lower())
-    if user is not None and not user.confirmed:
+    if not await call.mail_allowed(address):
+        return
+    user = await User.get_or_none(email_key=address)
+    if user is None:
+        await registrations.resend(call, address)
+    elif not user.confirmed:
         async with in_transaction():
             await _mail_confirmation(call, user)
 
 
 async def confirm_email(call: Call, token: str) -> User:
-    """Confirm the address a token was mailed to (a new account's, or a changed one);
-    each token works once, until it expires."""
+    """Confirm the address a token was mailed to: a registration's (which creates the
+    account), or a changed one's; each token works once, until it expires."""
     await call.limits.hit("token-address", call.client_key)
     invalid = Refused("INVALID_TOKEN", "This link is invalid or has expired.", "token")
     if not token or len(token) > 200:
         raise invalid
-    now = datetime.now(UTC)
     async with in_transaction():
         row = await EmailToken.get_or_none(
             token_hash=token_hash(token),
             purpose__in=[TokenPurpose.CONFIRM_EMAIL, TokenPurpose.CHANGE_EMAIL],
         ).select_related("user")
-        if row is None or row.used_at is not None or row.expires_at <= now:
-            raise invalid
-        # Single use even under concurrency: only one update can flip used_at.
-        won = await EmailToken.filter(id=row.id, used_at__isnull=True).update(used_at=now)
-        user = row.user
-        if not won or user.deleted_at is not None:
-            raise invalid
-        if row.purpose is TokenPurpose.CHANGE_EMAIL:
-            await _move_address(user, row.email, invalid)
-        elif user.email_key != row.email.lower():
-            raise invalid  # the account moved to another address since this was sent
-        if user.email_confirmed_at is None or row.purpose is TokenPurpose.CHANGE_EMAIL:
-            user.email_confirmed_at = now
-            await user.save(update_fields=["email_confirmed_at"])
+        if row is not None:
+            return await _use_token(call, row, invalid)
+    user = await registrations.confirm(call, token)
+    if user is None:
+        raise invalid
+    return user
+
+
+async def _use_token(call: Call, row: EmailToken, invalid: Refused) -> User:
+    now = datetime.now(UTC)
+    if row.used_at is not None or row.expires_at <= now:
+        raise invalid
+    # Single use even under concurrency: only one update can flip used_at.
+    won = await EmailToken.filter(id=row.id, used_at__isnull=True).update(used_at=now)
+    user = row.user
+    if not won or user.deleted_at is not None:
+        raise invalid
+    if row.purpose is TokenPurpose.CHANGE_EMAIL:
+        former = user.email
+        await _move_address(user, row.email, invalid)
+        # The old mailbox hears of it: an owner who did not ask for it knows to act.
+        await mails.send_email_changed(call.settings, former)
+    elif user.email_key != row.email.lower():
+        raise invalid  # the account moved to another address since this was sent
+    if user.email_confirmed_at is None or row.purpose is TokenPurpose.CHANGE_EMAIL:
+        user.email_confirmed_at = now
+        await user.save(update_fields=["email_confirmed_at"])
     return user
 
 
@@ -258,7 +245,8 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
     """Move the viewer's account to a new address once that address confirms it.
 
     The old address is told. A new address that already has an account gets the
-    same answer (and its owner a notice), so the change never reveals members.
+    same answer (and its owner a notice), so the change never reveals members; mail
+    to either address is counted per address alike and skipped silently past its limit.
     """
     viewer = call.require_member()
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
@@ -270,15 +258,19 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
         raise Refused(problem.code, problem.message, "newEmail") from refused
     if address.lower() == viewer.email_key:
         raise Refused("SAME_EMAIL", "That is already your address.", "newEmail")
-    await call.limits.hit("mail-address", call.vault.fingerprint(viewer.email_key))
+    await call.limits.hit("mail-client", call.client_key)
+    telling, mailing = await call.mail_allowed(viewer.email_key), await call.mail_allowed(address)
     owner = await User.get_or_none(email_key=address.lower())
-    if owner is not None:
-        # The old address hears of it either way, or its inbox would tell who is a member.
-        await mails.send_email_change_notice(call.settings, viewer.email)
-        await _notify_owner(call, owner)
-        return
-    token = new_token()
     async with in_transaction():
+        # The old address hears of it either way, or its inbox would tell who is a member.
+        if telling:
+            await mails.send_email_change_notice(call.settings, viewer.email)
+        if not mailing:
+            return
+        if owner is not None:
+            await mails.send_already_registered(call.settings, owner.email)
+            return
+        token = new_token()
         await EmailToken.filter(
             user=viewer, purpose=TokenPurpose.CHANGE_EMAIL, used_at__isnull=True
         ).update(used_at=datetime.now(UTC))
@@ -291,7 +283,6 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
             **call.ip_columns,
         )
         await mails.send_change_email(call.settings, address, viewer.username, token)
-        await mails.send_email_change_notice(call.settings, viewer.email)
 
 
 async def create_member(
@@ -305,7 +296,7 @@ async def create_member(
     problems += password_problems(password, username)
     if problems:
         raise Refused.of(problems)
-    if await User.exists(username_key=usernames.lookalike_key(username)):
+    if await username_taken(username):
         raise Refused("USERNAME_TAKEN", "That username is taken.", "username")
     if await User.exists(email_key=address.lower()):
         raise Refused("EMAIL_TAKEN", "That email address has an account.", "email")

@@ -1,5 +1,6 @@
-"""Every table that keeps a client address, and the three things done with them:
-matching by keyed hash, purging after the retention window, revealing to an operator."""
+"""Every table that keeps a client address, and the things done with them: matching by
+keyed hash, purging after the retention window, revealing to an operator, and erasing
+a member's (with their user agent and email address) when they delete their account."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
-from models.accounts import CorrectionRequest, EmailToken, Session, User
+from models.accounts import CorrectionRequest, EmailToken, PendingRegistration, Session, User
 from models.activity import Visit
+from models.mail import OutboxMail
 from models.messages import Conversation, Message, MessageEdit, Report, Thread
 from models.moderation import AuditEntry
 from models.policy import Consent
@@ -38,7 +40,87 @@ HOLDERS = [
     Holder(Report, "reporter_id", "created_at"),
     Holder(CorrectionRequest, "user_id", "created_at"),
     Holder(Visit, "user_id", "started_at"),
+    Holder(PendingRegistration, None, "created_at"),
 ]
+
+
+@dataclass(frozen=True)
+class Leaver:
+    """A member deleting their account, and every address of theirs mail went to."""
+
+    user: User
+    addresses: frozenset[str]  # lower-cased: the account's, and the ones it asked to move to
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """A table holding a member's address, user agent or email: how deleting the account
+    finds the member's rows, and whether they go or stay (for others) without them."""
+
+    model: type[Model]
+    rows: Callable[[Leaver], Q]
+    keep: bool = False  # the rows stay, their address columns cleared
+    unlink: str | None = None  # ... and this column no longer names the member
+
+
+def _by(column: str) -> Callable[[Leaver], Q]:
+    return lambda leaver: Q(**{column: leaver.user.id})
+
+
+def _edits(leaver: Leaver) -> Q:
+    theirs = Message.filter(author_id=leaver.user.id).values("id")
+    return Q(message_id__in=Subquery(theirs))
+
+
+def _to(column: str) -> Callable[[Leaver], Q]:
+    def rows(leaver: Leaver) -> Q:
+        return Q(*(Q(**{f"{column}__iexact": a}) for a in leaver.addresses), join_type="OR")
+
+    return rows
+
+
+# Applied in this order: edits are found through their message's author, so before the
+# messages lose theirs. Every table with address, user-agent or email columns is here
+# (tests/security/test_i_account_erasure.py reads the models to hold that true).
+ERASURES = [
+    Erasure(MessageEdit, _edits, keep=True),
+    Erasure(Message, _by("author_id"), keep=True, unlink="author_id"),
+    Erasure(Thread, _by("author_id"), keep=True, unlink="author_id"),
+    Erasure(Conversation, _by("created_by_id"), keep=True, unlink="created_by_id"),
+    Erasure(Report, _by("reporter_id"), keep=True, unlink="reporter_id"),
+    Erasure(Visit, _by("user_id"), keep=True, unlink="user_id"),
+    Erasure(PendingRegistration, _to("email_key")),
+    Erasure(OutboxMail, _to("to_address")),
+    Erasure(Session, _by("user_id")),
+    Erasure(EmailToken, _by("user_id")),
+    Erasure(Consent, _by("user_id")),
+    Erasure(CorrectionRequest, _by("user_id")),
+    Erasure(User, _by("id")),
+]
+ERASED = {"ip_cipher": None, "ip_hash": None, "user_agent": ""}
+
+
+async def leaver(user: User) -> Leaver:
+    """The member and their addresses: an address they asked to move to counts, unless
+    it is another account's by now (its mail is that account's)."""
+    mailed = await EmailToken.filter(user_id=user.id).values_list("email", flat=True)
+    asked = {address.lower() for address in mailed}
+    others = User.filter(email_key__in=list(asked)).exclude(id=user.id)
+    taken = set(await others.values_list("email_key", flat=True))
+    return Leaver(user, frozenset({user.email_key, *asked} - taken))
+
+
+async def erase(user: User) -> None:
+    """Delete a member's rows, or keep them for others with nothing of the member left:
+    no address, user agent or email. Run it inside the deletion's transaction."""
+    who = await leaver(user)
+    for erasure in ERASURES:
+        rows = erasure.model.filter(erasure.rows(who))
+        if erasure.keep:
+            unlinked = {erasure.unlink: None} if erasure.unlink is not None else {}
+            await rows.update(**ERASED, **unlinked)
+        else:
+            await rows.delete()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from models.accounts import Session, User
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
-from services.ratelimits import RateLimits
+from services.ratelimits import RateLimitExceeded, RateLimits
 from services.settings import Settings
 
 
@@ -87,6 +87,18 @@ class Call:
     def client_key(self) -> str:
         """A rate-limit key for the client that holds no readable address."""
         return self.vault.fingerprint(self.ip)
+
+    async def mail_allowed(self, address: str) -> bool:
+        """Count one mail to an address; False once the address has had its share.
+
+        Over the limit the mail is skipped and the caller's answer stays the same: a
+        refusal would come sooner for addresses others mail often, members' addresses.
+        """
+        try:
+            await self.limits.hit("mail-address", self.vault.fingerprint(address.lower()))
+        except RateLimitExceeded:
+            return False
+        return True
 
     def require_member(self) -> User:
         """The viewer, or NotSignedIn."""

@@ -83,3 +83,15 @@ async def send_email_change_notice(settings: Settings, to: str) -> None:
         "address. The change happens once the new address is confirmed.\n\n"
         f"If it was not you, change your password at {settings.public_url} at once.\n",
     )
+
+
+async def send_email_changed(settings: Settings, to: str) -> None:
+    """Tell the old address that the account has moved to another one (not named here)."""
+    await enqueue(
+        to,
+        "Your account now uses another email address",
+        "Hello,\n\nThe email address of your account was just changed: this address "
+        "will get no more mail about the account.\n\n"
+        f"If it was not you, reset your password at {settings.public_url} at once and "
+        "tell the site's moderators; your account may be in someone else's hands.\n",
+    )

@@ -53,7 +53,8 @@ def _select(count: int) -> str:
         'AS "viewer_follows" '
         "FROM users u LEFT JOIN profiles p ON p.user_id = u.id "
         "LEFT JOIN privacy_settings s ON s.user_id = u.id "
-        f"WHERE u.id IN ({ids})"
+        # An account whose address was never confirmed is nobody's member yet.
+        f"WHERE u.id IN ({ids}) AND u.email_confirmed_at IS NOT NULL"
     )
 
 
@@ -83,7 +84,8 @@ def _member(row: dict[str, Any]) -> Member:
 def members_loader(
     viewer: User | None,
 ) -> Callable[[Sequence[int]], Awaitable[list[Member | None]]]:
-    """Batch for one request's viewer: each id's Member, or None for no such member."""
+    """Batch for one request's viewer: each id's Member, or None for no such member
+    (nor for an account whose address was never confirmed)."""
     viewer_id = viewer.id if viewer is not None else NO_VIEWER
 
     async def members(ids: Sequence[int]) -> list[Member | None]:

@@ -22,14 +22,14 @@ _background: set[asyncio.Task[None]] = set()
 
 
 async def set_password(user: User, password: str) -> None:
-    """Store a new password; every reset link mailed before now stops working."""
+    """Store a new password; every link mailed before now stops working (password
+    resets, changes of address, confirmations): whoever knew the old password may
+    have asked for them."""
     now = datetime.now(UTC)
     user.password_hash = await asyncio.to_thread(hash_password, password)
     user.password_changed_at = now
     await user.save(update_fields=["password_hash", "password_changed_at"])
-    await EmailToken.filter(
-        user_id=user.id, purpose=TokenPurpose.RESET_PASSWORD, used_at__isnull=True
-    ).update(used_at=now)
+    await EmailToken.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
 
 
 async def change_password(call: Call, current: str, new: str) -> None:

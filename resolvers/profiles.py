@@ -85,8 +85,9 @@ def _camel(name: str) -> str:
 
 
 async def update_profile(call: Call, changes: dict[str, Any]) -> User:
-    """Change the viewer's profile fields named in `changes` (None clears one)."""
-    viewer = call.require_member()
+    """Change the viewer's profile fields named in `changes` (None clears one). A profile
+    is public text, so the rule for posting holds: confirmed and not suspended."""
+    viewer = call.require_writer()
     cleaned: dict[str, Any] = {}
     problems: list[Problem] = []
     for name, value in changes.items():
@@ -190,11 +191,12 @@ async def _follow_rows(
 
 
 async def users_page(search: str | None, first: int | None, after: str | None) -> Page[User]:
-    """Members listed in the directory, by join order, optionally by part of their username."""
+    """Members listed in the directory, by join order, optionally by part of their username.
+    Accounts whose address was never confirmed are not members yet, and not listed."""
     size = page_size(first)
     position = decode_cursor("User", after)
     unlisted = PrivacySettings.filter(listed_in_members=False).values("user_id")
-    query = User.filter(id__not_in=Subquery(unlisted))
+    query = User.filter(id__not_in=Subquery(unlisted), email_confirmed_at__isnull=False)
     if search:
         term = search.strip()
         if len(term) > SEARCH_MAX or "\x00" in term:

@@ -9,14 +9,14 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.accounts import CorrectionRequest, CorrectionStatus, Session, User
-from models.activity import Visit
-from models.messages import Conversation, Message, MessageEdit, Report, Thread
+from models.messages import Message, Thread
 from models.moderation import AuditEntry
 from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from resolvers import sessions
-from resolvers.accounts import birth_problems, username_problems
+from resolvers.accounts import birth_problems, username_problems, username_taken
+from resolvers.addresses import erase
 from resolvers.common import Call, Refused
 from resolvers.moderation import audit, require_staff
 from resolvers.pages import Page, decode_cursor, make_page, page_size
@@ -53,8 +53,7 @@ async def _check(field: str, value: str, user: User, min_age: int) -> Any:
         problems = username_problems(value)
         if problems:
             raise Refused(problems[0].code, problems[0].message, "proposedValue")
-        taken = User.filter(username_key=lookalike_key(value)).exclude(id=user.id)
-        if await taken.exists():
+        if await username_taken(value, but=user):
             raise Refused("USERNAME_TAKEN", "That username is taken.", "proposedValue")
         return value
     try:
@@ -113,22 +112,14 @@ async def my_corrections(user: User) -> list[CorrectionRequest]:
 
 
 async def delete_account(call: Call, password: str) -> None:
-    """Erase the viewer's personal data and address records; public messages stay, signed
-    by a deleted member, and private ones stay readable for the other participants."""
+    """Erase the viewer's personal data, address records and mail (the list is
+    resolvers.addresses.ERASURES); public messages stay, signed by a deleted member, and
+    private ones stay readable for the other participants."""
     viewer = call.require_member()
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
         raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
-    erased = {"ip_cipher": None, "ip_hash": None, "user_agent": ""}
     async with in_transaction():
-        for model in (Message, Thread):
-            await model.filter(author_id=viewer.id).update(author_id=None, **erased)
-        await MessageEdit.filter(message__author_id=viewer.id).update(**erased)
-        await Conversation.filter(created_by_id=viewer.id).update(created_by_id=None, **erased)
-        await Report.filter(reporter_id=viewer.id).update(reporter_id=None, **erased)
-        await Visit.filter(user_id=viewer.id).update(user_id=None, **erased)
-        # Sessions, tokens, consents, profile, settings, follows and places in
-        # conversations go with the account row (ON DELETE CASCADE).
-        await User.filter(id=viewer.id).delete()
+        await erase(viewer)
     call.viewer, call.session, call.end_session = None, None, True
     await sessions.member_changed(call.broker, viewer.id)
 

@@ -17,6 +17,9 @@ from services.tokens import new_token, token_hash
 # Sliding expiry is written at most this often, so reads stay reads.
 TOUCH_EVERY = timedelta(minutes=5)
 LOGIN_MAX = 254
+INVALID_CREDENTIALS = (
+    "Wrong username, email or password, or the email address is not confirmed yet."
+)
 
 
 def _login_key(login: str) -> str:
@@ -32,16 +35,20 @@ def _login_key(login: str) -> str:
 
 
 async def _member_for_login(login: str, key: str) -> User | None:
+    # Confirmed accounts only: a registration (or an account from before registrations
+    # waited for their link) is not a member yet, and reads as a wrong password.
     if key.startswith("email:"):
-        return await User.get_or_none(email_key=key.removeprefix("email:"))
+        address = key.removeprefix("email:")
+        return await User.get_or_none(email_key=address, email_confirmed_at__isnull=False)
     return await user_by_username(login.strip())  # the name itself, not a look-alike
 
 
 async def login(call: Call, login: str, password: str) -> User:
     """Start a session for a username or email and its password.
 
-    A wrong name and a wrong password get the same answer after the same work;
-    failures are counted per account and per client, and too many lock both out.
+    A wrong name, a wrong password and an address not confirmed yet get the same
+    answer after the same work; failures are counted per account and per client, and
+    too many lock both out.
     """
     key = _login_key(login[:LOGIN_MAX])
     account_key = call.vault.fingerprint("login:" + key)
@@ -53,7 +60,7 @@ async def login(call: Call, login: str, password: str) -> User:
     if user is None or not valid:
         await call.limits.hit("login-account", account_key)
         await call.limits.hit("login-address", call.client_key)
-        raise Refused("INVALID_CREDENTIALS", "Wrong username, email or password.", "login")
+        raise Refused("INVALID_CREDENTIALS", INVALID_CREDENTIALS, "login")
     await call.limits.clear("login-account", account_key)
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)

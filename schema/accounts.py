@@ -305,7 +305,10 @@ class RegisterInput:
     )
 
 
-@strawberry.type(description="Result of register. A new member signs in with `login`.")
+@strawberry.type(
+    description="Result of register. A new member opens the mailed link, then signs in "
+    "with `login`."
+)
 class RegisterPayload:
     user_errors: list[UserError] = strawberry.field(description="Why nothing was created.")
 
@@ -381,8 +384,9 @@ class AccountQuery:
 @strawberry.type
 class AccountMutation:
     @strawberry.mutation(
-        description="Register an account and mail a confirmation link. Says the same for "
-        "an address that already has an account (whose owner is told by email)."
+        description="Register: the username is held and a confirmation link is mailed; the "
+        "account exists once the link is opened (until then nothing about it shows). Says "
+        "the same for an address that already has an account (whose owner is told by email)."
     )
     async def register(self, info: Info[Context, None], input: RegisterInput) -> RegisterPayload:
         data = accounts.Registration(
@@ -399,7 +403,10 @@ class AccountMutation:
             return RegisterPayload(user_errors=UserError.of(refused))
         return RegisterPayload(user_errors=[])
 
-    @strawberry.mutation(description="Confirm an email address with the mailed token.")
+    @strawberry.mutation(
+        description="Confirm an email address with the mailed token; a registration's "
+        "token creates the account."
+    )
     async def confirm_email(
         self, info: Info[Context, None], input: ConfirmEmailInput
     ) -> ConfirmEmailPayload:
@@ -410,8 +417,8 @@ class AccountMutation:
         return ConfirmEmailPayload(user=User.from_row(row), user_errors=[])
 
     @strawberry.mutation(
-        description="Mail a new confirmation link to an unconfirmed account's address. "
-        "The answer is the same for every address."
+        description="Mail a new confirmation link to an address whose registration waits "
+        "for one (the earlier link stops working). The answer is the same for every address."
     )
     async def resend_confirmation(
         self, info: Info[Context, None], input: ResendConfirmationInput

@@ -128,7 +128,8 @@ def _user(row: Any) -> User:
 @strawberry.type
 class ProfileMutation:
     @strawberry.mutation(
-        description="Change your profile. Username and date of birth cannot change here."
+        description="Change your profile. Username and date of birth cannot change here. "
+        "Like posting, it needs a confirmed address and no suspension."
     )
     async def update_profile(
         self, info: Info[Context, None], input: UpdateProfileInput

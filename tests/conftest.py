@@ -77,9 +77,10 @@ mutation($t: String!) {
 """
 
 
-async def confirmed_member(gql: Client, mailbox: Mailbox, username: str) -> str:
-    """Register, confirm and sign in a member; return their session token."""
-    assert await register(gql, username) == {"data": {"register": {"userErrors": []}}}
+async def confirmed_member(gql: Client, mailbox: Mailbox, username: str, **fields: object) -> str:
+    """Register (with any other `fields`), open the mailed link and sign in a member;
+    return their session token."""
+    assert await register(gql, username, **fields) == {"data": {"register": {"userErrors": []}}}
     (mail,) = await mailbox.wait_for(f"{username.lower()}@example.org")
     result = await gql(CONFIRM, {"t": token_in(mail)})
     assert result["data"]["confirmEmail"]["userErrors"] == []

@@ -41,14 +41,17 @@ ADA = {
     "report": "198.51.100.19",
     "correction": "198.51.100.20",
     "page view": "2001:db8:0:0::21",  # stored in its short form, 2001:db8::21
+    "email change": "198.51.100.23",
 }
 BOB = "198.51.100.22"
-ADDRESSES = {*ADA.values(), "2001:db8::21", BOB}
-# What each table holds afterwards: the address of every row, in row order.
+NEWCOMER = "198.51.100.24"  # registered, and has not opened the link yet
+ADDRESSES = {*ADA.values(), "2001:db8::21", BOB, NEWCOMER}
+# What each table holds afterwards: the address of every row, in row order. ada's account
+# and first consent keep where she registered, not where she opened the link.
 EXPECTED = {
     "users": [ADA["register"], None],  # bob was made by the operator's command: no client
     "sessions": [ADA["login"], BOB],
-    "email_tokens": [ADA["register"]],
+    "email_tokens": [ADA["email change"]],
     "consents": [ADA["register"], ADA["consent"]],
     "threads": [ADA["thread"]],
     "conversations": [ADA["conversation"]],
@@ -57,6 +60,7 @@ EXPECTED = {
     "reports": [ADA["report"]],
     "correction_requests": [ADA["correction"]],
     "visits": ["2001:db8::21"],
+    "pending_registrations": [NEWCOMER],
 }
 
 REGISTER = "mutation($i: RegisterInput!) { register(input: $i) { userErrors { code } } }"
@@ -79,6 +83,7 @@ CORRECTION = """mutation($i: RequestCorrectionInput!) {
 PAGE_VIEW = """mutation($i: RecordPageViewInput!) {
   recordPageView(input: $i) { userErrors { code } }
 }"""
+CHANGE_EMAIL = "mutation($i: ChangeEmailInput!) { changeEmail(input: $i) { userErrors { code } } }"
 
 
 def behind_proxy(tmp_path: Path, database_url: str) -> Settings:
@@ -128,10 +133,15 @@ async def ada_joins(gql: Client, mailbox: Mailbox, addresses: dict[str, str]) ->
 
 
 async def every_kind_of_write(
-    gql: Client, mailbox: Mailbox, addresses: dict[str, str] = ADA, bob: str = BOB
+    gql: Client,
+    mailbox: Mailbox,
+    addresses: dict[str, str] = ADA,
+    bob: str = BOB,
+    newcomer: str = NEWCOMER,
 ) -> None:
     """ada joins and writes one of everything, each from its own address; bob (made by
-    the operator's command) signs in and posts once, so ada has something to report."""
+    the operator's command) signs in and posts once, so ada has something to report; a
+    newcomer registers and has not opened the link yet."""
     await ada_joins(gql, mailbox, addresses)
     bob_row = await create_member("bob", "bob@example.org", PASSWORD, Role.MEMBER, date(1985, 1, 2))
     await write(gql, bob, LOGIN, {"login": "bob", "password": PASSWORD}, None)
@@ -152,6 +162,18 @@ async def every_kind_of_write(
     await write(gql, addresses["correction"], CORRECTION, fix, "ada")
     view = {"path": "/threads/1", "referrer": None, "title": "Hello there"}
     await write(gql, addresses["page view"], PAGE_VIEW, view, "ada")
+    move = {"password": PASSWORD, "newEmail": "ada.new@example.org"}
+    await write(gql, addresses["email change"], CHANGE_EMAIL, move, "ada")
+    policy = await current_policy()
+    await write(
+        gql,
+        newcomer,
+        REGISTER,
+        {"username": "carol", "email": "carol@example.org", "password": PASSWORD,
+         "dateOfBirth": "1991-06-07", "acceptPolicyVersion": policy.version},
+        None,
+    )  # fmt: skip
+    await mailbox.wait_for("carol@example.org")  # the last mail: the outbox is done
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from models.policy import Consent, ConsentKind, PolicyVersion
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import confirmed_member, register
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.conftest import CONFIRM, confirmed_member, register
+from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip, token_in
 
 SET_CONSENT = """
 mutation($i: SetConsentInput!) {
@@ -389,13 +389,16 @@ async def test_registration_requires_the_version_in_force(gql: Client, admin: Us
 
 
 async def test_registering_under_the_new_version_records_its_acceptance(
-    gql: Client, admin: User
+    gql: Client, admin: User, mailbox: Mailbox
 ) -> None:
     await publish(gql)
 
     response = await register(gql, "bob_k", acceptPolicyVersion="2026-06")
 
     assert response == {"data": {"register": {"userErrors": []}}}
+    (mail,) = await mailbox.wait_for("bob_k@example.org")
+    opened = await gql(CONFIRM, {"t": token_in(mail)})
+    assert opened["data"]["confirmEmail"]["userErrors"] == []
     bob = await User.get(username="bob_k")
     ledger = await Consent.filter(user_id=bob.id).values_list("kind", "granted", "policy_version")
     assert ledger == [(ConsentKind.PRIVACY_POLICY, True, "2026-06")]

@@ -18,7 +18,7 @@ from models.policy import Consent, ConsentKind
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import register
+from tests.conftest import confirmed_member
 from tests.harness import (
     LOOPBACK_IPS,
     PASSWORD,
@@ -131,8 +131,7 @@ async def subscribed(user: User) -> bool:
 async def test_a_newcomer_gets_newsletters_only_when_asking_for_them(
     gql: Client, mailbox: Mailbox, fields: dict, newsletter: bool, consents: list
 ) -> None:
-    assert await register(gql, "ada_l", **fields) == {"data": {"register": {"userErrors": []}}}
-    await gql.sign_in("ada_l")
+    await confirmed_member(gql, mailbox, "ada_l", **fields)
 
     response = await gql(MINE, as_member="ada_l")
 

@@ -5,11 +5,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from models.accounts import User
+from models.accounts import PendingRegistration, User
 from models.policy import Consent, ConsentKind
 from resolvers.policy import current_policy
-from tests.conftest import REGISTER, register
-from tests.harness import PASSWORD, Server
+from tests.conftest import CONFIRM, REGISTER, register
+from tests.harness import PASSWORD, Server, token_in
 from tests.harness import test_settings as settings_for
 
 USER = "query($u: String!) { user(username: $u) { username } }"
@@ -49,14 +49,28 @@ async def mail_to_count(mailbox, address: str, count: int) -> list:
     raise AssertionError(f"expected {count} mails to {address}")
 
 
+async def open_link(gql, mailbox, address: str) -> None:
+    """Open the newest link mailed to an address, as its owner would."""
+    mails = await mail_to_count(mailbox, address, 1)
+    answer = await gql(CONFIRM, {"t": token_in(mails[-1])})
+    assert answer["data"]["confirmEmail"]["userErrors"] == [], answer
+
+
+async def registered_member(gql, mailbox, username: str, **fields: object) -> None:
+    """Register and open the mailed link: a member."""
+    assert await register(gql, username, **fields) == OK
+    await open_link(gql, mailbox, str(fields.get("email", f"{username.lower()}@example.org")))
+
+
 # ---------------------------------------------------------------- usernames
 
 
 @pytest.mark.parametrize("username", ["ada", "Ada.L-99_x", "a" * 30, "7of9"])
-async def test_a_well_formed_username_registers(gql, username):
+async def test_a_well_formed_username_registers(gql, mailbox, username):
     response = await register(gql, username)
 
     assert response == OK
+    await open_link(gql, mailbox, f"{username.lower()}@example.org")
     assert await member_named(gql, username) == {"data": {"user": {"username": username}}}
 
 
@@ -114,7 +128,7 @@ async def test_a_look_alike_of_a_taken_username_is_taken(gql, username):
     response = await register(gql, username, email="impostor@example.org")
 
     assert response == refused("USERNAME_TAKEN", "That username is taken.", "username")
-    assert await User.all().values_list("username", flat=True) == ["alice"]
+    assert await PendingRegistration.all().values_list("username", flat=True) == ["alice"]
 
 
 # ---------------------------------------------------------------- email
@@ -141,8 +155,8 @@ async def test_a_malformed_email_is_invalid(gql, email, message):
     assert await member_named(gql, "ada_l") == {"data": {"user": None}}
 
 
-async def test_a_taken_email_gets_the_same_answer_as_a_fresh_one(gql):
-    await register(gql, "ada_l")
+async def test_a_taken_email_gets_the_same_answer_as_a_fresh_one(gql, mailbox):
+    await registered_member(gql, mailbox, "ada_l")
     fresh = await register(gql, "grace_h")
 
     taken = await register(gql, "mallory", email="ADA_L@Example.org")
@@ -150,8 +164,8 @@ async def test_a_taken_email_gets_the_same_answer_as_a_fresh_one(gql):
     assert taken == fresh == OK
 
 
-async def test_a_taken_email_creates_no_account(gql):
-    await register(gql, "ada_l")
+async def test_a_taken_email_creates_no_account(gql, mailbox):
+    await registered_member(gql, mailbox, "ada_l")
 
     await register(gql, "mallory", email="ADA_L@Example.org")
 
@@ -164,8 +178,7 @@ async def test_a_taken_email_creates_no_account(gql):
 
 
 async def test_a_taken_email_mails_its_owner_a_notice_without_a_link(gql, mailbox):
-    await register(gql, "ada_l")
-    await mailbox.wait_for("ada_l@example.org")
+    await registered_member(gql, mailbox, "ada_l")
 
     await register(gql, "mallory", email="ADA_L@Example.org")
 
@@ -184,10 +197,11 @@ async def test_a_taken_email_mails_its_owner_a_notice_without_a_link(gql, mailbo
 
 
 @pytest.mark.parametrize("password", ["k7#pQ2!zWm", "x7" * 128])
-async def test_a_password_of_ten_to_256_characters_is_accepted(gql, password):
+async def test_a_password_of_ten_to_256_characters_is_accepted(gql, mailbox, password):
     response = await register(gql, "ada_l", password=password)
 
     assert response == OK
+    await open_link(gql, mailbox, "ada_l@example.org")
     login = await gql(LOGIN, {"i": {"login": "ada_l", "password": password}})
     assert login == {"data": {"login": {"user": {"username": "ada_l"}, "userErrors": []}}}
 
@@ -395,28 +409,28 @@ async def consents_of(username: str) -> list[tuple[ConsentKind, bool, str | None
     return [(row.kind, row.granted, row.policy_version) for row in rows]
 
 
-async def test_registration_records_consent_to_the_current_policy(gql):
+async def test_registration_records_consent_to_the_current_policy(gql, mailbox):
     current = (await current_policy()).version
 
-    await register(gql, "ada_l")
+    await registered_member(gql, mailbox, "ada_l")
 
     assert await consents_of("ada_l") == [(ConsentKind.PRIVACY_POLICY, True, current)]
 
 
 @pytest.mark.parametrize("newsletter", [{}, {"newsletter": False}, {"newsletter": None}])
-async def test_the_newsletter_is_off_unless_asked_for(gql, newsletter):
+async def test_the_newsletter_is_off_unless_asked_for(gql, mailbox, newsletter):
     current = (await current_policy()).version
 
-    assert await register(gql, "ada_l", **newsletter) == OK
+    await registered_member(gql, mailbox, "ada_l", **newsletter)
 
     assert await consents_of("ada_l") == [(ConsentKind.PRIVACY_POLICY, True, current)]
     assert (await User.get(username="ada_l")).newsletter is False
 
 
-async def test_asking_for_the_newsletter_records_its_consent(gql):
+async def test_asking_for_the_newsletter_records_its_consent(gql, mailbox):
     current = (await current_policy()).version
 
-    assert await register(gql, "ada_l", newsletter=True) == OK
+    await registered_member(gql, mailbox, "ada_l", newsletter=True)
 
     assert await consents_of("ada_l") == [
         (ConsentKind.PRIVACY_POLICY, True, current),
@@ -487,17 +501,25 @@ async def test_an_unknown_input_field_in_variables_is_bad_input(gql, extra):
 # ---------------------------------------------------------------- after registering
 
 
-async def test_an_unconfirmed_member_can_sign_in(gql):
+async def test_a_registration_cannot_sign_in_until_its_link_is_opened(gql, mailbox):
     await register(gql, "ada_l")
+    refused_login = await gql(LOGIN, {"i": {"login": "ada_l", "password": PASSWORD}})
+    await open_link(gql, mailbox, "ada_l@example.org")
 
     response = await gql(LOGIN, {"i": {"login": "ada_l", "password": PASSWORD}})
 
+    assert refused_login == {
+        "data": {"login": {"user": None, "userErrors": [{"code": "INVALID_CREDENTIALS"}]}}
+    }
     assert response == {"data": {"login": {"user": {"username": "ada_l"}, "userErrors": []}}}
 
 
-async def test_a_new_member_is_an_unconfirmed_plain_member(gql):
+async def test_a_new_member_is_a_confirmed_plain_member_once_the_link_is_opened(gql, mailbox):
     await register(gql, "ada_l")
+    before = await User.all().count()
+    await open_link(gql, mailbox, "ada_l@example.org")
 
     user = await User.get(username="ada_l")
 
-    assert (user.role.value, user.confirmed, user.email) == ("member", False, "ada_l@example.org")
+    assert before == 0
+    assert (user.role.value, user.confirmed, user.email) == ("member", True, "ada_l@example.org")

@@ -36,7 +36,8 @@ INVALID_CREDENTIALS = {
             "userErrors": [
                 {
                     "field": ["login"],
-                    "message": "Wrong username, email or password.",
+                    "message": "Wrong username, email or password, "
+                    "or the email address is not confirmed yet.",
                     "code": "INVALID_CREDENTIALS",
                 }
             ],

@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from models.accounts import Session, User
+from models.accounts import PendingRegistration, Session, User
 from models.base import Role
 from resolvers.addresses import reveal
 from resolvers.policy import current_policy
@@ -146,16 +146,21 @@ async def register_from(
 
 
 async def stored(username: str, vault: AddressVault) -> set[tuple[str, str]]:
-    """(table, address) of every address kept about a member, opened by the app's own
-    operator path (resolvers.addresses.reveal, which also audits the reading)."""
-    user = await User.get(username=username)
-    found = await reveal(user, "security test", vault.open)
-    return {(row.table, row.address) for row in found}
+    """(table, address) of every address kept about a member or a registration waiting
+    for its link: a member's opened by the app's own operator path
+    (resolvers.addresses.reveal, which also audits the reading)."""
+    sealed = PendingRegistration.filter(username=username).values_list("ip_cipher", flat=True)
+    found = {("pending_registrations", vault.open(cipher)) for cipher in await sealed if cipher}
+    user = await User.get_or_none(username=username)
+    if user is not None:
+        revealed = await reveal(user, "security test", vault.open)
+        found |= {(row.table, row.address) for row in revealed}
+    return found
 
 
 def as_registered(address: str) -> set[tuple[str, str]]:
-    """What a registration records: the account, its confirmation token, its consent."""
-    return {("users", address), ("email_tokens", address), ("consents", address)}
+    """What a registration records until its link is opened: the registration itself."""
+    return {("pending_registrations", address)}
 
 
 SPOOFING_HEADERS = [
@@ -188,8 +193,8 @@ async def test_I1_forwarding_headers_from_an_untrusted_peer_are_ignored(
     assert await register_from(gql, "ada_l", headers) == REGISTERED
 
     assert await stored("ada_l", vault) == as_registered(TEST_IP)
-    user = await User.get(username="ada_l")
-    assert user.ip_hash == vault.fingerprint(TEST_IP)
+    registration = await PendingRegistration.get(username="ada_l")
+    assert registration.ip_hash == vault.fingerprint(TEST_IP)
 
 
 @pytest.mark.parametrize("headers", SPOOFING_HEADERS)
@@ -203,8 +208,8 @@ async def test_I1_the_real_uvicorn_does_not_rewrite_the_client_from_headers(
     assert await register_from(live.http, "ada_l", headers) == REGISTERED
 
     assert await stored("ada_l", vault) == as_registered(PEER)
-    user = await User.get(username="ada_l")
-    assert user.ip_hash == vault.fingerprint(PEER)
+    registration = await PendingRegistration.get(username="ada_l")
+    assert registration.ip_hash == vault.fingerprint(PEER)
 
 
 async def test_I1_a_websocket_mutation_records_the_socket_peer(

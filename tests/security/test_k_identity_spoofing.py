@@ -2,7 +2,8 @@
 characters, reserved names, email canonicalisation), all through `register`.
 
 `admin` itself is reserved here (K4), so the rows that need an existing member to
-imitate (K1, K2) use ordinary members registered first: alice, emma, william, olga."""
+imitate (K1, K2) use ordinary members registered first (and their links opened): alice,
+emma, william, olga."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import asyncio
 
 import pytest
 
-from models.accounts import User
-from tests.conftest import register
-from tests.harness import PASSWORD, Client, Mailbox
+from models.accounts import PendingRegistration, User
+from resolvers.accounts import normalise_email
+from tests.conftest import CONFIRM, register
+from tests.harness import PASSWORD, Client, Mailbox, token_in
 
 OK = {"data": {"register": {"userErrors": []}}}
 SHAPE = "Usernames use only letters A-Z, digits and _ - . (no spaces)."
@@ -47,14 +49,27 @@ def signed_in(username: str) -> dict:
     return {"data": {"login": {"user": {"username": username}, "userErrors": []}}}
 
 
-async def existing(gql: Client, username: str) -> None:
-    """Register the member a spoofer will imitate."""
-    assert await register(gql, username) == OK
+async def existing(gql: Client, mailbox: Mailbox, username: str, email: str | None = None) -> None:
+    """Register the member a spoofer will imitate, and open the mailed link."""
+    address = email or f"{username}@example.org"
+    assert await register(gql, username, email=address) == OK
+    (mail,) = await mailbox.wait_for(normalise_email(address))
+    confirmed = await gql(CONFIRM, {"t": token_in(mail)})
+    assert confirmed == {
+        "data": {"confirmEmail": {"user": {"username": username}, "userErrors": []}}
+    }
 
 
 async def usernames() -> list[str]:
-    """Every username that has an account."""
-    return await User.all().order_by("id").values_list("username", flat=True)
+    """Every username held: by an account, then by a registration waiting for its link."""
+    accounts = await User.all().order_by("id").values_list("username", flat=True)
+    waiting = await PendingRegistration.all().order_by("id").values_list("username", flat=True)
+    return [*accounts, *waiting]
+
+
+async def accounts() -> list[tuple[str, str]]:
+    """(username, email) of every account."""
+    return await User.all().order_by("id").values_list("username", "email")
 
 
 async def mail_log(mailbox: Mailbox, count: int) -> list[tuple[str, str]]:
@@ -86,9 +101,9 @@ async def mail_log(mailbox: Mailbox, count: int) -> list[tuple[str, str]]:
     ],
 )
 async def test_K1_a_case_or_width_variant_of_a_member_is_refused(
-    gql: Client, variant: str, expected: dict
+    gql: Client, mailbox: Mailbox, variant: str, expected: dict
 ) -> None:
-    await existing(gql, "alice")
+    await existing(gql, mailbox, "alice")
 
     response = await register(gql, variant, email="impostor@example.org")
 
@@ -110,9 +125,9 @@ async def test_K1_a_case_or_width_variant_of_a_member_is_refused(
     ],
 )
 async def test_K1_signing_in_by_a_variant_finds_the_member_or_nobody(
-    gql: Client, login: str, expected: dict
+    gql: Client, mailbox: Mailbox, login: str, expected: dict
 ) -> None:
-    await existing(gql, "alice")
+    await existing(gql, mailbox, "alice")
 
     assert await gql(LOGIN, {"i": {"login": login, "password": PASSWORD}}) == expected
 
@@ -138,9 +153,9 @@ async def test_K1_signing_in_by_a_variant_finds_the_member_or_nobody(
     ],
 )
 async def test_K2_a_look_alike_of_a_member_is_refused(
-    gql: Client, original: str, impostor: str, expected: dict
+    gql: Client, mailbox: Mailbox, original: str, impostor: str, expected: dict
 ) -> None:
-    await existing(gql, original)
+    await existing(gql, mailbox, original)
 
     response = await register(gql, impostor, email="impostor@example.org")
 
@@ -148,8 +163,10 @@ async def test_K2_a_look_alike_of_a_member_is_refused(
     assert await usernames() == [original]
 
 
-async def test_K2_a_name_that_merely_resembles_a_member_is_free(gql: Client) -> None:
-    await existing(gql, "alice")
+async def test_K2_a_name_that_merely_resembles_a_member_is_free(
+    gql: Client, mailbox: Mailbox
+) -> None:
+    await existing(gql, mailbox, "alice")
 
     response = await register(gql, "alicia", email="alicia@example.org")
 
@@ -158,8 +175,10 @@ async def test_K2_a_name_that_merely_resembles_a_member_is_free(gql: Client) -> 
 
 
 @pytest.mark.parametrize("impostor", ["a1ice", "aIice", "\u0430lice"])
-async def test_K2_a_look_alike_does_not_sign_in_as_the_member(gql: Client, impostor: str) -> None:
-    await existing(gql, "alice")
+async def test_K2_a_look_alike_does_not_sign_in_as_the_member(
+    gql: Client, mailbox: Mailbox, impostor: str
+) -> None:
+    await existing(gql, mailbox, "alice")
 
     assert await gql(LOGIN, {"i": {"login": impostor, "password": PASSWORD}}) == NOT_SIGNED_IN
 
@@ -244,12 +263,12 @@ async def test_K4_a_reserved_name_or_its_look_alike_is_refused(gql: Client, user
 async def test_K5_the_same_address_in_another_form_is_taken_without_saying_so(
     gql: Client, mailbox: Mailbox, address: str
 ) -> None:
-    assert await register(gql, "ada_l", email="ada@example.org") == OK
+    await existing(gql, mailbox, "ada_l", "ada@example.org")
 
     response = await register(gql, "mallory", email=address)
 
     assert response == OK  # the same answer as for a free address (G1)
-    assert await usernames() == ["ada_l"]
+    assert await accounts() == [("ada_l", "ada@example.org")]
     assert await mail_log(mailbox, 2) == [
         ("ada@example.org", CONFIRM_SUBJECT),
         ("ada@example.org", NOTICE_SUBJECT),
@@ -258,12 +277,11 @@ async def test_K5_the_same_address_in_another_form_is_taken_without_saying_so(
 
 async def test_K5_plus_addressing_is_a_different_address(gql: Client, mailbox: Mailbox) -> None:
     # docs/security.md: a+x@ and a@ are different mailboxes; uniqueness ignores case only.
-    assert await register(gql, "ada_l", email="ada@example.org") == OK
+    await existing(gql, mailbox, "ada_l", "ada@example.org")
 
-    response = await register(gql, "ada_two", email="ada+x@example.org")
+    await existing(gql, mailbox, "ada_two", "ada+x@example.org")
 
-    assert response == OK
-    assert await User.all().order_by("id").values_list("username", "email") == [
+    assert await accounts() == [
         ("ada_l", "ada@example.org"),
         ("ada_two", "ada+x@example.org"),
     ]
@@ -276,12 +294,11 @@ async def test_K5_plus_addressing_is_a_different_address(gql: Client, mailbox: M
 async def test_K5_a_look_alike_domain_is_stored_idna_encoded_and_distinct(
     gql: Client, mailbox: Mailbox
 ) -> None:
-    assert await register(gql, "ada_l", email="ada@example.org") == OK
+    await existing(gql, mailbox, "ada_l", "ada@example.org")
 
-    response = await register(gql, "ada_two", email="ada@ex\u0430mple.org")  # Cyrillic a (U+0430)
+    await existing(gql, mailbox, "ada_two", "ada@ex\u0430mple.org")  # Cyrillic a (U+0430)
 
-    assert response == OK
-    assert await User.all().order_by("id").values_list("username", "email") == [
+    assert await accounts() == [
         ("ada_l", "ada@example.org"),
         ("ada_two", "ada@xn--exmple-4nf.org"),
     ]
@@ -294,25 +311,25 @@ async def test_K5_a_look_alike_domain_is_stored_idna_encoded_and_distinct(
 @pytest.mark.parametrize(
     "address", ["ada@B\u00dcCHER.example", "ada@xn--bcher-kva.example", "ADA@XN--BCHER-KVA.EXAMPLE"]
 )
-async def test_K5_an_idn_address_in_another_form_is_taken(gql: Client, address: str) -> None:
-    assert await register(gql, "ada_l", email="ada@b\u00fccher.example") == OK
+async def test_K5_an_idn_address_in_another_form_is_taken(
+    gql: Client, mailbox: Mailbox, address: str
+) -> None:
+    await existing(gql, mailbox, "ada_l", "ada@b\u00fccher.example")
 
     response = await register(gql, "mallory", email=address)
 
     assert response == OK
-    assert await User.all().values_list("username", "email") == [
-        ("ada_l", "ada@xn--bcher-kva.example")
-    ]
+    assert await accounts() == [("ada_l", "ada@xn--bcher-kva.example")]
 
 
 @pytest.mark.parametrize(
     "login", ["ada@b\u00fccher.example", "ada@xn--bcher-kva.example", "ADA@B\u00dcCHER.EXAMPLE"]
 )
 async def test_K5_a_member_signs_in_with_their_idn_address_in_any_form(
-    gql: Client, login: str
+    gql: Client, mailbox: Mailbox, login: str
 ) -> None:
     # Registration folds the address to its IDNA form; sign-in must fold it the same way.
-    assert await register(gql, "ada_l", email="ada@b\u00fccher.example") == OK
+    await existing(gql, mailbox, "ada_l", "ada@b\u00fccher.example")
 
     response = await gql(LOGIN, {"i": {"login": login, "password": PASSWORD}})
 
