@@ -4,6 +4,9 @@ time each scenario against the project's server and the raw baseline, and print 
     python bench/run.py                 # SQLite: 1,000 threads x 200 messages, 10,000 members
     python bench/run.py --big           # + the 10,000th page of a 1,000,000-message thread
     python bench/run.py --postgres      # + the same on PostgreSQL (under scripts/with-postgres)
+    python bench/run.py --runs 3        # every row three times (in rounds), the median
+    python bench/run.py --ladder        # + the raw baseline taken apart, rung by rung
+    python bench/run.py --peers         # + limit, postgraphile, sb-5b-... by peers-perf
 
 Each server runs alone, pinned to core 0 (`taskset -c 0`), restarted for each scenario
 (so its peak RSS is that scenario's); the load generator (`wrk -t1 -c32`, pinned to
@@ -160,12 +163,12 @@ class Scenario:
         if self.server == "limit":
             return "peers-perf `limit`, its own page"
         label = "forum" + (
-            "" if self.key in READS_CACHED else ", cache off" if not self.cache else ", cache warm"
+            "" if self.key in NEVER_CACHED else ", cache off" if not self.cache else ", cache warm"
         )
         return label + (f", {self.workers} workers" if self.workers > 1 else "")
 
 
-READS_CACHED = ("signed_in", "inbox", "post")  # never served from the response cache
+NEVER_CACHED = ("signed_in", "inbox", "post")  # never served from the response cache
 
 TITLES = {
     "anonymous": "thread page, anonymous",
@@ -183,6 +186,7 @@ def scenarios_for(target: Target) -> list[Scenario]:
         body = queries.thread_page(info["thread_gid"], info["keyset_after"])
         return [
             Scenario("keyset", TITLES["keyset"], "raw", target, body),
+            Scenario("keyset", TITLES["keyset"], "forum", target, body, cache=False),
             Scenario("keyset", TITLES["keyset"], "forum", target, body),
         ]
     page = queries.thread_page(info["thread_gid"])
@@ -830,12 +834,17 @@ def drive(
 
 def warm_up(url: str, body: dict[str, Any], cookie: str | None, seconds: float) -> None:
     """Requests one at a time for `seconds` (at least three): the timed run then starts
-    from an idle, warm server, with no abandoned requests still being worked on."""
+    from an idle, warm server, with no abandoned requests still being worked on. They
+    carry the headers wrk sends and no others: the response cache's key includes
+    Accept, so a warm-up with httpx's `Accept: */*` would leave wrk's key cold (and its
+    first 32 requests would all miss at once)."""
     import httpx
 
     headers = {"cookie": cookie} if cookie else {}
     deadline = time.monotonic() + seconds
     with httpx.Client(timeout=60) as client:
+        for name in ("accept", "accept-encoding", "user-agent"):
+            client.headers.pop(name, None)
         sent = 0
         while sent < 3 or (time.monotonic() < deadline and sent < 1000):
             client.post(url, json=body, headers=headers)

@@ -1,0 +1,233 @@
+"""Where a response-cache hit spends its time, layer by layer.
+
+    python bench/profile_hit.py [--requests 3000] [--seconds 10]
+
+1. In-process, no sockets (pinned to core 0): microseconds per warm hit of the anonymous
+   thread page through the whole ASGI app, through Starlette's router and the front
+   without the middleware, through the front alone, and of the cache version read and
+   the request log line alone. The layers are the differences.
+2. On the wire (server on core 0, `wrk -t1 -c32` on core 1): a bare ASGI app that
+   answers every request with the hit's bytes and headers, under uvicorn with h11 (as
+   `server.py serve` runs) and with httptools; and the project's server itself. What
+   uvicorn costs is what the bare app cannot go faster than.
+
+`bench/profile_server.py --scenario anonymous` samples the same hits with py-spy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import queries  # noqa: E402
+import run  # noqa: E402
+
+BARE_APP = """
+import json, sys
+answer = json.load(open(sys.argv[1]))
+BODY = answer["body"].encode()
+HEADERS = [(k.encode(), v.encode()) for k, v in answer["headers"]]
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
+"""
+
+
+def scope_for(body: bytes) -> dict[str, Any]:
+    """The scope uvicorn builds for wrk's POST (the headers wrk sends, nothing more)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": "POST",
+        "root_path": "",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "state": {},
+    }
+
+
+async def per_call(app: Any, body: bytes, requests: int) -> tuple[float, list[Any]]:
+    """Microseconds per request through an ASGI callable, and the last answer's messages."""
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    for _ in range(50):  # warm: the first request fills the cache
+        await app(scope_for(body), receive, send)
+    started = time.perf_counter()
+    for _ in range(requests):
+        sent.clear()
+        await app(scope_for(body), receive, send)
+    return (time.perf_counter() - started) / requests * 1e6, list(sent)
+
+
+async def timed(work: Any, requests: int) -> float:
+    """Microseconds per call of a coroutine function."""
+    for _ in range(50):
+        await work()
+    started = time.perf_counter()
+    for _ in range(requests):
+        await work()
+    return (time.perf_counter() - started) / requests * 1e6
+
+
+async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str, float]], Any]:
+    """The layers of a hit, in microseconds; and the hit's status line and body."""
+    from server import create_app
+    from services.requestlog import RequestLog
+    from services.responsecache import ResponseCache
+    from services.settings import Settings
+
+    settings = Settings(database_url=target.url, data_dir=target.data_dir, rate_limits="off")
+    app = create_app(settings, migrate=False)
+    body = json.dumps(queries.thread_page(target.info["thread_gid"])).encode()
+    async with app.router.lifespan_context(app):
+        whole, sent = await per_call(app, body, requests)
+        routed, _ = await per_call(app.router, body, requests)
+        front = app.routes[0].app
+        alone, _ = await per_call(front, body, requests)
+        version = await timed(ResponseCache.version, requests)
+        writer = RequestLog(app, with_addresses=False)
+        scope = {**scope_for(body), "forum.request_id": "0" * 32}
+
+        async def log_line() -> None:
+            writer._write(scope, 200, 0.001)
+
+        line = await timed(log_line, requests)
+    layers = [
+        ("whole app (middleware, router, front)", whole),
+        ("middleware: RequestLog, SecurityHeaders, TrustedHost, ClientAddress, HeadLimit, "
+         "BodyLimit, CORS, WriteGuard (incl. the log line)", whole - routed),
+        ("  of which the request log line (json.dumps + logging)", line),
+        ("Starlette's router", routed - alone),
+        ("the front: body read, json.loads, persisted-query and subscription checks, key "
+         "(json.dumps of variables + sha256), LRU get, send", alone - version),
+        ("the cache version read (one SELECT through Tortoise and aiosqlite's thread)", version),
+    ]  # fmt: skip
+    return layers, sent
+
+
+def wire(answer: Path, http: str, args: argparse.Namespace, wrk: str) -> dict[str, Any]:
+    """req/s of the bare app under uvicorn with the given HTTP parser."""
+    import httpx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "bare.py").write_text(BARE_APP)
+        port = run.free_port()
+        site = str(run.DATA / "site")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([tmp, site])}
+        command = ["taskset", "-c", "0", sys.executable, "-c"]
+        command += [
+            "import sys, uvicorn; sys.argv = ['bare', sys.argv[1]]; import bare; "
+            f"uvicorn.run(bare.app, port={port}, http='{http}', loop='uvloop', "
+            "access_log=False, server_header=False, log_level='warning', lifespan='off')",
+            str(answer),
+        ]
+        process = subprocess.Popen(command, env=env)
+        try:
+            url = f"http://127.0.0.1:{port}/graphql"
+            body = queries.thread_page("x")
+            for _ in range(100):
+                with contextlib.suppress(httpx.HTTPError):
+                    run.post(url, body)
+                    break
+                time.sleep(0.1)
+            run.warm_up(url, body, None, 1)
+            return run.run_wrk(wrk, url, body, None, args.seconds, args.connections)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def project(target: run.Target, args: argparse.Namespace, wrk: str) -> dict[str, Any]:
+    """req/s of the project's server answering warm hits."""
+    body = queries.thread_page(target.info["thread_gid"])
+    with run.running("forum", target, body) as server:
+        run.warm_up(server.url, body, None, 1)
+        return run.run_wrk(wrk, server.url, body, None, args.seconds, args.connections)
+
+
+def main() -> int:
+    """Measure and print both tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    run.ensure_site()
+    wrk = run.ensure_wrk()
+    if wrk is None:
+        print("needs wrk", file=sys.stderr)
+        return 1
+    target = run.sqlite_target("standard", False)
+    # As `serve` logs (INFO, one line a request), into nowhere instead of its log file.
+    logging.basicConfig(level=logging.INFO, stream=open(os.devnull, "w"))  # noqa: SIM115
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {0})
+    layers, sent = asyncio.run(in_process(target, args.requests))
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {1})
+    start, answer = sent[0], sent[1]
+    print(f"load average {os.getloadavg()[0]:.2f}; a hit answers {len(answer['body']):,} bytes")
+    print("\n| in-process, one warm hit | \u00b5s |\n|---|---:|")
+    for name, micros in layers:
+        print(f"| {name} | {micros:,.0f} |")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        headers = [(k.decode(), v.decode()) for k, v in start["headers"]]
+        json.dump({"body": answer["body"].decode(), "headers": headers}, handle)
+    print(f"\n| on the wire, wrk -c{args.connections} | req/s | p50 ms | \u00b5s a request |")
+    print("|---|---:|---:|---:|")
+    try:
+        rows = [
+            ("bare ASGI app answering the hit's bytes, uvicorn + h11", "h11"),
+            ("bare ASGI app answering the hit's bytes, uvicorn + httptools", "httptools"),
+        ]
+        for name, http in rows:
+            found = wire(Path(handle.name), http, args, wrk)
+            print(
+                f"| {name} | {found['rps']:,.0f} | {found['p50']:.1f} | {1e6 / found['rps']:,.0f} |"
+            )
+        found = project(target, args, wrk)
+        name = "the project's server, warm hits (h11)"
+        print(f"| {name} | {found['rps']:,.0f} | {found['p50']:.1f} | {1e6 / found['rps']:,.0f} |")
+    finally:
+        os.unlink(handle.name)
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
