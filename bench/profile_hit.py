@@ -2,14 +2,17 @@
 
     python bench/profile_hit.py [--requests 3000] [--seconds 10]
 
-1. In-process, no sockets (pinned to core 0): microseconds per warm hit of the anonymous
-   thread page through the whole ASGI app, through Starlette's router and the front
-   without the middleware, through the front alone, and of the cache version read and
-   the request log line alone. The layers are the differences.
+1. In-process, no sockets (pinned to core 0): CPU microseconds (the process's, all its
+   threads) per warm hit of the anonymous thread page through the whole ASGI app,
+   through Starlette's router and the front without the middleware, through the front
+   alone, and of the cache version read and the request log line alone. The layers are
+   the differences.
 2. On the wire (server on core 0, `wrk -t1 -c32` on core 1): a bare ASGI app that
    answers every request with the hit's bytes and headers, under uvicorn with h11 (as
-   `server.py serve` runs) and with httptools; and the project's server itself. What
-   uvicorn costs is what the bare app cannot go faster than.
+   `server.py serve` runs) and with httptools; the project's server itself; and the raw
+   baseline's page, the unit of "4 x raw". What uvicorn costs is what the bare app
+   cannot go faster than. CPU microseconds a request are given beside req/s: on a busy
+   machine they move much less.
 
 `bench/profile_server.py --scenario anonymous` samples the same hits with py-spy.
 """
@@ -76,7 +79,8 @@ def scope_for(body: bytes) -> dict[str, Any]:
 
 
 async def per_call(app: Any, body: bytes, requests: int) -> tuple[float, list[Any]]:
-    """Microseconds per request through an ASGI callable, and the last answer's messages."""
+    """CPU microseconds per request through an ASGI callable, and the last answer's
+    messages."""
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
@@ -87,25 +91,25 @@ async def per_call(app: Any, body: bytes, requests: int) -> tuple[float, list[An
 
     for _ in range(50):  # warm: the first request fills the cache
         await app(scope_for(body), receive, send)
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(requests):
         sent.clear()
         await app(scope_for(body), receive, send)
-    return (time.perf_counter() - started) / requests * 1e6, list(sent)
+    return (time.process_time() - started) / requests * 1e6, list(sent)
 
 
 async def timed(work: Any, requests: int) -> float:
-    """Microseconds per call of a coroutine function."""
+    """CPU microseconds per call of a coroutine function."""
     for _ in range(50):
         await work()
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(requests):
         await work()
-    return (time.perf_counter() - started) / requests * 1e6
+    return (time.process_time() - started) / requests * 1e6
 
 
 async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str, float]], Any]:
-    """The layers of a hit, in microseconds; and the hit's status line and body."""
+    """The layers of a hit, in CPU microseconds; and the hit's status line and body."""
     from server import create_app
     from services.requestlog import RequestLog
     from services.responsecache import ResponseCache
@@ -140,6 +144,22 @@ async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str,
     return layers, sent
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loaded(pid: int, url: str, body: dict[str, Any], args: argparse.Namespace, wrk: str) -> Any:
+    """wrk's numbers, plus the server's CPU microseconds a request (steadier than req/s
+    on a busy machine: other processes take turns on the core, not CPU time)."""
+    run.warm_up(url, body, None, 1)
+    before = cpu_seconds(pid)
+    found = run.run_wrk(wrk, url, body, None, args.seconds, args.connections)
+    found["cpu_us"] = (cpu_seconds(pid) - before) / max(1, found["requests"]) * 1e6
+    return found
+
+
 def wire(answer: Path, http: str, args: argparse.Namespace, wrk: str) -> dict[str, Any]:
     """req/s of the bare app under uvicorn with the given HTTP parser."""
     import httpx
@@ -165,19 +185,17 @@ def wire(answer: Path, http: str, args: argparse.Namespace, wrk: str) -> dict[st
                     run.post(url, body)
                     break
                 time.sleep(0.1)
-            run.warm_up(url, body, None, 1)
-            return run.run_wrk(wrk, url, body, None, args.seconds, args.connections)
+            return loaded(process.pid, url, body, args, wrk)
         finally:
             process.terminate()
             process.wait(timeout=10)
 
 
-def project(target: run.Target, args: argparse.Namespace, wrk: str) -> dict[str, Any]:
-    """req/s of the project's server answering warm hits."""
+def server(kind: str, target: run.Target, args: argparse.Namespace, wrk: str) -> dict[str, Any]:
+    """The project's server answering warm hits, or the raw baseline its page."""
     body = queries.thread_page(target.info["thread_gid"])
-    with run.running("forum", target, body) as server:
-        run.warm_up(server.url, body, None, 1)
-        return run.run_wrk(wrk, server.url, body, None, args.seconds, args.connections)
+    with run.running(kind, target, body) as started:
+        return loaded(started.process.pid, started.url, body, args, wrk)
 
 
 def main() -> int:
@@ -202,27 +220,27 @@ def main() -> int:
         os.sched_setaffinity(0, {1})
     start, answer = sent[0], sent[1]
     print(f"load average {os.getloadavg()[0]:.2f}; a hit answers {len(answer['body']):,} bytes")
-    print("\n| in-process, one warm hit | \u00b5s |\n|---|---:|")
+    print("\n| in-process, one warm hit | CPU \u00b5s |\n|---|---:|")
     for name, micros in layers:
         print(f"| {name} | {micros:,.0f} |")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         headers = [(k.decode(), v.decode()) for k, v in start["headers"]]
         json.dump({"body": answer["body"].decode(), "headers": headers}, handle)
-    print(f"\n| on the wire, wrk -c{args.connections} | req/s | p50 ms | \u00b5s a request |")
+    print(f"\n| on the wire, wrk -c{args.connections} | req/s | p50 ms | CPU \u00b5s a request |")
     print("|---|---:|---:|---:|")
+    rows = [
+        ("bare ASGI app answering the hit's bytes, uvicorn + h11", "h11"),
+        ("bare ASGI app answering the hit's bytes, uvicorn + httptools", "httptools"),
+        ("the project's server, warm hits (uvicorn + h11)", "forum"),
+        ("the raw baseline, its thread page (uvicorn + httptools)", "raw"),
+    ]
     try:
-        rows = [
-            ("bare ASGI app answering the hit's bytes, uvicorn + h11", "h11"),
-            ("bare ASGI app answering the hit's bytes, uvicorn + httptools", "httptools"),
-        ]
-        for name, http in rows:
-            found = wire(Path(handle.name), http, args, wrk)
-            print(
-                f"| {name} | {found['rps']:,.0f} | {found['p50']:.1f} | {1e6 / found['rps']:,.0f} |"
-            )
-        found = project(target, args, wrk)
-        name = "the project's server, warm hits (h11)"
-        print(f"| {name} | {found['rps']:,.0f} | {found['p50']:.1f} | {1e6 / found['rps']:,.0f} |")
+        for name, kind in rows:
+            if kind in ("forum", "raw"):
+                found = server(kind, target, args, wrk)
+            else:
+                found = wire(Path(handle.name), kind, args, wrk)
+            print(f"| {name} | {found['rps']:,.0f} | {found['p50']:.1f} | {found['cpu_us']:,.0f} |")
     finally:
         os.unlink(handle.name)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
