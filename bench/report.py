@@ -34,9 +34,9 @@ def ratio(s: Any, raws: dict[tuple[str, str], float]) -> float | None:
 def table(scenarios: Sequence[Any]) -> str:
     """The Markdown results table."""
     lines = [
-        "| scenario | server | database | req/s | p50 ms | p99 ms | SQL/req | peak RSS MB "
-        "| \u00d7 raw |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | server | database | req/s | p50 ms | p99 ms | CPU \u00b5s/req | SQL/req "
+        "| peak RSS MB | \u00d7 raw |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     raws = baselines(scenarios)
     for s in scenarios:
@@ -47,9 +47,10 @@ def table(scenarios: Sequence[Any]) -> str:
         bad = f" ({r['bad']} bad)" if r["bad"] else ""
         spread = f" ({r['low']:,.0f}\u2013{r['high']:,.0f})" if r["runs"] > 1 else ""
         rss = f"{r['rss']:.0f}" if r.get("rss") else "?"
+        cpu = f"{r['cpu_us']:,.0f}" if r.get("cpu_us") else "—"
         lines.append(
             f"| {s.title} | {s.label} | {DATABASES[s.target.engine]} | {r['rps']:,.0f}{spread}"
-            f"{bad} | {r['p50']:.1f} | {r['p99']:.1f} | {sql(s)} | {rss} | "
+            f"{bad} | {r['p50']:.1f} | {r['p99']:.1f} | {cpu} | {sql(s)} | {rss} | "
             f"{'—' if found is None else f'{found:.3f}'} |"
         )
     return "\n".join(lines)

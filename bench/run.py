@@ -316,6 +316,15 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"{self.kind} server did not answer in {START_TIMEOUT} s")
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process (all its threads) so far."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self) -> float | None:
         """VmHWM of the server process, in MB."""
         try:
@@ -867,8 +876,12 @@ def time_scenario(
     ) as server:
         use = cookie if scenario.signed_in else None
         warm_up(server.url, scenario.body, use, args.warmup)
+        before = server.cpu_seconds()
         result = drive(wrk, server.url, scenario.body, use, args.duration, args.connections)
+        spent = server.cpu_seconds()
         result["rss"] = server.peak_rss_mb()
+        if before is not None and spent is not None and scenario.workers == 1:
+            result["cpu_us"] = (spent - before) / max(1, result["requests"]) * 1e6
     scenario.runs.append(result)
     scenario.result = median_run(scenario.runs)
     print(
@@ -884,6 +897,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     highest RSS, and the spread of req/s."""
     rates = [r["rps"] for r in runs]
     rss = [r["rss"] for r in runs if r.get("rss")]
+    cpu = [r["cpu_us"] for r in runs if r.get("cpu_us")]
     return {
         "requests": sum(r["requests"] for r in runs),
         "rps": statistics.median(rates),
@@ -893,6 +907,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p99": statistics.median(r["p99"] for r in runs),
         "bad": sum(r["bad"] for r in runs),
         "rss": max(rss) if rss else None,
+        "cpu_us": statistics.median(cpu) if cpu else None,
         "runs": len(runs),
     }
 
