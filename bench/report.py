@@ -16,12 +16,13 @@ BASELINE |= {"post": "post", "keyset": "keyset"}
 PAGES = ("anonymous", "signed_in", "inbox", "keyset")  # "at most 5 statements a page"
 
 
-def baselines(scenarios: Sequence[Any]) -> dict[tuple[str, str], float]:
-    """req/s of the raw baseline (not a ladder rung) per (database, scenario)."""
+def baselines(scenarios: Sequence[Any], measure: str = "rps") -> dict[tuple[str, str], float]:
+    """req/s (or CPU µs a request) of the raw baseline, not a ladder rung, per
+    (database, scenario)."""
     found = {}
     for s in scenarios:
-        if s.server == "raw" and not s.variant and s.result:
-            found[(s.target.engine, s.key)] = s.result["rps"]
+        if s.server == "raw" and not s.variant and s.result.get(measure):
+            found[(s.target.engine, s.key)] = s.result[measure]
     return found
 
 
@@ -31,19 +32,28 @@ def ratio(s: Any, raws: dict[tuple[str, str], float]) -> float | None:
     return s.result["rps"] / base if base and s.result else None
 
 
+def cpu_ratio(s: Any, cpus: dict[tuple[str, str], float]) -> float | None:
+    """The raw baseline's CPU time a request over the row's: what "x raw" would be if
+    each had the core to itself."""
+    base = cpus.get((s.target.engine, BASELINE[s.key]))
+    return base / s.result["cpu_us"] if base and s.result.get("cpu_us") else None
+
+
 def table(scenarios: Sequence[Any]) -> str:
     """The Markdown results table."""
     lines = [
         "| scenario | server | database | req/s | p50 ms | p99 ms | CPU \u00b5s/req | SQL/req "
-        "| peak RSS MB | \u00d7 raw |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak RSS MB | \u00d7 raw | \u00d7 raw by CPU |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     raws = baselines(scenarios)
+    cpus = baselines(scenarios, "cpu_us")
     for s in scenarios:
         r = s.result
         if not r:
             continue
         found = ratio(s, raws)
+        by_cpu = cpu_ratio(s, cpus)
         bad = f" ({r['bad']} bad)" if r["bad"] else ""
         spread = f" ({r['low']:,.0f}\u2013{r['high']:,.0f})" if r["runs"] > 1 else ""
         rss = f"{r['rss']:.0f}" if r.get("rss") else "?"
@@ -51,7 +61,8 @@ def table(scenarios: Sequence[Any]) -> str:
         lines.append(
             f"| {s.title} | {s.label} | {DATABASES[s.target.engine]} | {r['rps']:,.0f}{spread}"
             f"{bad} | {r['p50']:.1f} | {r['p99']:.1f} | {cpu} | {sql(s)} | {rss} | "
-            f"{'—' if found is None else f'{found:.3f}'} |"
+            f"{'—' if found is None else f'{found:.3f}'} | "
+            f"{'—' if by_cpu is None else f'{by_cpu:.3f}'} |"
         )
     return "\n".join(lines)
 
@@ -74,7 +85,11 @@ def _ratio_of(key: str, cache: bool = True) -> Measure:
                 "forum", key, cache, 1, engine,
             ):  # fmt: skip
                 found = ratio(s, raws)
-                return found, "—" if found is None else f"{found:.3f} \u00d7"
+                by_cpu = cpu_ratio(s, baselines(scenarios, "cpu_us"))
+                text = "—" if found is None else f"{found:.3f} \u00d7"
+                if by_cpu is not None:
+                    text += f" (by CPU {by_cpu:.3f} \u00d7)"
+                return found, text
         return None, "not run"
 
     return measure
