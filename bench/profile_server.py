@@ -74,6 +74,23 @@ LANDMARKS = [  # (label, function, path prefix): samples with this frame anywher
     ("reading the body (_Request.read)", "read", "schema/front.py"),
     ("sending the answer (h11 send, transport write)", "send", "uvicorn/"),
 ]
+# Each sample goes to the first of these met walking from its innermost frame outwards,
+# so the shares add up to 100 % (a hit's HTTP writing counts as HTTP, not as the front
+# that called `send`; JSON inside the log line counts as the log line).
+LAYERS = [  # (label, function prefix or "", path prefix)
+    ("HTTP: h11 and uvicorn's protocol (parse, validate, write)", "", "h11/"),
+    ("HTTP: h11 and uvicorn's protocol (parse, validate, write)", "", "uvicorn/protocols/"),
+    ("the cache version read (Tortoise, aiosqlite's thread hand-off)", "version", "services/"),
+    ("the request log line (RequestLog._write)", "_write", "services/requestlog.py"),
+    ("GraphQL execution (a miss)", "", "graphql/"),
+    ("GraphQL execution (a miss)", "", "strawberry/"),
+    ("the front's own work (body, JSON, key, LRU)", "", "schema/front.py"),
+    ("middleware (services/web.py, requestlog, Starlette's CORS and host check)", "", "services/"),
+    ("middleware (services/web.py, requestlog, Starlette's CORS and host check)", "",
+     "starlette/middleware/"),
+    ("Starlette's app and router", "", "starlette/"),
+    ("the event loop and the rest", "", ""),
+]  # fmt: skip
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>.*?)(?::\d+)?\)$")
 
 
@@ -96,6 +113,7 @@ def summarise(raw: Path) -> str:
     """The report for a py-spy `--format raw` file."""
     own: Counter[str] = Counter()
     under: Counter[str] = Counter()
+    layers: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
@@ -110,6 +128,7 @@ def summarise(raw: Path) -> str:
         function, path = parts(leaf)
         leaves[f"{function.replace('.<locals>', '')} ({path})"] += samples
         named = [parts(frame) for frame in frames]
+        layers[layer(named)] += samples
         for label, function, path in LANDMARKS:
             if any(f.split(".")[-1].startswith(function) and p.startswith(path) for f, p in named):
                 under[label] += samples
@@ -121,7 +140,18 @@ def summarise(raw: Path) -> str:
     lines += [f"| `{name}` | {n / total:.1%} |" for name, n in leaves.most_common(12)]
     lines += ["", "| anywhere under | share |", "|---|---:|"]
     lines += [f"| {label} | {under[label] / total:.0%} |" for label, _, _ in LANDMARKS]
+    lines += ["", "| layer (each sample once, innermost match) | share |", "|---|---:|"]
+    lines += [f"| {name} | {n / total:.0%} |" for name, n in layers.most_common()]
     return "\n".join(lines)
+
+
+def layer(named: list[tuple[str, str]]) -> str:
+    """The LAYERS label of a stack, walking from its innermost frame outwards."""
+    for function, path in reversed(named):
+        for label, prefix, place in LAYERS[:-1]:
+            if path.startswith(place) and function.split(".")[-1].startswith(prefix):
+                return label
+    return LAYERS[-1][0]
 
 
 def main() -> int:
