@@ -9,7 +9,8 @@
    the differences.
 2. On the wire (server on core 0, `wrk -t1 -c32` on core 1): a bare ASGI app that
    answers every request with the hit's bytes and headers, under uvicorn with h11 (as
-   `server.py serve` runs) and with httptools; the project's server itself; and the raw
+   `server.py serve` runs) and with httptools, and with httptools plus one read of the
+   cache version through aiosqlite; the project's server itself; and the raw
    baseline's page, the unit of "4 x raw". What uvicorn costs is what the bare app
    cannot go faster than. CPU microseconds a request are given beside req/s: on a busy
    machine they move much less.
@@ -40,16 +41,32 @@ import queries  # noqa: E402
 import run  # noqa: E402
 
 BARE_APP = """
-import json, sys
+import json, os, sys
 answer = json.load(open(sys.argv[1]))
 BODY = answer["body"].encode()
 HEADERS = [(k.encode(), v.encode()) for k, v in answer["headers"]]
+DB = os.environ.get("VERSION_DB")  # read the cache version through aiosqlite per request
+conn = None
 
 async def app(scope, receive, send):
+    global conn
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if DB:
+                    import aiosqlite
+                    conn = await aiosqlite.connect(DB)
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
     if scope["type"] != "http":
         return
     while (await receive()).get("more_body"):
         pass
+    if conn is not None:
+        await conn.execute_fetchall("SELECT version FROM cache_version WHERE id = 1")
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
 """
@@ -160,20 +177,23 @@ def loaded(pid: int, url: str, body: dict[str, Any], args: argparse.Namespace, w
     return found
 
 
-def wire(answer: Path, http: str, args: argparse.Namespace, wrk: str) -> dict[str, Any]:
-    """req/s of the bare app under uvicorn with the given HTTP parser."""
+def wire(
+    answer: Path, http: str, args: argparse.Namespace, wrk: str, version_db: str = ""
+) -> dict[str, Any]:
+    """req/s of the bare app under uvicorn with the given HTTP parser (and, given a
+    database, one read of its cache version a request through aiosqlite)."""
     import httpx
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "bare.py").write_text(BARE_APP)
         port = run.free_port()
         site = str(run.DATA / "site")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([tmp, site])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([tmp, site]), "VERSION_DB": version_db}
         command = ["taskset", "-c", "0", sys.executable, "-c"]
         command += [
             "import sys, uvicorn; sys.argv = ['bare', sys.argv[1]]; import bare; "
             f"uvicorn.run(bare.app, port={port}, http='{http}', loop='uvloop', "
-            "access_log=False, server_header=False, log_level='warning', lifespan='off')",
+            "access_log=False, server_header=False, log_level='warning', lifespan='on')",
             str(answer),
         ]
         process = subprocess.Popen(command, env=env)
@@ -231,6 +251,7 @@ def main() -> int:
     rows = [
         ("bare ASGI app answering the hit's bytes, uvicorn + h11", "h11"),
         ("bare ASGI app answering the hit's bytes, uvicorn + httptools", "httptools"),
+        ("the same + the cache version read through aiosqlite, httptools", "version"),
         ("the project's server, warm hits (uvicorn + h11)", "forum"),
         ("the raw baseline, its thread page (uvicorn + httptools)", "raw"),
     ]
@@ -238,6 +259,9 @@ def main() -> int:
         for name, kind in rows:
             if kind in ("forum", "raw"):
                 found = server(kind, target, args, wrk)
+            elif kind == "version":
+                path = target.url.removeprefix("sqlite://")
+                found = wire(Path(handle.name), "httptools", args, wrk, path)
             else:
                 found = wire(Path(handle.name), kind, args, wrk)
             print(f"| {name} | {found['rps']:,.0f} | {found['p50']:.1f} | {found['cpu_us']:,.0f} |")
