@@ -126,7 +126,8 @@ async def timed(work: Any, requests: int) -> float:
 
 
 async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str, float]], Any]:
-    """The layers of a hit, in CPU microseconds; and the hit's status line and body."""
+    """The layers of a hit, in CPU microseconds (the fastest of five rounds); and the
+    hit's status line and body."""
     from server import create_app
     from services.requestlog import RequestLog
     from services.responsecache import ResponseCache
@@ -135,19 +136,28 @@ async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str,
     settings = Settings(database_url=target.url, data_dir=target.data_dir, rate_limits="off")
     app = create_app(settings, migrate=False)
     body = json.dumps(queries.thread_page(target.info["thread_gid"])).encode()
+    writer = RequestLog(app, with_addresses=False)
+    scope = {**scope_for(body), "forum.request_id": "0" * 32}
+
+    async def log_line() -> None:
+        writer._write(scope, 200, 0.001)
+
+    best: dict[str, float] = {}
     async with app.router.lifespan_context(app):
-        whole, sent = await per_call(app, body, requests)
-        routed, _ = await per_call(app.router, body, requests)
         front = app.routes[0].app
-        alone, _ = await per_call(front, body, requests)
-        version = await timed(ResponseCache.version, requests)
-        writer = RequestLog(app, with_addresses=False)
-        scope = {**scope_for(body), "forum.request_id": "0" * 32}
-
-        async def log_line() -> None:
-            writer._write(scope, 200, 0.001)
-
-        line = await timed(log_line, requests)
+        # Five rounds, the fastest of each: other processes only ever add time.
+        for _ in range(5):
+            found = {
+                "whole": (await per_call(app, body, requests))[0],
+                "routed": (await per_call(app.router, body, requests))[0],
+                "alone": (await per_call(front, body, requests))[0],
+                "version": await timed(ResponseCache.version, requests),
+                "line": await timed(log_line, requests),
+            }
+            best = {k: min(v, best.get(k, v)) for k, v in found.items()}
+        _, sent = await per_call(app, body, 1)
+    whole, routed, alone = best["whole"], best["routed"], best["alone"]
+    version, line = best["version"], best["line"]
     layers = [
         ("whole app (middleware, router, front)", whole),
         ("middleware: RequestLog, SecurityHeaders, TrustedHost, ClientAddress, HeadLimit, "
