@@ -160,8 +160,9 @@ async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str,
     version, line = best["version"], best["line"]
     layers = [
         ("whole app (middleware, router, front)", whole),
-        ("middleware: RequestLog, SecurityHeaders, TrustedHost, ClientAddress, HeadLimit, "
-         "BodyLimit, CORS, WriteGuard (incl. the log line)", whole - routed),
+        ("middleware: Starlette's ServerError and Exception layers, RequestLog, SecurityHeaders, "
+         "TrustedHost, ClientAddress, HeadLimit, BodyLimit, CORS, WriteGuard (incl. the log "
+         "line)", whole - routed),
         ("  of which the request log line (json.dumps + logging)", line),
         ("Starlette's router", routed - alone),
         ("the front: body read, json.loads, persisted-query and subscription checks, key "
