@@ -1,8 +1,11 @@
 """Where a scenario's CPU goes in the project's server: py-spy samples the server (core 0)
 while wrk loads it (core 1), then the samples are summed by library.
 
-    pip install py-spy        # into the same environment
-    python bench/profile_server.py [--scenario signed_in] [--seconds 20]
+    python bench/profile_server.py [--scenario signed_in] [--seconds 20] [--uncached]
+
+py-spy comes from bench/requirements.txt (bench/run.py installs it into bench/data/site).
+`--scenario anonymous` profiles warm response-cache hits (the page is requested once
+before, so every timed request is a hit); `--uncached` runs it with RESPONSE_CACHE=false.
 
 Uses bench/data/standard.sqlite3 (run `bench/run.py` once to seed it). py-spy samples
 only the thread holding the GIL (`--gil`): Python's own work, not SQLite's C code in
@@ -41,7 +44,10 @@ LIBRARIES = [  # (label, path prefixes) - py-spy names files relative to sys.pat
     ("aiosqlite / sqlite3", ("aiosqlite/", "sqlite3/")),
     ("asyncpg", ("asyncpg/",)),
     ("starlette", ("starlette/",)),
-    ("uvicorn / h11", ("uvicorn/", "h11/")),
+    ("h11 (HTTP parsing and writing)", ("h11/",)),
+    ("uvicorn", ("uvicorn/",)),
+    ("logging", ("logging/",)),
+    ("hashlib / uuid", ("hashlib.py", "uuid.py")),
     ("json", ("json/",)),
     ("asyncio", ("asyncio/",)),
     ("project code", ("server.py", "schema/", "resolvers/", "services/", "models/")),
@@ -57,7 +63,34 @@ LANDMARKS = [  # (label, function, path prefix): samples with this frame anywher
     ("the privacy extension (Private.resolve_async)", "resolve_async", "schema/privacy.py"),
     ("session lookup (session_for_token)", "session_for_token", "resolvers/sessions.py"),
     ("JSON encoding (json.dumps)", "dumps", "json/"),
+    ("JSON decoding (json.loads)", "loads", "json/"),
+    # What a response-cache hit passes through, outermost first.
+    ("uvicorn's h11 protocol (data_received: parse, dispatch)", "data_received", "uvicorn/"),
+    ("the ASGI app (RequestLog and everything inside)", "__call__", "services/requestlog.py"),
+    ("the request log line (RequestLog._write)", "_write", "services/requestlog.py"),
+    ("the front (Front.__call__, version read included)", "__call__", "schema/front.py"),
+    ("the cache version read (ResponseCache.version)", "version", "services/responsecache.py"),
+    ("the cache key (Front._key: variables JSON, sha256)", "_key", "schema/front.py"),
+    ("reading the body (_Request.read)", "read", "schema/front.py"),
+    ("sending the answer (h11 send, transport write)", "send", "uvicorn/"),
 ]
+# Each sample goes to the first of these met walking from its innermost frame outwards,
+# so the shares add up to 100 % (a hit's HTTP writing counts as HTTP, not as the front
+# that called `send`; JSON inside the log line counts as the log line).
+LAYERS = [  # (label, function prefix or "", path prefix)
+    ("HTTP: h11 and uvicorn's protocol (parse, validate, write)", "", "h11/"),
+    ("HTTP: h11 and uvicorn's protocol (parse, validate, write)", "", "uvicorn/protocols/"),
+    ("the cache version read (Tortoise, aiosqlite's thread hand-off)", "version", "services/"),
+    ("the request log line (RequestLog._write)", "_write", "services/requestlog.py"),
+    ("GraphQL execution (a miss)", "", "graphql/"),
+    ("GraphQL execution (a miss)", "", "strawberry/"),
+    ("the front's own work (body, JSON, key, LRU)", "", "schema/front.py"),
+    ("middleware (services/web.py, requestlog, Starlette's CORS and host check)", "", "services/"),
+    ("middleware (services/web.py, requestlog, Starlette's CORS and host check)", "",
+     "starlette/middleware/"),
+    ("Starlette's app and router", "", "starlette/"),
+    ("the event loop and the rest", "", ""),
+]  # fmt: skip
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>.*?)(?::\d+)?\)$")
 
 
@@ -80,6 +113,7 @@ def summarise(raw: Path) -> str:
     """The report for a py-spy `--format raw` file."""
     own: Counter[str] = Counter()
     under: Counter[str] = Counter()
+    layers: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
@@ -94,6 +128,7 @@ def summarise(raw: Path) -> str:
         function, path = parts(leaf)
         leaves[f"{function.replace('.<locals>', '')} ({path})"] += samples
         named = [parts(frame) for frame in frames]
+        layers[layer(named)] += samples
         for label, function, path in LANDMARKS:
             if any(f.split(".")[-1].startswith(function) and p.startswith(path) for f, p in named):
                 under[label] += samples
@@ -105,7 +140,18 @@ def summarise(raw: Path) -> str:
     lines += [f"| `{name}` | {n / total:.1%} |" for name, n in leaves.most_common(12)]
     lines += ["", "| anywhere under | share |", "|---|---:|"]
     lines += [f"| {label} | {under[label] / total:.0%} |" for label, _, _ in LANDMARKS]
+    lines += ["", "| layer (each sample once, innermost match) | share |", "|---|---:|"]
+    lines += [f"| {name} | {n / total:.0%} |" for name, n in layers.most_common()]
     return "\n".join(lines)
+
+
+def layer(named: list[tuple[str, str]]) -> str:
+    """The LAYERS label of a stack, walking from its innermost frame outwards."""
+    for function, path in reversed(named):
+        for label, prefix, place in LAYERS[:-1]:
+            if path.startswith(place) and function.split(".")[-1].startswith(prefix):
+                return label
+    return LAYERS[-1][0]
 
 
 def main() -> int:
@@ -114,18 +160,23 @@ def main() -> int:
     parser.add_argument("--scenario", default="signed_in", choices=sorted(run.TITLES))
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--uncached", action="store_true", help="RESPONSE_CACHE=false")
     args = parser.parse_args()
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    run.ensure_site()
+    spy = str(run.DATA / "site" / "bin" / "py-spy")
     wrk = run.ensure_wrk()
     if not Path(spy).exists() or wrk is None:
         print("needs py-spy (pip install py-spy) and wrk", file=sys.stderr)
         return 1
     target = run.sqlite_target("big" if args.scenario == "keyset" else "standard", False)
     scenario = next(
-        s for s in run.scenarios_for(target) if s.key == args.scenario and s.server == "forum"
+        s
+        for s in run.scenarios_for(target)
+        if s.key == args.scenario and s.server == "forum" and s.cache != args.uncached
     )
-    out = run.DATA / f"profile-{args.scenario}.txt"
-    with run.running("forum", target, scenario.body) as server:
+    name = args.scenario + ("-uncached" if args.uncached else "")
+    out = run.DATA / f"profile-{name}.txt"
+    with run.running("forum", target, scenario.body, cache=scenario.cache) as server:
         cookie = run.login(server.url, target.info) if scenario.signed_in else None
         run.warm_up(server.url, scenario.body, cookie, 3)
         load = threading.Thread(
@@ -157,7 +208,7 @@ def main() -> int:
             )
             shutil.copy(Path(tmp) / "raw.txt", out)
         load.join()
-    print(f"{run.TITLES[args.scenario]} on SQLite, {args.seconds} s under wrk -c{args.connections}")
+    print(f"{scenario.title}, {scenario.label}, SQLite, {args.seconds} s, wrk -c{args.connections}")
     print(summarise(out))
     print(f"\ncollapsed stacks: {out.relative_to(run.ROOT)}")
     return 0

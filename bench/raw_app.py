@@ -1,365 +1,195 @@
-"""The raw baseline: a tiny Starlette app that answers the anonymous thread page with
-hand-written SQL and the same JSON, byte for byte, as the project's server, and
-writes a reply the way the project does (the same rows: the message rendered by the
-same Markdown renderer, its encrypted client address and keyed hash, the thread's
-last message) with hand-written SQL in one transaction.
+"""The raw baseline, as fast as raw Python gets here: a bare ASGI app under uvicorn with
+httptools and uvloop, one hand-written statement per page, orjson. It answers with the
+same JSON, byte for byte, as the project's server (the runner checks that before timing):
+
+- the thread page (`queries.THREAD_PAGE`) for a signed-out reader: the thread, its
+  opener, the page of messages, and each author with profile and privacy settings in
+  one statement; a private field shows only when its owner's audience is EVERYONE
+  (the settings' defaults when none were saved), as `resolvers/privacy.py: can_view`
+  decides for nobody;
+- the inbox (`queries.INBOX`) for the session's member: the session, the 20 most
+  recently active conversations with unread counts, participants and last message
+  (with its author) in one statement;
+- a reply (`queries.POST_MESSAGE`): the rows `postMessage` writes (reference.py).
 
     BENCH_DATABASE_URL=sqlite://bench/data/standard.sqlite3 python bench/raw_app.py --port 8101
 
-It understands one document (`queries.THREAD_PAGE`, variables id/first/after) for a
-signed-out reader: a private field shows only when its owner's audience is EVERYONE,
-exactly as `resolvers/privacy.py: can_view` decides for a viewer of None. Three SQL
-statements a page: the thread and its opener, the page of messages, and the authors
-with their profiles and privacy settings in one `IN`. aiosqlite on SQLite (one
-connection, as Tortoise uses), an asyncpg pool on PostgreSQL.
+The options take it apart for bench/README.md's ladder: `--http h11`, `--statements 3`
+(the reference's three statements), `--json std`, `--framework starlette`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import base64
-import binascii
-import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
+sys.path.insert(0, str(Path(__file__).resolve().parent / "data" / "site"))  # requirements.txt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from queries import POST_MESSAGE, THREAD_PAGE
+import reference
+from queries import INBOX, POST_MESSAGE, THREAD_PAGE
+from reference import DEFAULTS, as_date, as_datetime, gid, iso, kg, ungid
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from services.addresses import AddressVault
 from services.markdown import Renderer
 from services.tokens import token_hash
 
-STATEMENTS_PER_PAGE = 3
-STATEMENTS_PER_REPLY = 5  # the member, the thread, the insert, the thread's update, commit
-# Defaults of privacy_settings for members who never saved one (models/privacy.py).
-DEFAULTS = {
-    "age": "members",
-    "last_seen": "everyone",
-    "bio": "everyone",
-    "location": "members",
-    "website": "everyone",
-    "diet_plan": "members",
-    "weight_journey": "only_me",
-}
-AUTHOR_COLUMNS = (
-    "u.id, u.username, u.date_of_birth, u.last_seen_at, p.user_id, p.bio, p.location, "
-    "p.website, p.diet_plan, p.start_weight_kg, p.current_weight_kg, p.goal_weight_kg, "
-    "s.user_id, s.age, s.last_seen, s.bio, s.location, s.website, s.diet_plan, s.weight_journey"
-)
+STATEMENTS_PER_PAGE = 1
+STATEMENTS_PER_INBOX = 1
+STATEMENTS_PER_REPLY = reference.STATEMENTS_PER_REPLY
+INBOX_SIZE = 20
 
 
-def gid(kind: str, key: int) -> str:
-    """A global id or cursor: base64url of `Kind:key`, without padding."""
-    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
+def _shown(setting: str, column: str) -> str:
+    """A column that only an audience of EVERYONE lets a signed-out reader see."""
+    return f"CASE WHEN COALESCE(s.{setting}, '{DEFAULTS[setting]}') = 'everyone' THEN {column} END"
 
 
-def ungid(kind: str, value: str) -> int | None:
-    """The key inside a global id or cursor of `kind`, or None."""
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    found, _, key = raw.partition(":")
-    return int(key) if found == kind and key.isdigit() and len(key) <= 18 else None
-
-
-class Database:
-    """The three statements, on SQLite or PostgreSQL; values come back as Python types
-    the JSON builder understands (SQLite's timestamps stay text, already ISO 8601)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.postgres = url.startswith(("postgres://", "postgresql://"))
-        self.conn: Any = None
-        self.pool: Any = None
-        self.writing = asyncio.Lock()  # one SQLite connection: one write transaction at a time
-
-    async def open(self) -> None:
-        """Connect."""
-        if self.postgres:
-            import asyncpg
-
-            self.pool = await asyncpg.create_pool(self.url, min_size=4, max_size=10)
-        else:
-            import aiosqlite
-
-            path = self.url.removeprefix("sqlite://").split("?")[0]
-            self.conn = await aiosqlite.connect(path)
-            await self.conn.execute("PRAGMA journal_mode=WAL")
-
-    async def close(self) -> None:
-        """Disconnect."""
-        if self.pool is not None:
-            await self.pool.close()
-        if self.conn is not None:
-            await self.conn.close()
-
-    async def page(
-        self, thread_id: int, after: int, limit: int
-    ) -> tuple[Any, list[Sequence[Any]], dict[int, Sequence[Any]]]:
-        """The thread row, `limit` messages after `after`, and their authors by id."""
-        thread, rows, authors, _ = await self.viewer_page(thread_id, after, limit, None)
-        return thread, rows, authors
-
-    async def viewer_page(
-        self, thread_id: int, after: int, limit: int, viewer: int | None
-    ) -> tuple[Any, list[Sequence[Any]], dict[int, Sequence[Any]], list[Sequence[Any]]]:
-        """`page`, plus (for the runner's check of a signed-in page, never served here)
-        the follows between the viewer and the authors."""
-        thread_sql = "SELECT id, title, created_at, author_id FROM threads WHERE id = {0}"
-        page_sql = (
-            "SELECT id, author_id, body_html, created_at, edited_at, deleted_at, hidden_at "
-            "FROM messages WHERE thread_id = {0} AND id > {1} ORDER BY id LIMIT {2}"
-        )
-        if self.postgres:
-            async with self.pool.acquire() as conn:
-                thread = await conn.fetchrow(thread_sql.format("$1"), thread_id)
-                if thread is None:
-                    return None, [], {}
-                rows = await conn.fetch(page_sql.format("$1", "$2", "$3"), thread_id, after, limit)
-                ids = _author_ids(thread, rows)
-                authors = await conn.fetch(_authors_sql("$1::int[]", postgres=True), ids)
-                follows = []
-                if viewer is not None:
-                    follows = await conn.fetch(
-                        "SELECT follower_id, followee_id FROM follows WHERE "
-                        "(follower_id = $1 AND followee_id = ANY($2::int[])) OR "
-                        "(followee_id = $1 AND follower_id = ANY($2::int[]))",
-                        viewer,
-                        ids,
-                    )
-        else:
-            async with self.conn.execute(thread_sql.format("?"), (thread_id,)) as cur:
-                thread = await cur.fetchone()
-            if thread is None:
-                return None, [], {}
-            async with self.conn.execute(
-                page_sql.format("?", "?", "?"), (thread_id, after, limit)
-            ) as cur:
-                rows = await cur.fetchall()
-            ids = _author_ids(thread, rows)
-            marks = ", ".join("?" for _ in ids)
-            async with self.conn.execute(_authors_sql(marks, postgres=False), ids) as cur:
-                authors = await cur.fetchall()
-            follows = []
-            if viewer is not None:
-                sql = (
-                    "SELECT follower_id, followee_id FROM follows WHERE "
-                    f"(follower_id = ? AND followee_id IN ({marks})) OR "
-                    f"(followee_id = ? AND follower_id IN ({marks}))"
-                )
-                async with self.conn.execute(sql, [viewer, *ids, viewer, *ids]) as cur:
-                    follows = await cur.fetchall()
-        return thread, rows, {row[0]: row for row in authors}, follows
-
-    async def post(
-        self, token: str, thread_id: int, body: str, html: str, ip: dict[str, str]
-    ) -> tuple[int, str, datetime] | None:
-        """The raw reply: the session's member, the thread, the message row with its
-        client record, the thread's last message; None when signed out or no thread."""
-        now = datetime.now(UTC)
-        who_sql = (
-            "SELECT u.id, u.username, s.expires_at FROM sessions s JOIN users u "
-            "ON u.id = s.user_id WHERE s.token_hash = {0} AND s.revoked_at IS NULL"
-        )
-        insert_sql = (
-            "INSERT INTO messages (thread_id, author_id, body, body_html, created_at, "
-            "ip_cipher, ip_hash, user_agent) VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}) "
-            "RETURNING id"
-        )
-        update_sql = "UPDATE threads SET last_message_id = {0} WHERE id = {1}"
-        if self.postgres:
-            async with self.pool.acquire() as conn:
-                who = await conn.fetchrow(who_sql.format("$1"), token_hash(token))
-                if who is None or who[2] <= now:
-                    return None
-                if await conn.fetchval("SELECT id FROM threads WHERE id = $1", thread_id) is None:
-                    return None
-                async with conn.transaction():
-                    values = [thread_id, who[0], body, html, now, *ip.values()]
-                    marks = [f"${n}" for n in range(1, 9)]
-                    message_id = await conn.fetchval(insert_sql.format(*marks), *values)
-                    await conn.execute(update_sql.format("$1", "$2"), message_id, thread_id)
-                return message_id, who[1], now
-        async with self.conn.execute(who_sql.format("?"), (token_hash(token),)) as cur:
-            who = await cur.fetchone()
-        if who is None or as_datetime(who[2]) <= now:
-            return None
-        async with self.conn.execute("SELECT id FROM threads WHERE id = ?", (thread_id,)) as cur:
-            if await cur.fetchone() is None:
-                return None
-        values = [thread_id, who[0], body, html, now.isoformat(" "), *ip.values()]
-        async with self.writing:
-            async with self.conn.execute(insert_sql.format(*["?"] * 8), values) as cur:
-                message_id = (await cur.fetchone())[0]
-            await self.conn.execute(update_sql.format("?", "?"), (message_id, thread_id))
-            await self.conn.commit()
-        return message_id, who[1], now
-
-
-def _author_ids(thread: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[int]:
-    ids = {row[1] for row in rows if row[1] is not None}
-    if thread[3] is not None:
-        ids.add(thread[3])
-    return sorted(ids)
-
-
-def _authors_sql(marks: str, *, postgres: bool) -> str:
-    where = f"u.id = ANY({marks})" if postgres else f"u.id IN ({marks})"
+def page_sql(postgres: bool) -> str:
+    """The thread page in one statement: one row per message (one row, message columns
+    null, for a thread without messages after the cursor); none for no thread."""
+    one, two, three = ("$1", "$2", "$3") if postgres else ("?1", "?2", "?3")
+    shown = [
+        _shown("last_seen", "u.last_seen_at"),
+        _shown("age", "u.date_of_birth"),
+        *(_shown(name, f"p.{name}") for name in ("bio", "location", "website", "diet_plan")),
+        *(_shown("weight_journey", f"p.{name}_weight_kg") for name in ("start", "current", "goal")),
+    ]
     return (
-        f"SELECT {AUTHOR_COLUMNS} FROM users u "
+        "SELECT t.id, t.title, t.created_at, o.id, o.username, m.id, m.body_html, "
+        "m.created_at, m.edited_at, m.deleted_at, m.hidden_at, u.id, u.username, "
+        + ", ".join(shown)
+        + " FROM threads t LEFT JOIN users o ON o.id = t.author_id "
+        "LEFT JOIN (SELECT id, author_id, body_html, created_at, edited_at, deleted_at, "
+        f"hidden_at FROM messages WHERE thread_id = {one} AND id > {two} ORDER BY id "
+        f"LIMIT {three}) m ON {'true' if postgres else '1'} "
+        "LEFT JOIN users u ON u.id = m.author_id "
         "LEFT JOIN profiles p ON p.user_id = u.id "
         "LEFT JOIN privacy_settings s ON s.user_id = u.id "
-        f"WHERE {where}"
+        f"WHERE t.id = {one} ORDER BY m.id"
     )
 
 
-def iso(value: Any) -> str | None:
-    """A timestamp as Strawberry writes it (datetime.isoformat)."""
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite: stored with isoformat(" ")
-        return value.replace(" ", "T", 1)
-    return value.isoformat()
+def inbox_sql(postgres: bool) -> str:
+    """The inbox in one statement: the session's member (no row: signed out), then one row
+    per participant of each of the member's most recently active conversations."""
+    token, size = ("$1", "$2") if postgres else ("?1", "?2")
+    alive = "expires_at > now()" if postgres else "julianday(expires_at) > julianday('now')"
+    return (
+        "WITH v AS (SELECT user_id AS id FROM sessions WHERE token_hash = "
+        f"{token} AND revoked_at IS NULL AND {alive}), "
+        "mine AS (SELECT p.conversation_id AS cid, p.last_message_id AS activity, "
+        "p.last_read_message_id AS seen FROM participants p JOIN v ON p.user_id = v.id "
+        f"WHERE p.left_at IS NULL ORDER BY p.last_message_id DESC LIMIT {size}) "
+        "SELECT v.id, mine.activity, c.id, c.title, "
+        "(SELECT COUNT(n.id) FROM messages n WHERE n.conversation_id = mine.cid "
+        "AND n.id > mine.seen AND n.deleted_at IS NULL "
+        "AND (n.author_id IS NULL OR n.author_id <> v.id)), "
+        "m.id, m.body_html, m.created_at, m.deleted_at, m.hidden_at, a.id, a.username, "
+        "u.id, u.username "
+        "FROM v LEFT JOIN mine ON true LEFT JOIN conversations c ON c.id = mine.cid "
+        "LEFT JOIN messages m ON m.id = "
+        "(SELECT MAX(l.id) FROM messages l WHERE l.conversation_id = c.id) "
+        "LEFT JOIN users a ON a.id = m.author_id "
+        "LEFT JOIN participants pp ON pp.conversation_id = c.id AND pp.left_at IS NULL "
+        "LEFT JOIN users u ON u.id = pp.user_id "
+        "ORDER BY mine.activity DESC, pp.id"
+    )
 
 
-def as_datetime(value: Any) -> datetime:
-    """A stored timestamp as an aware datetime."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+class Database(reference.Database):
+    """The reference's connection, plus the one-statement pages."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.page_sql = page_sql(self.postgres)
+        self.inbox_sql = inbox_sql(self.postgres)
+
+    async def rows(self, sql: str, *values: Any) -> Sequence[Sequence[Any]]:
+        """All rows of one statement (one trip to aiosqlite's thread on SQLite)."""
+        if self.postgres:
+            async with self.pool.acquire() as conn:
+                return await conn.fetch(sql, *values)
+        return await self.conn.execute_fetchall(sql, values)
 
 
-def as_date(value: Any) -> date:
-    """A stored date."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def kg(value: Any) -> float | None:
-    """A stored weight as the GraphQL Float."""
-    if value is None:
-        return None
-    return float(Decimal(value)) if isinstance(value, str) else float(value)
-
-
-class Viewer:
-    """Who reads: nobody (the baseline), or a confirmed member and their follows."""
-
-    def __init__(self, member: int | None = None, follows: Sequence[Sequence[Any]] = ()) -> None:
-        self.member = member
-        self.following = {b for a, b in follows if a == member}  # the viewer follows b
-        self.followers = {a for a, b in follows if b == member}  # a follows the viewer
-
-    def sees(self, owner: int, audience: str) -> bool:
-        """resolvers/privacy.py: can_view, for a confirmed member or nobody."""
-        if self.member is not None and owner == self.member:
-            return True
-        if audience == "everyone":
-            return True
-        if self.member is None:
-            return False
-        if audience == "members":
-            return True
-        return audience == "following" and owner in self.followers
-
-
-NOBODY = Viewer()
-
-
-def author_json(
-    row: Sequence[Any] | None, today: date, viewer: Viewer = NOBODY
-) -> dict[str, Any] | None:
-    """An author as the project renders it (for a signed-out reader in the baseline)."""
-    if row is None:
-        return None
-    (
-        user_id, username, born, seen, _profile, bio, location, website, diet_plan,
-        start, current, goal, has_settings, a_age, a_seen, a_bio, a_location, a_website,
-        a_diet, a_weights,
-    ) = row  # fmt: skip
-    if has_settings is None:
-        a_age, a_seen, a_bio = DEFAULTS["age"], DEFAULTS["last_seen"], DEFAULTS["bio"]
-        a_location, a_website = DEFAULTS["location"], DEFAULTS["website"]
-        a_diet, a_weights = DEFAULTS["diet_plan"], DEFAULTS["weight_journey"]
+def author(row: Sequence[Any], today: Any) -> dict[str, Any]:
+    """A message's author from the page statement's columns 11-22 (already filtered)."""
+    seen, born, start, current, goal = row[13], row[14], row[19], row[20], row[21]
     last_seen = None
-    if seen is not None and viewer.sees(user_id, a_seen):
+    if seen is not None:
         moment = as_datetime(seen)
         last_seen = moment.replace(
             minute=moment.minute - moment.minute % 15, second=0, microsecond=0
         ).isoformat()
     age = None
-    if viewer.sees(user_id, a_age):
-        born_on = as_date(born)
-        age = today.year - born_on.year - ((today.month, today.day) < (born_on.month, born_on.day))
+    if born is not None:
+        born = as_date(born)
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     journey = None
-    if viewer.sees(user_id, a_weights) and not (start is None and current is None and goal is None):
+    if not (start is None and current is None and goal is None):
         journey = {"startKg": kg(start), "currentKg": kg(current), "goalKg": kg(goal)}
     return {
-        "id": gid("User", user_id),
-        "username": username,
+        "id": gid("User", row[11]),
+        "username": row[12],
         "lastSeenAt": last_seen,
         "age": age,
         "profile": {
-            "bio": bio if viewer.sees(user_id, a_bio) else None,
-            "location": location if viewer.sees(user_id, a_location) else None,
-            "website": website if viewer.sees(user_id, a_website) else None,
-            "dietPlan": diet_plan if viewer.sees(user_id, a_diet) else None,
+            "bio": row[15],
+            "location": row[16],
+            "website": row[17],
+            "dietPlan": row[18],
             "weightJourney": journey,
         },
-        "viewerIsFollowing": user_id in viewer.following,
+        "viewerIsFollowing": False,
     }
 
 
-def thread_json(
-    thread: Sequence[Any], rows: Sequence[Sequence[Any]], authors: dict[int, Any], first: int,
-    after: bool, viewer: Viewer = NOBODY,
-) -> dict[str, Any]:  # fmt: skip
-    """The `data` of a thread page."""
+def page_json(rows: Sequence[Sequence[Any]], first: int, after: bool) -> dict[str, Any]:
+    """The `data` of a signed-out thread page from the page statement's rows."""
+    if not rows:
+        return {"thread": None}
     today = datetime.now(UTC).date()
-    people = {key: author_json(row, today, viewer) for key, row in authors.items()}
-    more = len(rows) > first
-    rows = rows[:first]
+    people: dict[int, dict[str, Any]] = {}
     edges = []
-    for message_id, author_id, body_html, created, edited, deleted, hidden in rows:
-        key = gid("Message", message_id)
-        removed = deleted is not None or hidden is not None
-        edges.append(
-            {
-                "cursor": key,
-                "node": {
-                    "id": key,
-                    "bodyHtml": "" if removed else body_html,
-                    "createdAt": iso(created),
-                    "editedAt": iso(edited),
-                    "deleted": deleted is not None,
-                    "hidden": hidden is not None,
-                    "author": people.get(author_id) if author_id is not None else None,
-                },
-            }
-        )
-    opener = people.get(thread[3]) if thread[3] is not None else None
+    for row in rows[:first]:
+        if row[5] is None:
+            break
+        key = gid("Message", row[5])
+        who = None
+        if row[11] is not None:
+            who = people.get(row[11])
+            if who is None:
+                who = people[row[11]] = author(row, today)
+        removed = row[9] is not None or row[10] is not None
+        node = {
+            "id": key,
+            "bodyHtml": "" if removed else row[6],
+            "createdAt": iso(row[7]),
+            "editedAt": iso(row[8]),
+            "deleted": row[9] is not None,
+            "hidden": row[10] is not None,
+            "author": who,
+        }
+        edges.append({"cursor": key, "node": node})
+    head = rows[0]
     return {
         "thread": {
-            "id": gid("Thread", thread[0]),
-            "title": thread[1],
-            "createdAt": iso(thread[2]),
-            "author": {"id": opener["id"], "username": opener["username"]} if opener else None,
+            "id": gid("Thread", head[0]),
+            "title": head[1],
+            "createdAt": iso(head[2]),
+            "author": None
+            if head[3] is None
+            else {"id": gid("User", head[3]), "username": head[4]},
             "messages": {
                 "edges": edges,
                 "pageInfo": {
-                    "hasNextPage": more,
+                    "hasNextPage": len(rows) > first and rows[first][5] is not None,
                     "hasPreviousPage": after,
                     "startCursor": edges[0]["cursor"] if edges else None,
                     "endCursor": edges[-1]["cursor"] if edges else None,
@@ -369,34 +199,134 @@ def thread_json(
     }
 
 
-def create_app(url: str) -> Starlette:
-    """The baseline app for one database URL."""
-    db = Database(url)
+def inbox_json(rows: Sequence[Sequence[Any]], size: int) -> dict[str, Any]:
+    """The `data` of the inbox from the inbox statement's rows (the member's, at least one)."""
+    conversations: list[dict[str, Any]] = []
+    activity: list[int] = []
+    last = None
+    for row in rows:
+        if row[2] is None:
+            continue  # a member without conversations
+        if row[2] != last:
+            last = row[2]
+            activity.append(row[1])
+            message = None
+            if row[5] is not None:
+                removed = row[8] is not None or row[9] is not None
+                writer = (
+                    None if row[10] is None else {"id": gid("User", row[10]), "username": row[11]}
+                )
+                message = {
+                    "node": {
+                        "id": gid("Message", row[5]),
+                        "bodyHtml": "" if removed else row[6],
+                        "createdAt": iso(row[7]),
+                        "author": writer,
+                    }
+                }
+            node = {
+                "id": gid("Conversation", row[2]),
+                "title": row[3],
+                "unreadCount": row[4],
+                "participants": [],
+                "messages": {"edges": [message] if message else []},
+            }
+            conversations.append({"cursor": gid("Activity", row[1]), "node": node})
+        if row[12] is not None:
+            conversations[-1]["node"]["participants"].append(
+                {"id": gid("User", row[12]), "username": row[13]}
+            )
+    shown = conversations[:size]
+    return {
+        "conversations": {
+            "edges": shown,
+            "pageInfo": {
+                "hasNextPage": len(conversations) > size,
+                "endCursor": shown[-1]["cursor"] if shown else None,
+            },
+        }
+    }
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await db.open()
+
+class Answers:
+    """What the baseline answers, independent of the HTTP framing around it."""
+
+    def __init__(
+        self,
+        url: str,
+        statements: int,
+        loads: Callable[[bytes], Any],
+        dumps: Callable[[Any], bytes],
+    ) -> None:
+        self.db = Database(url)
+        self.statements = statements
+        self.loads = loads
+        self.dumps = dumps
+        self.vault = AddressVault(b"raw-baseline-ip-key-" + b"k" * 32)
+        self.renderer = Renderer("http://localhost:8000", b"raw-baseline-secret-" + b"s" * 32)
+
+    async def answer(
+        self, body: bytes, cookie: str | None, client: str, agent: str
+    ) -> tuple[int, bytes]:
+        """The status and JSON body for one POST /graphql body."""
         try:
-            yield
-        finally:
-            await db.close()
+            payload = self.loads(body)
+            query = payload["query"]
+            variables = payload.get("variables") or {}
+        except (ValueError, KeyError, TypeError):
+            return 400, b'{"errors":[{"message":"bad request"}]}'
+        if query == THREAD_PAGE:
+            return await self.page(variables)
+        if query == INBOX:
+            return await self.inbox(cookie)
+        if query == POST_MESSAGE:
+            return await self.reply(variables, cookie, client, agent)
+        return 400, b'{"errors":[{"message":"only the benchmark documents"}]}'
 
-    vault = AddressVault(b"raw-baseline-ip-key-" + b"k" * 32)
-    renderer = Renderer("http://localhost:8000", b"raw-baseline-secret-" + b"s" * 32)
+    async def page(self, variables: dict[str, Any]) -> tuple[int, bytes]:
+        """The signed-out thread page."""
+        thread_id = ungid("Thread", str(variables.get("id") or ""))
+        first = variables.get("first")
+        after = variables.get("after")
+        position = ungid("Message", after) if isinstance(after, str) else 0
+        if thread_id is None or position is None or not isinstance(first, int):
+            return 400, b'{"errors":[{"message":"bad variables"}]}'
+        if not 1 <= first <= 100:
+            return 400, b'{"errors":[{"message":"bad variables"}]}'
+        if self.statements == 3:
+            thread, rows, authors = await self.db.page(thread_id, position, first + 1)
+            data: dict[str, Any] = {"thread": None}
+            if thread is not None:
+                data = reference.thread_json(thread, rows, authors, first, after is not None)
+        else:
+            rows = await self.db.rows(self.db.page_sql, thread_id, position, first + 1)
+            data = page_json(rows, first, after is not None)
+        return 200, self.dumps({"data": data})
 
-    async def reply(request: Request, variables: dict[str, Any]) -> Response:
+    async def inbox(self, cookie: str | None) -> tuple[int, bytes]:
+        """The session's member's inbox, or UNAUTHENTICATED."""
+        token = _session(cookie)
+        rows = []
+        if token:
+            rows = await self.db.rows(self.db.inbox_sql, token_hash(token), INBOX_SIZE + 1)
+        if not rows:
+            return 200, self.dumps({"errors": [{"message": "Sign in first."}], "data": None})
+        return 200, self.dumps({"data": inbox_json(rows, INBOX_SIZE)})
+
+    async def reply(
+        self, variables: dict[str, Any], cookie: str | None, client: str, agent: str
+    ) -> tuple[int, bytes]:
+        """A reply by the session's member, written as `postMessage` writes it."""
         given = variables.get("input") or {}
-        thread_id = ungid("Thread", given.get("threadId") or "")
+        thread_id = ungid("Thread", str(given.get("threadId") or ""))
         body = str(given.get("body") or "").strip()
-        token = request.cookies.get("session") or ""
         if thread_id is None or not body:
-            return JSONResponse({"errors": [{"message": "bad variables"}]}, 400)
-        client = request.client.host if request.client else "0.0.0.0"
-        ip = vault.columns(client, (request.headers.get("user-agent") or "")[:512])
-        html = renderer.render(body)
-        written = await db.post(token, thread_id, body, html, ip)
+            return 400, b'{"errors":[{"message":"bad variables"}]}'
+        ip = self.vault.columns(client, agent[:512])
+        html = self.renderer.render(body)
+        written = await self.db.post(_session(cookie) or "", thread_id, body, html, ip)
         if written is None:
-            return JSONResponse({"errors": [{"message": "not signed in or no thread"}]}, 400)
+            return 400, b'{"errors":[{"message":"not signed in or no thread"}]}'
         message_id, username, created = written
         message = {
             "id": gid("Message", message_id),
@@ -404,48 +334,142 @@ def create_app(url: str) -> Starlette:
             "createdAt": created.isoformat(),
             "author": {"username": username},
         }
-        data = {"postMessage": {"message": message, "userErrors": []}}
-        return Response(
-            json.dumps({"data": data}, separators=(",", ":")), media_type="application/json"
-        )
+        return 200, self.dumps({"data": {"postMessage": {"message": message, "userErrors": []}}})
+
+
+def _session(cookie: str | None) -> str | None:
+    """The `session` cookie's value."""
+    for part in (cookie or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "session":
+            return value
+    return None
+
+
+def codec(kind: str) -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """JSON decoding, and encoding as the project writes it (ASCII, no spaces), with
+    orjson or the standard library's json."""
+
+    def std(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+    if kind == "std":
+        return json.loads, std
+    import orjson
+
+    def fast(value: Any) -> bytes:
+        out = orjson.dumps(value)
+        # orjson writes UTF-8 where json escapes to \\uXXXX: keep the bytes identical.
+        return out if out.isascii() else std(value)
+
+    return orjson.loads, fast
+
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class RawASGI:
+    """The bare ASGI framing: no router, no request object, no middleware."""
+
+    def __init__(self, answers: Answers) -> None:
+        self.answers = answers
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Serve POST /graphql; run the lifespan."""
+        if scope["type"] == "lifespan":
+            await _lifespan(self.answers.db, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        cookie = agent = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie = value.decode("latin-1")
+            elif name == b"user-agent":
+                agent = value.decode("latin-1")
+        client = scope["client"][0] if scope.get("client") else "0.0.0.0"
+        status, body = await self.answers.answer(b"".join(chunks), cookie, client, agent or "")
+        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(db: Database, receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await db.open()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await db.close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def starlette_app(answers: Answers) -> Any:
+    """The same answers inside a Starlette route (the framing today's project uses)."""
+    import contextlib
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
 
     async def graphql(request: Request) -> Response:
-        payload = json.loads(await request.body())
-        if payload.get("query") == POST_MESSAGE:
-            return await reply(request, payload.get("variables") or {})
-        if payload.get("query") != THREAD_PAGE:
-            return JSONResponse({"errors": [{"message": "only the thread page"}]}, 400)
-        variables = payload.get("variables") or {}
-        thread_id = ungid("Thread", variables.get("id") or "")
-        first = int(variables.get("first") or 20)
-        after = variables.get("after")
-        position = ungid("Message", after) if after is not None else 0
-        if thread_id is None or position is None or not 1 <= first <= 100:
-            return JSONResponse({"errors": [{"message": "bad variables"}]}, 400)
-        thread, rows, authors = await db.page(thread_id, position, first + 1)
-        if thread is None:
-            data: dict[str, Any] = {"thread": None}
-        else:
-            data = thread_json(thread, rows, authors, first, after is not None)
-        body = json.dumps({"data": data}, separators=(",", ":"))
-        return Response(body, media_type="application/json")
+        client = request.client.host if request.client else "0.0.0.0"
+        status, body = await answers.answer(
+            await request.body(),
+            request.headers.get("cookie"),
+            client,
+            request.headers.get("user-agent") or "",
+        )
+        return Response(body, status, media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> Any:
+        await answers.db.open()
+        try:
+            yield
+        finally:
+            await answers.db.close()
 
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])], lifespan=lifespan)
 
 
+def create_app(
+    url: str, statements: int = 1, json_kind: str = "orjson", framework: str = "asgi"
+) -> Any:
+    """The baseline app for one database URL, in the chosen variant."""
+    answers = Answers(url, statements, *codec(json_kind))
+    return RawASGI(answers) if framework == "asgi" else starlette_app(answers)
+
+
 def main() -> int:
-    """Serve the baseline with the same uvicorn settings as `server.py serve`."""
+    """Serve the baseline (uvicorn, uvloop; httptools unless --http h11)."""
     import uvicorn
 
-    parser = argparse.ArgumentParser(description="The raw thread-page baseline.")
+    parser = argparse.ArgumentParser(description="The raw baseline.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--http", choices=["httptools", "h11"], default="httptools")
+    parser.add_argument("--statements", type=int, choices=[1, 3], default=1)
+    parser.add_argument("--json", choices=["orjson", "std"], default="orjson")
+    parser.add_argument("--framework", choices=["asgi", "starlette"], default="asgi")
     args = parser.parse_args()
-    url = os.environ["BENCH_DATABASE_URL"]
+    app = create_app(os.environ["BENCH_DATABASE_URL"], args.statements, args.json, args.framework)
     uvicorn.run(
-        create_app(url),
+        app,
         host=args.host,
         port=args.port,
+        http=args.http,
+        loop="uvloop",
+        lifespan="on",
         access_log=False,
         server_header=False,
         timeout_keep_alive=5,

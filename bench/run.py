@@ -4,6 +4,9 @@ time each scenario against the project's server and the raw baseline, and print 
     python bench/run.py                 # SQLite: 1,000 threads x 200 messages, 10,000 members
     python bench/run.py --big           # + the 10,000th page of a 1,000,000-message thread
     python bench/run.py --postgres      # + the same on PostgreSQL (under scripts/with-postgres)
+    python bench/run.py --runs 3        # every row three times (in rounds), the median
+    python bench/run.py --ladder        # + the raw baseline taken apart, rung by rung
+    python bench/run.py --peers         # + limit, postgraphile, sb-5b-... by peers-perf
 
 Each server runs alone, pinned to core 0 (`taskset -c 0`), restarted for each scenario
 (so its peak RSS is that scenario's); the load generator (`wrk -t1 -c32`, pinned to
@@ -41,8 +44,11 @@ DATA = HERE / "data"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import peers  # noqa: E402
 import queries  # noqa: E402
 import raw_app  # noqa: E402
+import reference  # noqa: E402
+import report  # noqa: E402
 import seed as seeding  # noqa: E402
 
 SIZES = {
@@ -141,11 +147,28 @@ class Scenario:
     body: dict[str, Any]
     signed_in: bool = False
     workers: int = 1  # uvicorn workers of the project's server (PostgreSQL only above 1)
+    cache: bool = True  # the project's response cache (RESPONSE_CACHE=false when off)
+    variant: tuple[str, ...] = ()  # raw_app.py options of a ladder rung (README: the ladder)
     sql: int | None = None  # statements of one request (for signed-out pages: a cache miss)
     sql_hit: int | None = None  # ... and of a repeat served from the response cache
     statements: list[str] = field(default_factory=list)
     result: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The server column of the table."""
+        if self.server == "raw":
+            return f"raw: {LADDER_LABELS[self.variant]}" if self.variant else "raw"
+        if self.server == "limit":
+            return "peers-perf `limit`, its own page"
+        label = "forum" + (
+            "" if self.key in NEVER_CACHED else ", cache off" if not self.cache else ", cache warm"
+        )
+        return label + (f", {self.workers} workers" if self.workers > 1 else "")
+
+
+NEVER_CACHED = ("signed_in", "inbox", "post")  # never served from the response cache
 
 TITLES = {
     "anonymous": "thread page, anonymous",
@@ -163,20 +186,58 @@ def scenarios_for(target: Target) -> list[Scenario]:
         body = queries.thread_page(info["thread_gid"], info["keyset_after"])
         return [
             Scenario("keyset", TITLES["keyset"], "raw", target, body),
+            Scenario("keyset", TITLES["keyset"], "forum", target, body, cache=False),
             Scenario("keyset", TITLES["keyset"], "forum", target, body),
         ]
     page = queries.thread_page(info["thread_gid"])
     reply = queries.post_message(info["post_thread_gid"])
+    inbox = queries.inbox()
     return [
         Scenario("anonymous", TITLES["anonymous"], "raw", target, page),
+        Scenario("anonymous", TITLES["anonymous"], "forum", target, page, cache=False),
         Scenario("anonymous", TITLES["anonymous"], "forum", target, page),
         Scenario("signed_in", TITLES["signed_in"], "forum", target, page, signed_in=True),
-        Scenario("inbox", TITLES["inbox"], "forum", target, queries.inbox(), signed_in=True),
+        Scenario("inbox", TITLES["inbox"], "raw", target, inbox, signed_in=True),
+        Scenario("inbox", TITLES["inbox"], "forum", target, inbox, signed_in=True),
         *(
             Scenario("post", TITLES["post"], server, target, reply, signed_in=True)
             for server in ("raw", "forum")
         ),
     ]
+
+
+# The ladder from today's raw app to the baseline (README: what costs what).
+LADDER_LABELS = {
+    ("--framework", "starlette", "--http", "h11", "--statements", "3", "--json", "std"): (
+        "Starlette, h11, 3 statements, json (the old baseline)"
+    ),
+    ("--framework", "starlette", "--http", "httptools", "--statements", "3", "--json", "std"): (
+        "Starlette, httptools, 3 statements, json"
+    ),
+    ("--framework", "starlette", "--http", "httptools", "--statements", "1", "--json", "std"): (
+        "Starlette, httptools, 1 statement, json"
+    ),
+    ("--framework", "starlette", "--http", "httptools", "--statements", "1", "--json", "orjson"): (
+        "Starlette, httptools, 1 statement, orjson"
+    ),
+    ("--framework", "asgi", "--http", "h11", "--statements", "1", "--json", "orjson"): (
+        "bare ASGI, h11, 1 statement, orjson"
+    ),
+}
+
+
+def ladder_for(target: Target, limit_dir: Path | None) -> list[Scenario]:
+    """The raw baseline taken apart on the anonymous page, and the peers' `limit` server
+    serving its own (smaller) page under the same load, when its copy is there."""
+    page = queries.thread_page(target.info["thread_gid"])
+    rungs = [
+        Scenario("anonymous", TITLES["anonymous"], "raw", target, page, variant=variant)
+        for variant in LADDER_LABELS
+    ]
+    if limit_dir is not None:
+        body = {"query": "query { thread }", "variables": {"id": target.info["thread_id"]}}
+        rungs.append(Scenario("anonymous", TITLES["anonymous"], "limit", target, body))
+    return rungs
 
 
 # ---------------------------------------------------------------- servers
@@ -190,9 +251,18 @@ def free_port() -> int:
 
 
 class Server:
-    """The project's server or the raw baseline, pinned to core 0, as a child process."""
+    """The project's server, the raw baseline (or a rung of its ladder) or the peers'
+    `limit` server, pinned to core 0, as a child process."""
 
-    def __init__(self, kind: str, target: Target, core: int = 0, workers: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str,
+        target: Target,
+        core: int = 0,
+        workers: int = 1,
+        cache: bool = True,
+        variant: tuple[str, ...] = (),
+    ) -> None:
         self.kind = kind
         self.target = target
         self.port = free_port()
@@ -210,15 +280,26 @@ class Server:
                 DATA_DIR=str(target.data_dir),
                 RATE_LIMITS="off",
                 ENVIRONMENT="development",
+                RESPONSE_CACHE="true" if cache else "false",
             )
             command = [*pin, sys.executable, "server.py", "serve", "--port", str(self.port)]
             command += ["--workers", str(workers)]
+        elif kind == "limit":
+            folder = peers.copy_dir()
+            env["PERF_SQLITE"] = str(folder / ".data" / "forum.sqlite3")
+            command = [*pin, str(folder / ".venv" / "bin" / "python"), "-m", "uvicorn"]
+            command += ["servers.limit_sqlite:app", "--port", str(self.port), *peers.UVICORN]
         else:
             env["BENCH_DATABASE_URL"] = target.url
             command = [*pin, sys.executable, str(HERE / "raw_app.py"), "--port", str(self.port)]
+            command += list(variant)
         self.handle = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.handle, stderr=subprocess.STDOUT
+            command,
+            cwd=peers.copy_dir() if kind == "limit" else ROOT,
+            env=env,
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, body: dict[str, Any]) -> None:
@@ -234,6 +315,15 @@ class Server:
                     return
             time.sleep(0.2)
         raise RuntimeError(f"{self.kind} server did not answer in {START_TIMEOUT} s")
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process (all its threads) so far."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float | None:
         """VmHWM of the server process, in MB."""
@@ -260,10 +350,15 @@ class Server:
 
 @contextlib.contextmanager
 def running(
-    kind: str, target: Target, ready_body: dict[str, Any], workers: int = 1
+    kind: str,
+    target: Target,
+    ready_body: dict[str, Any],
+    workers: int = 1,
+    cache: bool = True,
+    variant: tuple[str, ...] = (),
 ) -> Iterator[Server]:
     """A started, answering server, stopped afterwards whatever happens."""
-    server = Server(kind, target, workers=workers)
+    server = Server(kind, target, workers=workers, cache=cache, variant=variant)
     try:
         server.wait_ready(ready_body)
         yield server
@@ -302,20 +397,20 @@ async def expected_page(target: Target, body: dict[str, Any], viewer: int | None
     """The thread page the runner computes itself (the raw baseline's SQL and rules,
     plus the viewer's follows for a signed-in page)."""
     variables = body["variables"]
-    db = raw_app.Database(target.url)
+    db = reference.Database(target.url)
     await db.open()
     try:
         after = variables.get("after")
-        position = raw_app.ungid("Message", after) if after else 0
-        thread_id = raw_app.ungid("Thread", variables["id"])
+        position = reference.ungid("Message", after) if after else 0
+        thread_id = reference.ungid("Thread", variables["id"])
         first = variables["first"]
         thread, rows, authors, follows = await db.viewer_page(
             thread_id, position, first + 1, viewer
         )
     finally:
         await db.close()
-    data = raw_app.thread_json(
-        thread, rows, authors, first, after is not None, raw_app.Viewer(viewer, follows)
+    data = reference.thread_json(
+        thread, rows, authors, first, after is not None, reference.Viewer(viewer, follows)
     )
     return json.dumps({"data": data}, separators=(",", ":")).encode()
 
@@ -344,7 +439,7 @@ async def query_rows(target: Target, sql: str, *values: Any) -> list[tuple[Any, 
 def ready_body(target: Target, scenario: Scenario) -> dict[str, Any]:
     """A request both servers answer without a session: the raw baseline knows only the
     thread page and a signed-in reply."""
-    if target.size == "big":
+    if target.size == "big" or scenario.server == "limit":
         return scenario.body
     return queries.thread_page(target.info["thread_gid"])
 
@@ -354,17 +449,25 @@ def check_target(target: Target, scenarios: list[Scenario]) -> str | None:
     info = target.info
     cookie = None
     ready = ready_body(target, scenarios[0])
-    with running("raw", target, ready) as raw, running("forum", target, ready) as forum:
+    uncached = any(s.server == "forum" and not s.cache for s in scenarios)
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(running("raw", target, ready))
+        forum = stack.enter_context(running("forum", target, ready))
+        cold = (
+            stack.enter_context(running("forum", target, ready, cache=False)) if uncached else None
+        )
         for scenario in scenarios:
-            if scenario.server == "raw" and scenario.key != "post":
+            if scenario.server != "forum" and scenario.key != "post":
                 continue  # the raw pages are what the forum's are checked against
             if scenario.signed_in and cookie is None:
                 cookie = login(forum.url, info)
             url = raw.url if scenario.server == "raw" else forum.url
-            got = post(url, scenario.body, cookie if scenario.signed_in else None)
-            check = CHECKS[scenario.key]
-            check(target, scenario, got.content, raw.url)
-            print(f"  ok  {target.engine:8} {scenario.server:5} {scenario.title}", flush=True)
+            if scenario.server == "forum" and not scenario.cache and cold is not None:
+                url = cold.url
+            use = cookie if scenario.signed_in else None
+            got = post(url, scenario.body, use)
+            CHECKS[scenario.key](target, scenario, got.content, raw.url, use)
+            print(f"  ok  {target.engine:8} {scenario.label:28} {scenario.title}", flush=True)
     return cookie
 
 
@@ -392,7 +495,9 @@ def _first_difference(a: Any, b: Any, path: str = "$") -> str:
     return f"{path}: {a!r:.80} != {b!r:.80}"
 
 
-def check_anonymous(target: Target, scenario: Scenario, got: bytes, raw_url: str) -> None:
+def check_anonymous(
+    target: Target, scenario: Scenario, got: bytes, raw_url: str, cookie: str | None
+) -> None:
     """Byte-for-byte the raw baseline's answer, which is a full page of the thread."""
     want = post(raw_url, scenario.body).content
     _same("forum vs raw", got, want)
@@ -401,7 +506,7 @@ def check_anonymous(target: Target, scenario: Scenario, got: bytes, raw_url: str
         raise CheckFailed(f"expected {queries.PAGE_SIZE} messages, got {len(page['edges'])}")
     if scenario.key == "keyset":
         position = target.info["keyset_position"]
-        first_id = int(raw_app.ungid("Message", page["pageInfo"]["startCursor"]) or 0)
+        first_id = int(reference.ungid("Message", page["pageInfo"]["startCursor"]) or 0)
         threads = target.info["threads"]
         if first_id != position * threads + target.info["thread_id"]:
             raise CheckFailed(f"keyset page starts at message {first_id}")
@@ -409,7 +514,9 @@ def check_anonymous(target: Target, scenario: Scenario, got: bytes, raw_url: str
             raise CheckFailed("keyset page says nothing comes before it")
 
 
-def check_signed_in(target: Target, scenario: Scenario, got: bytes, raw_url: str) -> None:
+def check_signed_in(
+    target: Target, scenario: Scenario, got: bytes, raw_url: str, cookie: str | None
+) -> None:
     """Exactly the page the runner computes for the viewer (MEMBERS fields shown,
     FOLLOWING fields for authors who follow the viewer, viewerIsFollowing), and it
     shows more than the anonymous page."""
@@ -423,8 +530,12 @@ def check_signed_in(target: Target, scenario: Scenario, got: bytes, raw_url: str
         raise CheckFailed("signed-in page is not personalised")
 
 
-def check_inbox(target: Target, scenario: Scenario, got: bytes, raw_url: str) -> None:
-    """The viewer's 20 most recently active conversations, each with its last message."""
+def check_inbox(
+    target: Target, scenario: Scenario, got: bytes, raw_url: str, cookie: str | None
+) -> None:
+    """The viewer's 20 most recently active conversations, each with its last message,
+    and byte-for-byte the raw inbox baseline's answer."""
+    _same("forum inbox vs raw inbox", got, post(raw_url, scenario.body, cookie).content)
     viewer = target.info.get("viewer_id", 1)
     want = asyncio.run(
         query_rows(
@@ -443,19 +554,21 @@ def check_inbox(target: Target, scenario: Scenario, got: bytes, raw_url: str) ->
         last = node["messages"]["edges"]
         if len(last) != 1 or not isinstance(node["unreadCount"], int):
             raise CheckFailed(f"inbox entry malformed: {node}")
-        if viewer not in [raw_app.ungid("User", p["id"]) for p in node["participants"]]:
+        if viewer not in [reference.ungid("User", p["id"]) for p in node["participants"]]:
             raise CheckFailed("the viewer is not among the participants")
         seen.append(
             (
-                raw_app.ungid("Conversation", node["id"]),
-                raw_app.ungid("Message", last[0]["node"]["id"]),
+                reference.ungid("Conversation", node["id"]),
+                reference.ungid("Message", last[0]["node"]["id"]),
             )
         )
     if seen != want or len(seen) != min(20, target.info["conversations"]):
         raise CheckFailed(f"inbox lists {seen[:3]}..., expected {want[:3]}...")
 
 
-def check_post(target: Target, scenario: Scenario, got: bytes, raw_url: str) -> None:
+def check_post(
+    target: Target, scenario: Scenario, got: bytes, raw_url: str, cookie: str | None
+) -> None:
     """A reply by the viewer, rendered, with no user errors."""
     payload = json.loads(got)["data"]["postMessage"]
     message = payload["message"]
@@ -520,6 +633,14 @@ class _Counter(logging.Handler):
         self.sql.append(" ".join(str(query).split()))
 
 
+RAW_STATEMENTS = {
+    "anonymous": raw_app.STATEMENTS_PER_PAGE,
+    "keyset": raw_app.STATEMENTS_PER_PAGE,
+    "inbox": raw_app.STATEMENTS_PER_INBOX,
+    "post": raw_app.STATEMENTS_PER_REPLY,
+}
+
+
 async def count_statements(target: Target, scenarios: list[Scenario]) -> None:
     """Run one request of each forum scenario in-process and count its SQL statements
     (after one warm-up request, so start-up work is not counted)."""
@@ -539,14 +660,11 @@ async def count_statements(target: Target, scenarios: list[Scenario]) -> None:
             ))  # fmt: skip
             cookie = f"session={response.cookies['session']}"
             client.cookies.clear()  # signed-out scenarios must carry no cookie
+            counted = set()
             for scenario in scenarios:
-                if scenario.server == "raw":
-                    scenario.sql = (
-                        raw_app.STATEMENTS_PER_REPLY
-                        if scenario.key == "post"
-                        else raw_app.STATEMENTS_PER_PAGE
-                    )
-                    continue
+                if scenario.server != "forum" or scenario.key in counted:
+                    continue  # the raw baseline's statements are fixed by its code
+                counted.add(scenario.key)
                 headers = {"cookie": cookie} if scenario.signed_in else {}
                 # Warm up with other variables: a signed-out repeat would be a cache hit.
                 variables = {**scenario.body.get("variables", {}), "first": 49}
@@ -577,13 +695,19 @@ def count_in_child(target: Target, scenarios: list[Scenario]) -> None:
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise CheckFailed(f"counting SQL statements failed:\n{done.stdout}\n{done.stderr}")
-    found = {(r["key"], r["server"]): r for r in json.loads(lines[-1])}
+    found = {r["key"]: r for r in json.loads(lines[-1]) if r["sql"] is not None}
     for scenario in scenarios:
-        row = found.get((scenario.key, scenario.server))
+        if scenario.server != "forum":
+            scenario.sql = RAW_STATEMENTS[scenario.key]
+            if scenario.server == "limit" or "3" in scenario.variant:
+                scenario.sql = 1 if scenario.server == "limit" else reference.STATEMENTS_PER_PAGE
+            continue
+        row = found.get(scenario.key)
         if row is None:
             continue
         scenario.sql, scenario.statements = row["sql"], row["statements"]
-        scenario.sql_hit = row.get("sql_hit")
+        # Without the response cache every request is a miss.
+        scenario.sql_hit = row.get("sql_hit") if scenario.cache else None
 
 
 def count_child() -> int:
@@ -719,12 +843,17 @@ def drive(
 
 def warm_up(url: str, body: dict[str, Any], cookie: str | None, seconds: float) -> None:
     """Requests one at a time for `seconds` (at least three): the timed run then starts
-    from an idle, warm server, with no abandoned requests still being worked on."""
+    from an idle, warm server, with no abandoned requests still being worked on. They
+    carry the headers wrk sends and no others: the response cache's key includes
+    Accept, so a warm-up with httpx's `Accept: */*` would leave wrk's key cold (and its
+    first 32 requests would all miss at once)."""
     import httpx
 
     headers = {"cookie": cookie} if cookie else {}
     deadline = time.monotonic() + seconds
     with httpx.Client(timeout=60) as client:
+        for name in ("accept", "accept-encoding", "user-agent"):
+            client.headers.pop(name, None)
         sent = 0
         while sent < 3 or (time.monotonic() < deadline and sent < 1000):
             client.post(url, json=body, headers=headers)
@@ -734,85 +863,56 @@ def warm_up(url: str, body: dict[str, Any], cookie: str | None, seconds: float) 
 def time_scenario(
     scenario: Scenario, cookie: str | None, wrk: str | None, args: argparse.Namespace
 ) -> None:
-    """Start the scenario's server, warm it up, time it, note its peak RSS."""
+    """Start the scenario's server, warm it up, time it once, note its peak RSS; the
+    scenario's result is the median run so far."""
     ready = ready_body(scenario.target, scenario)
-    with running(scenario.server, scenario.target, ready, scenario.workers) as server:
+    with running(
+        scenario.server,
+        scenario.target,
+        ready,
+        scenario.workers,
+        cache=scenario.cache,
+        variant=scenario.variant,
+    ) as server:
         use = cookie if scenario.signed_in else None
         warm_up(server.url, scenario.body, use, args.warmup)
+        before = server.cpu_seconds()
         result = drive(wrk, server.url, scenario.body, use, args.duration, args.connections)
+        spent = server.cpu_seconds()
         result["rss"] = server.peak_rss_mb()
-    scenario.result = result
+        if before is not None and spent is not None and scenario.workers == 1:
+            result["cpu_us"] = (spent - before) / max(1, result["requests"]) * 1e6
+    scenario.runs.append(result)
+    scenario.result = median_run(scenario.runs)
     print(
-        f"  {scenario.target.engine:8} {scenario.server:5} {scenario.title:44} "
+        f"  {scenario.target.engine:8} {scenario.label[:40]:40} {scenario.title[:32]:32} "
         f"{result['rps']:9.1f} req/s  p50 {result['p50']:8.1f} ms  p99 {result['p99']:8.1f} ms"
         + (f"  BAD {result['bad']}" if result["bad"] else ""),
         flush=True,
     )
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs of one row as one: median req/s and latencies, every bad answer, the
+    highest RSS, and the spread of req/s."""
+    rates = [r["rps"] for r in runs]
+    rss = [r["rss"] for r in runs if r.get("rss")]
+    cpu = [r["cpu_us"] for r in runs if r.get("cpu_us")]
+    return {
+        "requests": sum(r["requests"] for r in runs),
+        "rps": statistics.median(rates),
+        "low": min(rates),
+        "high": max(rates),
+        "p50": statistics.median(r["p50"] for r in runs),
+        "p99": statistics.median(r["p99"] for r in runs),
+        "bad": sum(r["bad"] for r in runs),
+        "rss": max(rss) if rss else None,
+        "cpu_us": statistics.median(cpu) if cpu else None,
+        "runs": len(runs),
+    }
+
+
 # ---------------------------------------------------------------- report
-
-
-def table(scenarios: list[Scenario]) -> str:
-    """The Markdown results table."""
-    lines = [
-        "| scenario | server | database | req/s | p50 ms | p99 ms | SQL/req | peak RSS MB "
-        "| \u00d7 raw |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    raw_rps = {}
-    for s in scenarios:
-        if s.server == "raw" and s.result:
-            raw_rps[(s.target.engine, s.key)] = s.result["rps"]
-    for s in scenarios:
-        r = s.result
-        if not r:
-            continue
-        base_key = s.key if s.key in ("keyset", "post") else "anonymous"
-        base = raw_rps.get((s.target.engine, base_key))
-        ratio = "—"
-        if base and s.key in ("anonymous", "signed_in", "keyset", "post"):
-            ratio = f"{r['rps'] / base:.3f}"
-        server = "raw Starlette" if s.server == "raw" else "forum"
-        if s.workers > 1:
-            server += f", {s.workers} workers"
-        database = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[s.target.engine]
-        bad = f" ({r['bad']} bad)" if r["bad"] else ""
-        rss = f"{r['rss']:.0f}" if r.get("rss") else "?"
-        lines.append(
-            f"| {s.title} | {server} | {database} | {r['rps']:,.0f}{bad} | {r['p50']:.1f} | "
-            f"{r['p99']:.1f} | {_sql(s)} | {rss} | {ratio} |"
-        )
-    return "\n".join(lines)
-
-
-def _sql(s: Scenario) -> str:
-    if s.sql is None:
-        return "?"
-    return f"{s.sql} (hit: {s.sql_hit})" if s.sql_hit is not None else str(s.sql)
-
-
-def load_average() -> float:
-    """The one-minute load average (0 where unknown)."""
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return 0.0
-
-
-def machine(load_at_start: float) -> str:
-    """One line about where the numbers came from."""
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{os.cpu_count()} cores ({model or 'unknown CPU'}), load average "
-        f"{load_at_start:.1f} at the start and {load_average():.1f} at the end, "
-        f"Python {sys.version.split()[0]}"
-    )
 
 
 # ---------------------------------------------------------------- main
@@ -849,6 +949,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--check-only", action="store_true", help="seed and check answers, time nothing"
     )
     parser.add_argument("--show-sql", action="store_true", help="print each counted SQL statement")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="time every row this many times; report the median"
+    )
+    parser.add_argument(
+        "--ladder",
+        action="store_true",
+        help="also time the raw baseline taken apart (README: what costs what)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="then time limit, postgraphile, sb-5b-doc-cache-ext and the project's rows "
+        "with the shared peers-perf tool (a copy in bench/data/peers-perf)",
+    )
     parser.add_argument("--output", type=Path, default=DATA / "last-run.md")
     return parser.parse_args(argv)
 
@@ -866,6 +980,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {1})  # the runner stays off the servers' core
     DATA.mkdir(parents=True, exist_ok=True)
+    ensure_site()
     wanted = set(args.scenarios.split(","))
 
     targets: list[Target] = []
@@ -884,10 +999,12 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [s for s in scenarios_for(target) if s.key in wanted]
         if target.engine == "postgres" and args.workers > 1:
             chosen += [
-                dataclasses.replace(s, workers=args.workers, result={})
+                dataclasses.replace(s, workers=args.workers, result={}, runs=[])
                 for s in chosen
-                if s.server == "forum" and s.key in ("anonymous", "signed_in", "post")
+                if s.server == "forum" and s.key in ("anonymous", "signed_in", "post") and s.cache
             ]
+        if args.ladder and target.engine == "sqlite" and target.size == "standard":
+            chosen += ladder_for(target, peers.copy_dir() if args.peers else None)
         if chosen:
             plan.append((target, chosen))
 
@@ -910,6 +1027,8 @@ def main(argv: list[str] | None = None) -> int:
         print("all answers correct; --check-only, so nothing timed")
         return 0
 
+    if args.peers:
+        peers.prepare()
     wrk = ensure_wrk()
     if wrk is None:
         print("wrk not found: using the Python asyncio load generator", flush=True)
@@ -918,24 +1037,64 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.connections} connections, server on core 0, load on core 1",
         flush=True,
     )
-    everything: list[Scenario] = []
-    load_at_start = load_average()
-    for target, chosen in plan:
-        for scenario in chosen:
-            time_scenario(scenario, cookies[target.url], wrk, args)
-            everything.append(scenario)
-
-    report = table(everything)
+    everything = [scenario for _, chosen in plan for scenario in chosen]
+    load_at_start = report.load_average()
+    # Round after round (not row after row): a change in the machine's load then
+    # touches every row of a round alike, and the median sees it once per row.
+    for round_ in range(args.runs):
+        if args.runs > 1:
+            print(f"round {round_ + 1} of {args.runs}", flush=True)
+        for target, chosen in plan:
+            for scenario in chosen:
+                time_scenario(scenario, cookies[target.url], wrk, args)
+    load_after_rows = report.load_average()
+    found = [
+        report.table(everything),
+        "Issue 20's targets (ratios within this run):\n\n" + report.targets(everything),
+    ]
+    if args.peers:
+        raws = report.baselines(everything)
+        rows = peers.run(args.runs, args.duration, 5, args.connections)
+        found.append(
+            "The peers, timed by peers-perf right after (its page, server on core 1, "
+            "wrk on core 0; the project rows start this checkout):\n\n"
+            + peers.table(rows, raws.get(("sqlite", "anonymous")))
+        )
     footer = (
-        f"\n\n{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {machine(load_at_start)}; "
-        f"load: {'wrk' if wrk else 'Python client'} -t1 -c{args.connections}, "
-        f"{args.duration:g} s per row."
+        f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {report.machine(load_at_start)} "
+        f"(after the rows: {load_after_rows:.2f}); load: {'wrk' if wrk else 'Python client'} "
+        f"-t1 -c{args.connections}, {args.duration:g} s per row"
+        + (f", median of {args.runs} runs (min\u2013max in brackets)." if args.runs > 1 else ".")
     )
+    text = "\n\n".join([*found, footer])
     print()
-    print(report + footer)
+    print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report + footer + "\n")
+    args.output.write_text(text + "\n")
     return 1 if any(s.result.get("bad") for s in everything) else 0
+
+
+def ensure_site() -> None:
+    """httptools, orjson and py-spy for the raw baseline and the profiler, installed into
+    bench/data/site (never into the project's environment: Tortoise would pick up orjson)."""
+    site = DATA / "site"
+    if all((site / name).exists() for name in ("httptools", "orjson", "bin")):
+        return
+    print("installing bench/requirements.txt into bench/data/site", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--target",
+            str(site),
+            "-r",
+            str(HERE / "requirements.txt"),
+        ],
+        check=True,
+    )
 
 
 if __name__ == "__main__":
