@@ -12,7 +12,14 @@ from models.accounts import User
 from models.activity import PageView, Visit
 from resolvers.addresses import sightings
 from resolvers.common import BadInput, Call, Refused
-from resolvers.moderation import audit, require_admin, require_staff, staff_reason
+from resolvers.moderation import (
+    STAFF_DATA,
+    audit,
+    require_admin,
+    require_admin_for_staff,
+    require_staff,
+    staff_reason,
+)
 from services.clients import agent, country
 
 VISIT_GAP = timedelta(minutes=30)
@@ -168,8 +175,10 @@ async def accounts_sharing_address(call: Call, user_id: int, reason: str) -> lis
     """Staff: accounts that used any address the member used, matched by keyed hash. Audited."""
     staff = require_staff(call)
     why = staff_reason(reason)
-    if not await User.exists(id=user_id):
+    member = await User.get_or_none(id=user_id)
+    if member is None:
         return []  # as privilegedProfile: no such member, nothing read, nothing to audit
+    require_admin_for_staff(staff, member, STAFF_DATA)
     mine = await sightings(user_ids=[user_id])
     hashes = {s.ip_hash for s in mine}
     await audit(staff, "MATCH_SHARED_ADDRESSES", user_id, ["accountsSharingAddress"], why)
