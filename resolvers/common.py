@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from models.accounts import Session, User
 from models.base import Role
+from models.moderation import AuditEntry
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
@@ -92,6 +94,10 @@ class Call:
     session: Session | None = None
     new_session_token: str | None = field(default=None, repr=False)
     end_session: bool = False
+    # Private messages staff were shown in this request, by (report, author): the one
+    # audit entry of each pair, extended when more of that author's messages are shown.
+    private_reads: dict[tuple[int, int], AuditEntry] = field(default_factory=dict, repr=False)
+    audit_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def ip_columns(self) -> dict[str, str]:

@@ -61,6 +61,25 @@ async def audit(
     )
 
 
+async def audit_each(
+    actor: User, action: str, subject_ids: Sequence[int], fields: Sequence[str], reason: str
+) -> None:
+    """Append one entry per subject, in one statement."""
+    if subject_ids:
+        await AuditEntry.bulk_create(
+            [
+                AuditEntry(
+                    actor_id=actor.id,
+                    action=action,
+                    subject_id=subject_id,
+                    fields_read=list(fields),
+                    reason=reason,
+                )
+                for subject_id in subject_ids
+            ]
+        )
+
+
 def staff_reason(reason: str) -> str:
     """A staff member's stated reason, or BadInput when it is missing or too long."""
     reason = reason.strip()
@@ -152,6 +171,40 @@ async def report_page(
     if page.rows:
         await audit(staff, "READ_REPORTS", None, [f"report:{r.id}" for r in page.rows], None)
     return page
+
+
+READ_REPORTED = "READ_REPORTED_CONVERSATION"
+
+
+async def audit_private_reads(call: Call, report: Report, shown: Sequence[Message]) -> None:
+    """Tell each member whose private (conversation) message staff are shown through a
+    report: an entry in their privacyReads naming the messages and the report. Every
+    staff path that shows a reported message calls this. One entry per author and
+    report in a request: showing more of the same author's messages extends it before
+    the answer leaves. The staff member's own messages need none."""
+    staff = call.viewer
+    if staff is None or staff.role not in STAFF:
+        return  # the reporter, a participant, sees what the conversation shows them
+    by_author: dict[int, set[int]] = {}
+    for message in shown:
+        author = message.author_id  # type: ignore[attr-defined]
+        if message.conversation_id is not None and author not in (None, staff.id):  # type: ignore[attr-defined]
+            by_author.setdefault(author, set()).add(message.id)
+    async with call.audit_lock:  # sibling fields of one report resolve concurrently
+        for author, ids in by_author.items():
+            entry = call.private_reads.get((report.id, author))
+            if entry is None:
+                fields = _message_fields(ids)
+                entry = await audit(staff, READ_REPORTED, author, fields, f"report:{report.id}")
+                call.private_reads[(report.id, author)] = entry
+            elif not set(_message_fields(ids)) <= set(entry.fields_read):
+                known = {int(name.partition(":")[2]) for name in entry.fields_read}
+                entry.fields_read = _message_fields(known | ids)
+                await entry.save(update_fields=["fields_read"])
+
+
+def _message_fields(ids: set[int]) -> list[str]:
+    return [f"message:{id_}" for id_ in sorted(ids)]
 
 
 async def report_context(message: Message) -> list[Message]:
