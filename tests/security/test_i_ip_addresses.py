@@ -868,6 +868,13 @@ async def test_I7_the_audit_log_records_reads_of_addresses_without_any_address(
             "subject": {"username": "ada_l"},
         },
         {
+            "action": "MATCHED_SHARED_ADDRESS",  # bob, whom the match showed, is told too
+            "fields": ["accountsSharingAddress"],
+            "reason": "Canary check",
+            "actor": {"username": "mod"},
+            "subject": {"username": "bob"},
+        },
+        {
             "action": "MATCH_SHARED_ADDRESSES",
             "fields": ["accountsSharingAddress"],
             "reason": "Canary check",
