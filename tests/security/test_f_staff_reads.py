@@ -156,6 +156,28 @@ async def test_F14_one_request_showing_a_report_twice_tells_each_author_once(
     }
 
 
+async def test_F14_more_of_an_authors_messages_shown_later_extend_her_one_entry(
+    gql: Client,
+) -> None:
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
+    await member(gql, "mo", role=Role.MODERATOR)
+    conversation, first = await start_conversation(gql, "ada", [bob], "Two of us", "a1")
+    second = await send(gql, "ada", conversation, "a2")
+    await send(gql, "bob", conversation, "b1")
+    reported = await report(gql, "bob", second)
+
+    # The reported message shows ada's second message, its context her first one too.
+    query = "{ reports { edges { node { message { body } context { body } } } } }"
+    await gql(query, as_member="mo")
+
+    entries = await AuditEntry.filter(subject_id=ada.id).values_list(
+        "action", "fields_read", "reason"
+    )
+    shown = [f"message:{pk(first)}", f"message:{pk(second)}"]
+    assert entries == [("READ_REPORTED_CONVERSATION", shown, f"report:{pk(reported)}")]
+
+
 async def test_F14_each_new_request_that_shows_the_report_is_told_again(
     gql: Client, story: Story
 ) -> None:
