@@ -747,7 +747,8 @@ STAFF_READS = {
         user { username } firstSeenAt lastSeenAt times
       }
     }""",
-    "reports": f"""{{ reports(first: 100) {{ edges {{ cursor node {{
+    # 50 reports: the price counts each member's sessions and consents as lists.
+    "reports": f"""{{ reports(first: 50) {{ edges {{ cursor node {{
       id reason status createdAt reporter {{ {USER_FIELDS} }}
       message {{ id body bodyHtml createdAt author {{ {USER_FIELDS} }} }}
       context {{ id body author {{ username }} }}
