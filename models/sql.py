@@ -31,3 +31,24 @@ async def fetch(template: str, values: Sequence[Any]) -> list[dict[str, Any]]:
 def columns(model: type[Model]) -> tuple[str, ...]:
     """A model's columns, sorted (known once Tortoise has started, so never at import)."""
     return tuple(sorted(model._meta.db_fields))
+
+
+@cache
+def aliased_columns(alias: str, model: type[Model]) -> tuple[tuple[str, str], ...]:
+    """(result key, column) pairs of one model's columns selected under a table alias."""
+    return tuple((f"{alias}__{column}", column) for column in columns(model))
+
+
+@cache
+def select_list(alias: str, model: type[Model]) -> str:
+    """The select list of one model's columns under a table alias (`alias__column` keys)."""
+    return ", ".join(
+        f'{alias}."{column}" AS "{key}"' for key, column in aliased_columns(alias, model)
+    )
+
+
+def from_row(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
+    """The model instance whose columns a row holds under `alias` (see select_list)."""
+    return model._init_from_db(
+        **{column: row[key] for key, column in aliased_columns(alias, model)}
+    )

@@ -12,13 +12,22 @@ from models.accounts import User
 from models.activity import PageView, Visit
 from resolvers.addresses import sightings
 from resolvers.common import BadInput, Call, Refused
-from resolvers.moderation import audit, require_admin, require_staff, staff_reason
+from resolvers.moderation import (
+    STAFF_DATA,
+    audit,
+    audit_each,
+    require_admin,
+    require_admin_for_staff,
+    require_staff,
+    staff_reason,
+)
 from services.clients import agent, country
 
 VISIT_GAP = timedelta(minutes=30)
 PATH_MAX, REFERRER_MAX, TITLE_MAX = 500, 1000, 200
 TOP = 10
 MAX_RANGE_DAYS = 366
+MATCH_FIELDS = ["accountsSharingAddress"]
 
 
 @dataclass(frozen=True)
@@ -168,11 +177,13 @@ async def accounts_sharing_address(call: Call, user_id: int, reason: str) -> lis
     """Staff: accounts that used any address the member used, matched by keyed hash. Audited."""
     staff = require_staff(call)
     why = staff_reason(reason)
-    if not await User.exists(id=user_id):
+    member = await User.get_or_none(id=user_id)
+    if member is None:
         return []  # as privilegedProfile: no such member, nothing read, nothing to audit
+    require_admin_for_staff(staff, member, STAFF_DATA)
     mine = await sightings(user_ids=[user_id])
     hashes = {s.ip_hash for s in mine}
-    await audit(staff, "MATCH_SHARED_ADDRESSES", user_id, ["accountsSharingAddress"], why)
+    await audit(staff, "MATCH_SHARED_ADDRESSES", user_id, MATCH_FIELDS, why)
     if not hashes:
         return []
     found: dict[int, SharedAddress] = {}
@@ -186,4 +197,6 @@ async def accounts_sharing_address(call: Call, user_id: int, reason: str) -> lis
             max(seen.at, old.last_seen) if old else seen.at,
             (old.times if old else 0) + 1,
         )
+    # Each matched member is shown too (with when and how often), so each is told.
+    await audit_each(staff, "MATCHED_SHARED_ADDRESS", sorted(found), MATCH_FIELDS, why)
     return sorted(found.values(), key=lambda s: (-s.times, s.user_id))

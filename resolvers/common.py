@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from models.accounts import Session, User
+from models.base import Role
+from models.moderation import AuditEntry
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
@@ -36,6 +39,20 @@ class Refused(Exception):
         refused = cls(problems[0].code, problems[0].message, problems[0].field)
         refused.problems = list(problems)
         return refused
+
+
+STAFF = frozenset({Role.MODERATOR, Role.ADMIN})
+
+
+def suspended(user: User) -> bool:
+    """Is the member suspended at this moment?"""
+    until = user.suspended_until
+    return until is not None and until > datetime.now(UTC)
+
+
+def has_staff_powers(user: User | None) -> bool:
+    """A moderator or admin who is not suspended: a suspension takes every staff power."""
+    return user is not None and user.role in STAFF and not suspended(user)
 
 
 class NotSignedIn(Exception):
@@ -77,6 +94,10 @@ class Call:
     session: Session | None = None
     new_session_token: str | None = field(default=None, repr=False)
     end_session: bool = False
+    # Private messages staff were shown in this request, by (report, author): the one
+    # audit entry of each pair, extended when more of that author's messages are shown.
+    private_reads: dict[tuple[int, int], AuditEntry] = field(default_factory=dict, repr=False)
+    audit_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def ip_columns(self) -> dict[str, str]:
@@ -111,9 +132,9 @@ class Call:
         viewer = self.require_member()
         if not viewer.confirmed:
             raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.")
-        until = viewer.suspended_until
-        if until is not None and until > datetime.now(UTC):
+        if suspended(viewer):
             reason = viewer.suspension_reason or "no reason given"
+            until = viewer.suspended_until
             message = f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC: {reason}"
             raise Refused("SUSPENDED", message)
         return viewer

@@ -13,8 +13,8 @@ from tortoise.models import Model
 from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from models.sql import columns, fetch, placeholders
-from resolvers.privacy import DEFAULTS, Owner
+from models.sql import fetch, from_row, placeholders, select_list
+from resolvers.privacy import Owner, owner_of
 
 NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
 
@@ -39,11 +39,7 @@ _PARTS: tuple[tuple[str, type[Model]], ...] = (
 @cache
 def _select(count: int) -> str:
     """The statement for `count` ids ({0}: the viewer; {1}..: the ids)."""
-    selected = ", ".join(
-        f'{alias}."{column}" AS "{key}"'
-        for alias, model in _PARTS
-        for key, column in _keys(alias, model)
-    )
+    selected = ", ".join(select_list(alias, model) for alias, model in _PARTS)
     ids = ", ".join(placeholders(1, count))
     return (
         f"SELECT {selected}, "  # noqa: S608 - names are our models' columns, values placeholders
@@ -58,26 +54,16 @@ def _select(count: int) -> str:
     )
 
 
-@cache
-def _keys(alias: str, model: type[Model]) -> tuple[tuple[str, str], ...]:
-    """(result key, column) pairs of one model's part of a row."""
-    return tuple((f"{alias}__{column}", column) for column in columns(model))
-
-
-def _part(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
-    return model._init_from_db(**{column: row[key] for key, column in _keys(alias, model)})
-
-
 # Members who never wrote a profile share one unsaved, empty row (read-only here):
 # building a model instance per member costs more than the rest of the member.
 _NO_PROFILE = Profile()
 
 
 def _member(row: dict[str, Any]) -> Member:
-    user = _part(User, "u", row)
-    profile = _part(Profile, "p", row) if row["p__user_id"] is not None else _NO_PROFILE
-    settings = _part(PrivacySettings, "s", row) if row["s__user_id"] is not None else DEFAULTS
-    owner = Owner(user.id, settings, bool(row["follows_viewer"]))
+    user = from_row(User, "u", row)
+    profile = from_row(Profile, "p", row) if row["p__user_id"] is not None else _NO_PROFILE
+    settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
+    owner = owner_of(user.id, settings, bool(row["follows_viewer"]))
     return Member(user, profile, owner, bool(row["viewer_follows"]))
 
 

@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.base import Role
 from models.messages import Message, MessageEdit, Participant
 from models.sql import columns, fetch, placeholders
-from resolvers.common import Call, Refused
+from resolvers.common import Call, Refused, has_staff_powers
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 
 BODY_MAX = 10_000
@@ -203,11 +202,8 @@ async def delete_message(call: Call, message_id: int) -> Message:
     viewer = call.require_member()
     message = await readable(viewer, await Message.get_or_none(id=message_id))
     # Staff powers cover public threads only; in a conversation a moderator is a member.
-    staff = (
-        viewer.role in (Role.MODERATOR, Role.ADMIN)
-        and message is not None
-        and message.thread_id is not None  # type: ignore[attr-defined]
-    )
+    public = message is not None and message.thread_id is not None  # type: ignore[attr-defined]
+    staff = public and has_staff_powers(viewer)
     own = message is not None and message.author_id == viewer.id  # type: ignore[attr-defined]
     if message is None or not (own or staff):
         raise Refused("MESSAGE_NOT_FOUND", "You have no such message.", "messageId")

@@ -13,30 +13,39 @@ from models.messages import Message, Report, ReportStatus
 from models.moderation import AuditEntry
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers.common import BadInput, Call, Forbidden, Refused
+from resolvers.common import STAFF, BadInput, Call, Forbidden, Refused, has_staff_powers
 from resolvers.messages import readable
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
 
-STAFF = frozenset({Role.MODERATOR, Role.ADMIN})
 REASON_MIN, REASON_MAX = 3, 500
+STAFF_DATA = "Only admins can read a staff member's private data."
+OWN_SUSPENSION = "Nobody can suspend themselves or lift their own suspension."
 
 
 def require_staff(call: Call) -> User:
-    """The viewer if a moderator or admin; else NotSignedIn or Forbidden."""
+    """The viewer if a moderator or admin who is not suspended; else NotSignedIn or
+    Forbidden."""
     viewer = call.require_member()
-    if viewer.role not in STAFF:
+    if not has_staff_powers(viewer):
         raise Forbidden()
     return viewer
 
 
 def require_admin(call: Call) -> User:
-    """The viewer if an admin; else NotSignedIn or Forbidden."""
-    viewer = call.require_member()
+    """The viewer if an admin who is not suspended; else NotSignedIn or Forbidden."""
+    viewer = require_staff(call)
     if viewer.role is not Role.ADMIN:
         raise Forbidden()
     return viewer
+
+
+def require_admin_for_staff(staff: User, member: User, message: str) -> None:
+    """Forbidden (with `message`) when a moderator would act on or read staff: only
+    admins do that. Roles are public, so the refusal reveals nothing."""
+    if member.role in STAFF and staff.role is not Role.ADMIN:
+        raise Forbidden(message)
 
 
 async def audit(
@@ -50,6 +59,25 @@ async def audit(
         fields_read=list(fields),
         reason=reason,
     )
+
+
+async def audit_each(
+    actor: User, action: str, subject_ids: Sequence[int], fields: Sequence[str], reason: str
+) -> None:
+    """Append one entry per subject, in one statement."""
+    if subject_ids:
+        await AuditEntry.bulk_create(
+            [
+                AuditEntry(
+                    actor_id=actor.id,
+                    action=action,
+                    subject_id=subject_id,
+                    fields_read=list(fields),
+                    reason=reason,
+                )
+                for subject_id in subject_ids
+            ]
+        )
 
 
 def staff_reason(reason: str) -> str:
@@ -78,6 +106,7 @@ async def privileged_profile(
     user = await User.get_or_none(id=user_id)
     if user is None:
         return None
+    require_admin_for_staff(staff, user, STAFF_DATA)
     await audit(staff, "READ_PRIVATE_PROFILE", user.id, sorted(set(fields_read)), why)
     (profile,) = await profiles_by_user([user.id])
     (settings,) = await settings_by_user([user.id])
@@ -144,6 +173,40 @@ async def report_page(
     return page
 
 
+READ_REPORTED = "READ_REPORTED_CONVERSATION"
+
+
+async def audit_private_reads(call: Call, report: Report, shown: Sequence[Message]) -> None:
+    """Tell each member whose private (conversation) message staff are shown through a
+    report: an entry in their privacyReads naming the messages and the report. Every
+    staff path that shows a reported message calls this. One entry per author and
+    report in a request: showing more of the same author's messages extends it before
+    the answer leaves. The staff member's own messages need none."""
+    staff = call.viewer
+    if staff is None or staff.role not in STAFF:
+        return  # the reporter, a participant, sees what the conversation shows them
+    by_author: dict[int, set[int]] = {}
+    for message in shown:
+        author = message.author_id  # type: ignore[attr-defined]
+        if message.conversation_id is not None and author not in (None, staff.id):  # type: ignore[attr-defined]
+            by_author.setdefault(author, set()).add(message.id)
+    async with call.audit_lock:  # sibling fields of one report resolve concurrently
+        for author, ids in by_author.items():
+            entry = call.private_reads.get((report.id, author))
+            if entry is None:
+                fields = _message_fields(ids)
+                entry = await audit(staff, READ_REPORTED, author, fields, f"report:{report.id}")
+                call.private_reads[(report.id, author)] = entry
+            elif not set(_message_fields(ids)) <= set(entry.fields_read):
+                known = {int(name.partition(":")[2]) for name in entry.fields_read}
+                entry.fields_read = _message_fields(known | ids)
+                await entry.save(update_fields=["fields_read"])
+
+
+def _message_fields(ids: set[int]) -> list[str]:
+    return [f"message:{id_}" for id_ in sorted(ids)]
+
+
 async def report_context(message: Message) -> list[Message]:
     """The reported message with the few around it in its thread or conversation."""
     where = (
@@ -196,8 +259,9 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
     member = await User.get_or_none(id=user_id)
     if member is None:
         raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
-    if member.role is not Role.MEMBER and staff.role is not Role.ADMIN:
-        raise Forbidden("Only admins can suspend staff.")
+    if member.id == staff.id:
+        raise Forbidden(OWN_SUSPENSION)
+    require_admin_for_staff(staff, member, "Only admins can suspend staff.")
     if until.tzinfo is None or until <= datetime.now(UTC):
         raise Refused("UNTIL_IN_PAST", "Suspend until a time in the future (with zone).", "until")
     member.suspended_until, member.suspension_reason = until, why
@@ -208,11 +272,14 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
 
 
 async def unsuspend(call: Call, user_id: int) -> User:
-    """Lift a suspension."""
+    """Lift a suspension: only admins lift a staff member's, and nobody their own."""
     staff = require_staff(call)
     member = await User.get_or_none(id=user_id)
     if member is None:
         raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+    if member.id == staff.id:
+        raise Forbidden(OWN_SUSPENSION)
+    require_admin_for_staff(staff, member, "Only admins can lift a staff member's suspension.")
     member.suspended_until, member.suspension_reason = None, None
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "UNSUSPEND_MEMBER", member.id, [], None)

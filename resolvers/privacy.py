@@ -45,6 +45,13 @@ class Owner:
         return Audience(getattr(self.settings, setting.value))
 
 
+def owner_of(user_id: int, settings: PrivacySettings | None, follows_viewer: bool) -> Owner:
+    """The Owner of a member from what a batch query fetched with them: their settings
+    row (None for a member who never changed one: the defaults) and whether they follow
+    the viewer."""
+    return Owner(user_id, settings if settings is not None else DEFAULTS, follows_viewer)
+
+
 def can_view(viewer: User | None, owner: Owner, setting: Setting) -> bool:
     """May this viewer see this owner's field? The owner always may; staff never here."""
     if viewer is not None and viewer.id == owner.id:

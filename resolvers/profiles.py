@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,14 +16,16 @@ from tortoise.expressions import Subquery
 from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
-from models.sql import fetch, placeholders
+from models.sql import fetch, from_row, placeholders, select_list
 from resolvers.common import BadInput, Call, Problem, Refused
 from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.privacy import Setting, can_view, owner_of
 
 TEXT_LIMITS = {"bio": 2000, "location": 100, "website": 200, "diet_plan": 100}
 WEIGHTS = ("start_weight_kg", "current_weight_kg", "goal_weight_kg")
 WEIGHT_RANGE = (Decimal(20), Decimal(500))
 SEARCH_MAX = 30
+NO_VIEWER = 0  # no member has id 0, so nobody follows it
 
 
 async def profiles_by_user(ids: Sequence[int]) -> list[Profile]:
@@ -148,46 +151,108 @@ class FollowPageKey:
         decode_cursor("Follow", self.after)
 
 
-async def follow_pages(keys: Sequence[FollowPageKey]) -> list[Page[int]]:
-    """Batch: pages of followers/following for many members, one statement per shape.
+# The other member's list that shows the same edge: F is in Carol's followers and, by
+# the same follow, Carol is in F's following.
+_SAME_EDGE = {"followers": Setting.FOLLOWING, "following": Setting.FOLLOWERS}
 
-    A window function numbers each member's follows, so a list of 50 members with
-    their followers costs one query rather than fifty.
+
+def follow_pages_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[FollowPageKey]], Awaitable[list[Page[int]]]]:
+    """Batch for one request's viewer: pages of followers/following for many members.
+
+    An edge shows in a list only if the viewer may also see the other member's list
+    that shows it (follower F in Carol's followers needs F's `following`), so a member
+    who hides both lists is in nobody's but the lists' owners'. A window function
+    numbers each member's follows, so a list of 50 members with their followers costs
+    one statement, not fifty; hidden rows that leave a page short cost one more round
+    for all short pages.
     """
-    groups: dict[tuple[str, int, int | None], list[int]] = {}
-    for key in keys:
-        shape = (key.direction, page_size(key.first), decode_cursor("Follow", key.after))
-        groups.setdefault(shape, []).append(key.owner_id)
-    pages: dict[tuple[str, int, int | None, int], Page[int]] = {}
-    for (direction, size, position), owners in groups.items():
-        rows = await _follow_rows(direction, sorted(set(owners)), size, position)
-        for owner in set(owners):
-            mine = [(r["id"], r["member"]) for r in rows if r["owner"] == owner]
-            pages[(direction, size, position, owner)] = make_page(
-                [m for _, m in mine], [i for i, _ in mine], size, after=position is not None
-            )
-    return [
-        pages[(k.direction, page_size(k.first), decode_cursor("Follow", k.after), k.owner_id)]
-        for k in keys
-    ]
+
+    async def follow_pages(keys: Sequence[FollowPageKey]) -> list[Page[int]]:
+        groups: dict[tuple[str, int, int | None], list[int]] = {}
+        for key in keys:
+            shape = (key.direction, page_size(key.first), decode_cursor("Follow", key.after))
+            groups.setdefault(shape, []).append(key.owner_id)
+        pages: dict[tuple[str, int, int | None, int], Page[int]] = {}
+        for (direction, size, position), owners in groups.items():
+            found = await _visible_pages(viewer, direction, sorted(set(owners)), size, position)
+            for owner, page in found.items():
+                pages[(direction, size, position, owner)] = page
+        return [
+            pages[(k.direction, page_size(k.first), decode_cursor("Follow", k.after), k.owner_id)]
+            for k in keys
+        ]
+
+    return follow_pages
 
 
-async def _follow_rows(
-    direction: str, owners: list[int], size: int, position: int | None
-) -> list[dict[str, Any]]:
+async def _visible_pages(
+    viewer: User | None, direction: str, owners: list[int], size: int, position: int | None
+) -> dict[int, Page[int]]:
+    """Each owner's page of `size` visible rows after `position`. A round fetches the
+    first `window` rows of every owner still short; an owner is done once it has one
+    visible row more than the page (so there is a next page) or fewer rows than the
+    window (so the list ended). The window doubles each round."""
+    pages: dict[int, Page[int]] = {}
+    window, short = size + 1, owners
+    while short:
+        rows = await _follow_rows(viewer, direction, short, window, position)
+        still_short = []
+        for owner in short:
+            mine = [row for row in rows if row["owner"] == owner]
+            shown = [row for row in mine if _shown(viewer, owner, direction, row)]
+            if len(shown) > size or len(mine) < window:
+                pages[owner] = make_page(
+                    [row["member"] for row in shown],
+                    [row["id"] for row in shown],
+                    size,
+                    after=position is not None,
+                )
+            else:
+                still_short.append(owner)
+        window, short = window * 2, still_short
+    return pages
+
+
+def _shown(viewer: User | None, owner: int, direction: str, row: dict[str, Any]) -> bool:
+    """May the viewer see the other member's list that shows this edge too? Members see
+    every edge of their own lists: whoever follows them could tell anyway, since their
+    FOLLOWING audiences answer to the member they follow (an accepted risk)."""
+    if viewer is not None and viewer.id == owner:
+        return True
+    settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
+    member = owner_of(row["member"], settings, bool(row["follows_viewer"]))
+    return can_view(viewer, member, _SAME_EDGE[direction])
+
+
+@cache
+def _follow_select(direction: str, count: int) -> str:
+    """{0}: rows per owner; {1}: the position; {2}: the viewer; {3}..: the owners."""
     owner, member = (
         ("followee_id", "follower_id")
         if direction == "followers"
         else ("follower_id", "followee_id")
     )
-    marks = ", ".join(placeholders(2, len(owners)))  # placeholders only, never values
-    sql = (
-        f"SELECT id, owner, member FROM (SELECT id, {owner} AS owner, {member} AS member, "  # noqa: S608
+    marks = ", ".join(placeholders(3, count))  # placeholders only, never values
+    return (
+        f"SELECT n.id, n.owner, n.member, {select_list('s', PrivacySettings)}, "  # noqa: S608
+        "EXISTS (SELECT 1 FROM follows v WHERE v.follower_id = n.member "
+        "AND v.followee_id = {2}) AS follows_viewer "
+        f"FROM (SELECT id, {owner} AS owner, {member} AS member, "
         f"ROW_NUMBER() OVER (PARTITION BY {owner} ORDER BY id) AS rn FROM follows "
-        f"WHERE {owner} IN ({marks}) AND id > {{1}}) AS numbered "
-        "WHERE rn <= {0} ORDER BY id"
+        f"WHERE {owner} IN ({marks}) AND id > {{1}}) AS n "
+        "LEFT JOIN privacy_settings s ON s.user_id = n.member "
+        "WHERE n.rn <= {0} ORDER BY n.id"
     )
-    return await fetch(sql, [size + 1, position or 0, *owners])
+
+
+async def _follow_rows(
+    viewer: User | None, direction: str, owners: list[int], window: int, position: int | None
+) -> list[dict[str, Any]]:
+    viewer_id = viewer.id if viewer is not None else NO_VIEWER
+    values = [window, position or 0, viewer_id, *owners]
+    return await fetch(_follow_select(direction, len(owners)), values)
 
 
 async def users_page(search: str | None, first: int | None, after: str | None) -> Page[User]:

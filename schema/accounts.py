@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import accounts as models
 from models.base import Role as RoleValue
 from resolvers import accounts, moderation, policy, privacy, profiles, rights, sessions
-from resolvers.common import Refused
+from resolvers.common import Refused, has_staff_powers
 from resolvers.members import Member
 from resolvers.pages import Page
 from resolvers.privacy import Owner, Setting
@@ -166,7 +166,7 @@ class User(Node):
     )
     def suspended_until(self, info: Info[Context, None]) -> datetime | None:
         viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.row.id and viewer.role is RoleValue.MEMBER):
+        if viewer is None or (viewer.id != self.row.id and not has_staff_powers(viewer)):
             return None
         until = self.row.suspended_until
         return until if until is not None and until > datetime.now(UTC) else None

@@ -49,7 +49,7 @@ class Loaders:
             settings_by_user=DataLoader(load_fn=privacy.settings_by_user),
             owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer)),
             viewer_follows=DataLoader(load_fn=profiles.follows_loader(viewer)),
-            follow_page=DataLoader(load_fn=profiles.follow_pages),
+            follow_page=DataLoader(load_fn=profiles.follow_pages_loader(viewer)),
             forum_by_id=DataLoader(load_fn=forums.forums_by_id),
             thread_by_id=DataLoader(load_fn=forums.threads_by_id),
             my_conversation=DataLoader(load_fn=conversations.mine_loader(viewer)),

@@ -1,43 +1,170 @@
-"""Validation rules beyond Strawberry's own limiters."""
+"""The limits a document must keep before it runs: fragment spreads, depth, aliases
+and introspection depth (each fragment measured once, see schema/fragments.py; the
+price is schema/cost.py), and no NUL characters."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
     BREAK,
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
+    GraphQLSchema,
+    SelectionNode,
     SelectionSetNode,
     StringValueNode,
-    ValidationContext,
     ValidationRule,
     Visitor,
     visit,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionResult
 
-from services.ratelimits import RateLimitExceeded
+from schema.fragments import (
+    Fragments,
+    fragments_of,
+    operations_of,
+    per_fragment,
+    too_many_spreads,
+)
 
+MAX_DEPTH = 12  # counting edges/node levels: a thread page needs 7
+MAX_ALIASES = 30
 MAX_INTROSPECTION_DEPTH = 20  # the standard introspection query (GraphiQL's) needs 15
 
 
+class LimitedValidation(SchemaExtension):
+    """Validation, cached by document as Strawberry's ValidationCache (which it
+    replaces) caches it, with the cap on fragment spreads first: a document that would
+    expand more than MAX_SPREADS of them is refused before any rule follows one."""
+
+    def on_validate(self) -> Iterator[None]:
+        """Set the validation errors (none for a valid document) before execution."""
+        context = self.execution_context
+        context.pre_execution_errors = _validate(
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        yield
+
+
+@lru_cache(maxsize=256)
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    refusal = too_many_spreads(document)
+    return [refusal] if refusal is not None else validate_document(schema, document, rules)
+
+
+def _is_introspection(field: FieldNode) -> bool:
+    return field.name.value.startswith("__")
+
+
+class DepthLimit(ValidationRule):
+    """Refuse an operation nested more than MAX_DEPTH fields deep, by the rule and with
+    the message of Strawberry's QueryDepthLimiter (a field counts when it selects
+    fields; introspection fields do not), measuring each fragment once."""
+
+    def enter_document(self, node: DocumentNode, *_: Any) -> Any:
+        """Measure every operation; report each one too deep where it first goes too deep."""
+        fragments = fragments_of(node)
+        depths = per_fragment(fragments, lambda f, known: _depth(f.selection_set, known))
+        for operation in operations_of(node):
+            if _depth(operation.selection_set, depths) > MAX_DEPTH:
+                name = operation.name.value if operation.name else "anonymous"
+                message = f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}"
+                where = _too_deep(operation.selection_set, fragments, depths)
+                self.report_error(GraphQLError(message, where))
+        return self.SKIP
+
+
+def _depth(selections: SelectionSetNode, known: dict[str, int]) -> int:
+    return max((_reach(s, known) for s in selections.selections), default=0)
+
+
+def _reach(selection: SelectionNode, known: dict[str, int]) -> int:
+    """How many levels below its own a selection's deepest field lies."""
+    if isinstance(selection, FieldNode):
+        if _is_introspection(selection) or not selection.selection_set:
+            return 0
+        return 1 + _depth(selection.selection_set, known)
+    if isinstance(selection, FragmentSpreadNode):
+        return known.get(selection.name.value, 0)
+    return _depth(selection.selection_set, known)  # type: ignore[attr-defined]
+
+
+def _too_deep(
+    selections: SelectionSetNode, fragments: Fragments, known: dict[str, int]
+) -> SelectionNode | None:
+    """The first selection (in document order) nested more than MAX_DEPTH fields deep:
+    down the first selection that reaches that far, level by level."""
+    level = 0
+    while True:
+        for selection in selections.selections:
+            if level > MAX_DEPTH:
+                return selection
+            if level + _reach(selection, known) > MAX_DEPTH:
+                break
+        else:
+            return None
+        if isinstance(selection, FieldNode):
+            selections, level = selection.selection_set, level + 1  # type: ignore[assignment]
+        elif isinstance(selection, FragmentSpreadNode):
+            selections = fragments[selection.name.value].selection_set
+        else:
+            selections = selection.selection_set  # type: ignore[union-attr]
+
+
+class AliasLimit(ValidationRule):
+    """Refuse a document with more than MAX_ALIASES aliases, counting those in a
+    fragment once per spread (Strawberry's MaxAliasesLimiter's rule and message), each
+    fragment counted once."""
+
+    def enter_document(self, node: DocumentNode, *_: Any) -> Any:
+        """Count the aliases of every operation."""
+        aliases = per_fragment(
+            fragments_of(node), lambda f, known: _aliases(f.selection_set, known)
+        )
+        total = sum(_aliases(op.selection_set, aliases) for op in operations_of(node))
+        if total > MAX_ALIASES:
+            self.report_error(GraphQLError(f"{total} aliases found. Allowed: {MAX_ALIASES}"))
+        return self.SKIP
+
+
+def _aliases(selections: SelectionSetNode, known: dict[str, int]) -> int:
+    total = 0
+    for selection in selections.selections:
+        if isinstance(selection, FragmentSpreadNode):
+            total += known.get(selection.name.value, 0)
+            continue
+        if isinstance(selection, FieldNode) and selection.alias:
+            total += 1
+        if selection.selection_set:  # type: ignore[union-attr]
+            total += _aliases(selection.selection_set, known)  # type: ignore[union-attr]
+    return total
+
+
 class IntrospectionDepthLimit(ValidationRule):
-    """Bound the depth under `__schema` and `__type`, which QueryDepthLimiter skips:
+    """Bound the depth under `__schema` and `__type`, which the depth limit skips:
     introspection types refer to each other, so an unbounded query grows without end."""
 
+    def enter_document(self, node: DocumentNode, *_: Any) -> Any:
+        """Measure each fragment's nesting once."""
+        self.nesting = per_fragment(
+            fragments_of(node), lambda f, known: _nesting(f.selection_set, known)
+        )
+
     def enter_field(self, node: FieldNode, *_: Any) -> Any:
-        """Measure each introspection root once, following fragment spreads."""
+        """Measure each introspection root, following fragment spreads."""
         if node.name.value in ("__schema", "__type"):
-            depth = self._depth(node.selection_set, 1, set())
-            if depth > MAX_INTROSPECTION_DEPTH:
+            inside = _nesting(node.selection_set, self.nesting) if node.selection_set else 0
+            if 1 + inside > MAX_INTROSPECTION_DEPTH:
                 self.report_error(
                     GraphQLError(
                         f"Introspection deeper than {MAX_INTROSPECTION_DEPTH} levels.", node
@@ -46,101 +173,19 @@ class IntrospectionDepthLimit(ValidationRule):
             return self.SKIP
         return None
 
-    def _depth(self, selections: SelectionSetNode | None, level: int, seen: set[str]) -> int:
-        if selections is None or level > MAX_INTROSPECTION_DEPTH:
-            return level
-        deepest = level
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                deepest = max(deepest, self._depth(selection.selection_set, level + 1, seen))
-            elif isinstance(selection, InlineFragmentNode):
-                deepest = max(deepest, self._depth(selection.selection_set, level, seen))
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                fragment = self.context.get_fragment(selection.name.value)
-                if fragment is not None:
-                    inner = self._depth(
-                        fragment.selection_set, level, seen | {selection.name.value}
-                    )
-                    deepest = max(deepest, inner)
-        return deepest
 
-
-__all__ = ["IntrospectionDepthLimit", "ValidationContext"]
-
-
-MAX_NODES = 20_000  # the most rows one query may ask for, counted before execution
-DEFAULT_PAGE = 20  # what a connection returns when neither `first` nor `last` is given
-
-
-class QueryCost(ValidationRule):
-    """Refuse a query whose connections could return more than MAX_NODES rows in all,
-    before any SQL runs (GitHub's rule: each page multiplies the pages around it)."""
-
-    def enter_operation_definition(self, node: Any, *_: Any) -> Any:
-        """Price one operation, following fragment spreads."""
-        total = price(node.selection_set, 1, set(), self.context.get_fragment)
-        if total > MAX_NODES:
-            self.report_error(
-                GraphQLError(
-                    f"This query could return {total} items; the limit is {MAX_NODES}. "
-                    "Ask for smaller pages (`first`/`last`).",
-                    node,
-                )
-            )
-        return self.SKIP
-
-
-Fragments = Callable[[str], FragmentDefinitionNode | None]
-
-
-def price(
-    selections: SelectionSetNode | None, multiplier: int, seen: set[str], fragment: Fragments
-) -> int:
-    """How many items a selection could return: each connection's page times the pages
-    around it. Stops counting once over MAX_NODES."""
-    if selections is None:
-        return 0
-    total = 0
+def _nesting(selections: SelectionSetNode, known: dict[str, int]) -> int:
+    """How many levels of fields a selection holds (every field counts here)."""
+    deepest = 0
     for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            size = _page_size(selection)
-            if size is None:
-                total += price(selection.selection_set, multiplier, seen, fragment)
-            else:
-                total += multiplier * size
-                total += price(selection.selection_set, multiplier * size, seen, fragment)
-        elif isinstance(selection, InlineFragmentNode):
-            total += price(selection.selection_set, multiplier, seen, fragment)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            found = fragment(selection.name.value)
-            if found is not None:
-                inner = seen | {selection.name.value}
-                total += price(found.selection_set, multiplier, inner, fragment)
-        if total > MAX_NODES:
-            return total  # already over: no need to price the rest
-    return total
-
-
-def _page_size(field: FieldNode) -> int | None:
-    """The page a connection field asks for, or None for a field that is no list."""
-    names = {argument.name.value: argument for argument in field.arguments or ()}
-    if not ({"first", "last"} & names.keys()) and not _is_connection(field):
-        return None
-    for name in ("first", "last"):
-        argument = names.get(name)
-        if argument is None:
-            continue
-        value = getattr(argument.value, "value", None)
-        if value is None:  # a variable: price it at the largest page allowed
-            return 100
-        return int(value) if str(value).lstrip("-").isdigit() else 100
-    return DEFAULT_PAGE
-
-
-def _is_connection(field: FieldNode) -> bool:
-    """A field that pages: it selects `edges` (every connection of this schema does)."""
-    selections = field.selection_set.selections if field.selection_set else ()
-    return any(isinstance(s, FieldNode) and s.name.value == "edges" for s in selections)
+        if isinstance(selection, FragmentSpreadNode):
+            deepest = max(deepest, known.get(selection.name.value, 0))
+        elif isinstance(selection, FieldNode):
+            inner = _nesting(selection.selection_set, known) if selection.selection_set else 0
+            deepest = max(deepest, 1 + inner)
+        else:
+            deepest = max(deepest, _nesting(selection.selection_set, known))
+    return deepest
 
 
 class _NulFinder(Visitor):
@@ -161,48 +206,6 @@ def _holds_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_holds_nul(item) for item in value)
     return False
-
-
-EXPENSIVE_ITEMS = 2_000  # a query that could return more counts against "expensive-*"
-
-
-class ExpensiveQueries(SchemaExtension):
-    """Count each query priced over EXPENSIVE_ITEMS against the client's and the
-    member's budget for expensive queries; over budget, answer RATE_LIMITED instead.
-    Its hook awaits the database, so the schema runs asynchronously only (as the server
-    does; `Schema.execute_sync` and `introspect()` are not for it)."""
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        """Price the operation about to run; refuse it when its budget is spent."""
-        context = self.execution_context
-        document = context.graphql_document
-        if (
-            document is not None
-            and _operation_price(document, context.operation_name) > EXPENSIVE_ITEMS
-        ):
-            call = context.context.call
-            keys = [("expensive-client", call.client_key)]
-            if call.viewer is not None:
-                keys.append(("expensive-member", str(call.viewer.id)))
-            try:
-                for rule, key in keys:
-                    await call.limits.hit(rule, key)
-            except RateLimitExceeded as limited:
-                extensions = {"code": "RATE_LIMITED", "retryAfter": limited.retry_after}
-                error = GraphQLError("Too many attempts; try again later.", extensions=extensions)
-                context.result = ExecutionResult(data=None, errors=[error])
-        yield
-
-
-def _operation_price(document: DocumentNode, name: str | None) -> int:
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    for operation in operations:
-        if name is None or (operation.name is not None and operation.name.value == name):
-            return price(operation.selection_set, 1, set(), fragments.get)
-    return 0
 
 
 class RefuseNul(SchemaExtension):

@@ -197,9 +197,14 @@ class Report(Node):
     def id(self) -> strawberry.ID:
         return strawberry.ID(ids.encode("Report", self.row.id))
 
-    @strawberry.field(description="The reported message.")
-    async def message(self) -> Message:
-        return Message.of(await self.row.message)
+    @strawberry.field(
+        description="The reported message. Staff reading a private one is written to its "
+        "author's privacyReads."
+    )
+    async def message(self, info: Info[Context, None]) -> Message:
+        row = await self.row.message
+        await moderation.audit_private_reads(info.context.call, self.row, [row])
+        return Message.of(row)
 
     @strawberry.field(description="Who reported it; null if their account is gone.")
     async def reporter(self, info: Info[Context, None]) -> User | None:
@@ -217,9 +222,13 @@ class Report(Node):
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field(description="The message with up to two before and two after it.")
-    async def context(self) -> list[Message]:
+    @strawberry.field(
+        description="The message with up to two before and two after it. Staff reading "
+        "private ones is written to each author's privacyReads."
+    )
+    async def context(self, info: Info[Context, None]) -> list[Message]:
         rows = await moderation.report_context(await self.row.message)
+        await moderation.audit_private_reads(info.context.call, self.row, rows)
         return [Message.of(row) for row in rows]
 
 

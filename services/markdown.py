@@ -10,8 +10,9 @@ serve as an open redirect.
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -27,13 +28,30 @@ ATTRIBUTES = {"a": {"href", "rel", "class", "title"}, "ol": {"start"}, "code": {
 SCHEMES = {"http", "https", "mailto"}
 EXTERNAL_REL = "nofollow ugc noopener"
 OUT_PATH = "/out"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# What a browser drops before parsing a link: tabs and newlines anywhere, and C0
+# controls and spaces at either end (the URL standard's own clean-up).
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_C0_OR_SPACE = "".join(chr(code) for code in range(0x21))
+# Two slashes or backslashes in any mix: the browser reads a host after them.
+_HOST_FOLLOWS = re.compile(r"[/\\]{2}")
+
+
+def origin(parts: SplitResult) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an absolute URL, or None when it has no readable host."""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is no number, or out of range
+        return None
+    return (scheme, host, port) if host else None
 
 
 class Renderer:
     """Renders message bodies for one site (its public URL and signing key)."""
 
     def __init__(self, public_url: str, key: bytes) -> None:
-        self.host = (urlsplit(public_url).hostname or "").lower()
+        self.origin = origin(urlsplit(public_url))
         self.key = key
         self._md = MarkdownIt("commonmark", {"html": False}).disable("image")
         self._md.renderer.rules["link_open"] = self._link_open
@@ -51,13 +69,18 @@ class Renderer:
         )
 
     def is_external(self, url: str) -> bool:
-        """Does the link leave this site?"""
-        parts = urlsplit(url)
-        if parts.scheme == "mailto":
+        """Does the link leave this site? Only relative links (a path, `?query`, `#part`),
+        mailto and absolute URLs of exactly this site's origin (scheme, host and port)
+        stay; `//host`, `///host` and `/\\host` are other sites to a browser."""
+        text = _TAB_OR_NEWLINE.sub("", url).strip(_C0_OR_SPACE)
+        if _HOST_FOLLOWS.match(text):
+            return True
+        parts = urlsplit(text)
+        if parts.scheme.lower() == "mailto":
             return False
         if not parts.scheme and not parts.netloc:
-            return False  # a path on this site
-        return (parts.hostname or "").lower() != self.host
+            return False  # a path, query or fragment on this site
+        return self.origin is None or origin(parts) != self.origin
 
     def out_link(self, url: str) -> str:
         """The signed interstitial link for an external URL."""

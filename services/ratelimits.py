@@ -25,7 +25,7 @@ RULES: dict[str, str] = {
     "thread-member": "5/10minutes",
     "conversation-member": "10/hour",
     "report-member": "20/hour",
-    # Queries priced over 2,000 items (schema/limits.py): cheap to ask, dear to answer.
+    # Queries priced over 2,000 items (schema/cost.py): cheap to ask, dear to answer.
     "expensive-client": "60/minute",
     "expensive-member": "30/minute",
 }

@@ -238,6 +238,10 @@ async def cast(gql: Client) -> User:
     await follow(ada, members["friend"])
     await follow(ada, members["newbie_pal"])
     await follow(members["fan"], ada)
+    # An edge shows in a list only where the other member's list showing it may be seen
+    # too: the others' lists are public, so ada's lists are shown whole to their audience.
+    for name in ("friend", "newbie_pal", "fan"):
+        await set_audiences(members[name], followers="EVERYONE", following="EVERYONE")
     return ada
 
 

@@ -3,7 +3,7 @@ SQL runs; connections are bounded 1-100; page sizes in variables count as 100.""
 
 import pytest
 
-from schema.limits import MAX_NODES
+from schema.cost import MAX_NODES
 from services.responsecache import VERSION_SQL
 from tests.forum import member
 from tests.harness import Server

@@ -4,7 +4,7 @@ batching, fragments, directives, tokens, variables, subscriptions).
 Every attack is sent once; then the server must still answer `{ __typename }` within
 2 s (the checklist says 1 s; 2 s leaves room for a shared test machine). The limits
 under test: depth 12, 30 aliases, 3000 tokens, a 20,000-row query budget
-(schema/limits.py), page sizes 1-100, no batching, 1 MiB bodies, 20 errors per
+(schema/limits.py, schema/cost.py), page sizes 1-100, no batching, 1 MiB bodies, 20 errors per
 response, 20 subscriptions per socket.
 """
 
@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from models.limits import RateCounter
 from models.profiles import Follow
-from schema.limits import MAX_NODES
+from schema.cost import MAX_NODES
 from tests.forum import gid, member, new_forum, open_thread, reply, set_profile
 from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Server, assert_no_ip
 from tests.harness import test_settings as make_settings

@@ -496,8 +496,12 @@ async def test_E4_a_reported_private_message_leads_staff_to_no_conversation(
         ],
     }
     assert response == {"data": {"reports": {"edges": [{"node": report}]}}}
-    (entry,) = await AuditEntry.all()
-    assert (entry.action, entry.actor_id) == ("READ_REPORTS", world.mo.id)  # type: ignore[attr-defined]
+    entries = await AuditEntry.all().values_list("action", "actor_id", "subject_id")
+    assert sorted(entries, key=str) == [
+        ("READ_REPORTED_CONVERSATION", world.mo.id, world.ada.id),
+        ("READ_REPORTED_CONVERSATION", world.mo.id, world.bob.id),
+        ("READ_REPORTS", world.mo.id, None),
+    ]
 
 
 CONVERSATION_TYPES = {"Conversation", "ConversationConnection", "ConversationEdge"}

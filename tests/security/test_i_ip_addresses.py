@@ -752,7 +752,8 @@ STAFF_READS = {
         user { username } firstSeenAt lastSeenAt times
       }
     }""",
-    "reports": f"""{{ reports(first: 100) {{ edges {{ cursor node {{
+    # 50 reports: the price counts each member's sessions and consents as lists.
+    "reports": f"""{{ reports(first: 50) {{ edges {{ cursor node {{
       id reason status createdAt reporter {{ {USER_FIELDS} }}
       message {{ id body bodyHtml createdAt author {{ {USER_FIELDS} }} }}
       context {{ id body author {{ username }} }}
@@ -871,6 +872,13 @@ async def test_I7_the_audit_log_records_reads_of_addresses_without_any_address(
             "reason": "security test",
             "actor": None,
             "subject": {"username": "ada_l"},
+        },
+        {
+            "action": "MATCHED_SHARED_ADDRESS",  # bob, whom the match showed, is told too
+            "fields": ["accountsSharingAddress"],
+            "reason": "Canary check",
+            "actor": {"username": "mod"},
+            "subject": {"username": "bob"},
         },
         {
             "action": "MATCH_SHARED_ADDRESSES",
