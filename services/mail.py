@@ -105,6 +105,7 @@ class MailSender:
         self.sender = sender
         self.max_backoff = max_backoff
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @classmethod
     def poke(cls) -> None:
@@ -120,21 +121,25 @@ class MailSender:
     async def stop(self) -> None:
         """Stop the loop; undelivered mail stays in the outbox."""
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a cancellation lost in a race must never hang the server's shutdown.
+            await asyncio.wait({self._task}, timeout=5)
         MailSender._wake = None
 
     async def _loop(self) -> None:
         wake = MailSender._wake
         assert wake is not None
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
             except Exception:  # the loop must outlive a database hiccup
                 log.exception("mail delivery round failed")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that stop() sends when the wake-up arrives at the same moment.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=2.0)
+                async with asyncio.timeout(2.0):
+                    await wake.wait()
             wake.clear()
 
     async def deliver_due(self) -> int:

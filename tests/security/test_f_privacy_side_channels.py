@@ -1051,8 +1051,10 @@ async def test_F14_no_mail_holds_another_members_private_fields_or_an_ip(
         ]
     )
     for mail in delivered:
+        assert_no_ip(mail.as_string(), ADDRESSES)
+        # The Message-ID is the clock and the process id: its digits may spell "95.3".
+        del mail["Message-ID"]
         text = mail.as_string()
-        assert_no_ip(text, ADDRESSES)
         others = BOB_CANARIES if mail["To"] != BOB_EMAIL else []
         others = others + (CANARIES if EMAIL not in mail["To"] else [])
         assert [c for c in others if c.casefold() in text.casefold()] == [], mail["To"]
