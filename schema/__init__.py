@@ -30,6 +30,7 @@ from schema.privacy import PrivacyMutation
 from schema.profiles import ProfileMutation
 from schema.rights import RightsMutation, RightsQuery
 from schema.root import NodeQuery
+from schema.search import SearchQuery
 
 MAX_DEPTH = 12  # counting edges/node levels: a thread page needs 7
 MAX_ALIASES = 30
@@ -46,6 +47,7 @@ class Query(
     RightsQuery,
     ModerationQuery,
     ActivityQuery,
+    SearchQuery,
 ):
     pass
 
