@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE))
 
 import queries  # noqa: E402
 import raw_app  # noqa: E402
+import search  # noqa: E402  (the full-text search rows)
 import seed as seeding  # noqa: E402
 
 SIZES = {
@@ -842,8 +843,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reseed", action="store_true", help="rebuild the SQLite databases")
     parser.add_argument(
         "--scenarios",
-        default="anonymous,signed_in,inbox,post,keyset",
-        help="comma-separated subset of: anonymous,signed_in,inbox,post,keyset",
+        default="anonymous,signed_in,inbox,post,keyset,search",
+        help="comma-separated subset of: anonymous,signed_in,inbox,post,keyset,search",
     )
     parser.add_argument(
         "--check-only", action="store_true", help="seed and check answers, time nothing"
@@ -926,6 +927,8 @@ def main(argv: list[str] | None = None) -> int:
             everything.append(scenario)
 
     report = table(everything)
+    if "search" in wanted:
+        report += "\n\n" + search.report(targets)
     footer = (
         f"\n\n{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {machine(load_at_start)}; "
         f"load: {'wrk' if wrk else 'Python client'} -t1 -c{args.connections}, "
