@@ -48,7 +48,7 @@ class Query:
 
 
 class _Params:
-    """Numbered placeholders for models.sql.fetch, each value added once."""
+    """Numbered placeholders for models.sql.fetch: each call adds one value."""
 
     def __init__(self, postgres: bool) -> None:
         self.postgres = postgres
@@ -65,6 +65,8 @@ class _Params:
 
 @dataclass(frozen=True)
 class _Bounds:
+    """What a page may still show, from its cursor."""
+
     title: bool  # does the page still include title hits?
     title_upto: int  # highest thread id a title hit may have
     snapshot: int  # highest message id any hit may have
