@@ -29,9 +29,12 @@ from models.sql import fetch
 from resolvers import search_sql
 from resolvers.common import BadInput, Call
 from resolvers.pages import page_size
+from services.ratelimits import RULES
 
 QUERY_MAX = 200  # characters of search text
 TERMS_MAX = 10  # words and phrases, excluded ones included
+RATE_RULE = "search-client"
+RATE = " times a ".join(RULES[RATE_RULE].split("/"))  # "60 times a minute", for the API
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: what both engines index
 _CHUNK = re.compile(r'[^\s"]*')  # an unquoted term runs to a space or a quote
 _MARKERS = re.compile("[\x02-\x05]")
@@ -164,7 +167,7 @@ async def search(
     position = decode_cursor(terms, forum_id, after)
     if not terms.required:
         return Hits([], [], has_next=False, has_previous=position is not None)
-    await call.limits.hit("search-client", call.client_key)
+    await call.limits.hit(RATE_RULE, call.client_key)
     left_out = await authors_left_out(call.viewer)
     return await find(terms, size, position, forum_id, left_out)
 

@@ -47,7 +47,8 @@ class SearchQuery:
         'stemmed (walk finds walking); "quoted words" must appear together, in order; '
         "-word leaves out results with that word. Title matches come first (as the "
         "thread's first message), then messages, newest first within each. Pages stay "
-        "exact while new messages arrive: they join a new search, not its later pages."
+        "exact while new messages arrive: they join a new search, not its later pages. "
+        f"Each client may search {search.RATE} (then RATE_LIMITED, with retryAfter)."
     )
     async def search(
         self,
