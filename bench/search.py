@@ -113,13 +113,19 @@ class Counter(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
-        self.count = 0
+        self.sql: list[str] = []
+
+    @property
+    def count(self) -> int:
+        """How many statements ran."""
+        return len(self.sql)
 
     def emit(self, record: logging.LogRecord) -> None:
-        """One statement (connection housekeeping is not one)."""
+        """One statement (connection housekeeping is not one); its text, not its values."""
         text = str(record.msg)
         if not text.startswith(("Created connection", "Closed connection")):
-            self.count += 1
+            query = record.args[0] if isinstance(record.args, tuple) and record.args else text
+            self.sql.append(" ".join(str(query).split())[:100])
 
 
 @contextlib.contextmanager
@@ -261,6 +267,13 @@ async def measure(url: str, info: dict[str, Any], data_dir: Path, n: int) -> dic
                 await time_requests(client, cookie, body, 10)  # warm: plans, caches
                 with counting() as counter:
                     data = await ask(client, cookie, body)
+                if counter.count != TARGET_SQL:  # say what ran, on stderr
+                    print(
+                        f"    {kind}: {counter.count} statements",
+                        *counter.sql,
+                        sep="\n      ",
+                        file=sys.stderr,
+                    )
                 request = quantiles(await time_requests(client, cookie, body, n))
                 found = quantiles(await time_search(query, starts[kind], n))
                 row = {"kind": kind, "query": query, "sql": counter.count, "request": request}

@@ -70,6 +70,19 @@ async def test_engine_syntax_is_read_as_plain_words(
     assert response == {"data": {"search": {"edges": edges}}}
 
 
+async def test_lone_surrogates_are_left_out(gql: Client, forum: Forum) -> None:
+    # JSON can carry half a UTF-16 pair, which no database can store or compare.
+    document = SEARCH.replace("\n", " ").replace('"', '\\"')
+    body = f'{{"query": "{document}", "variables": {{"q": "\\ud800diet \\udfff"}}}}'
+
+    response = await gql.request(
+        "POST", "/graphql", content=body.encode(), headers={"content-type": "application/json"}
+    )
+
+    snippet = "We met near the park: an unbalanced <mark>diet</mark>."
+    assert response.json() == {"data": {"search": {"edges": [{"node": {"snippet": snippet}}]}}}
+
+
 async def test_a_search_text_over_the_limit_is_bad_input(gql: Client, forum: Forum) -> None:
     response = await gql(SEARCH, {"q": "park " * 2000})
 
