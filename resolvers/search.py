@@ -23,6 +23,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from tortoise import connections
+
 from models.accounts import User
 from models.messages import Forum, Message, Thread
 from models.sql import fetch
@@ -183,7 +185,7 @@ async def find(
     of the `left_out` authors."""
     after = None if position is None else (position.snapshot, position.grade, position.key)
     query = search_sql.Query(terms.required, terms.excluded, size + 1, forum_id, left_out, after)
-    sql, values = search_sql.statement(query, _dialect())
+    sql, values = search_sql.statement(query, connections.get("default").capabilities.dialect)
     rows = await fetch(sql, values)
     # Later pages keep the first page's newest message: nothing newer joins this search.
     snapshot = position.snapshot if position is not None else (rows[0]["newest"] if rows else 0)
@@ -218,9 +220,3 @@ def snippet(marked: str, source: str) -> str:
     if plain and not whole.endswith(plain):
         text += " …"
     return text
-
-
-def _dialect() -> str:
-    from tortoise import connections
-
-    return str(connections.get("default").capabilities.dialect)
