@@ -49,6 +49,7 @@ import queries  # noqa: E402
 import raw_app  # noqa: E402
 import reference  # noqa: E402
 import report  # noqa: E402
+import search  # noqa: E402  (the full-text search rows)
 import seed as seeding  # noqa: E402
 
 SIZES = {
@@ -942,8 +943,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reseed", action="store_true", help="rebuild the SQLite databases")
     parser.add_argument(
         "--scenarios",
-        default="anonymous,signed_in,inbox,post,keyset",
-        help="comma-separated subset of: anonymous,signed_in,inbox,post,keyset",
+        default="anonymous,signed_in,inbox,post,keyset,search",
+        help="comma-separated subset of: anonymous,signed_in,inbox,post,keyset,search",
     )
     parser.add_argument(
         "--check-only", action="store_true", help="seed and check answers, time nothing"
@@ -1060,6 +1061,8 @@ def main(argv: list[str] | None = None) -> int:
             "wrk on core 0; the project rows start this checkout):\n\n"
             + peers.table(rows, raws.get(("sqlite", "anonymous")))
         )
+    if "search" in wanted:
+        found.append(search.report(targets))
     footer = (
         f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {report.machine(load_at_start)} "
         f"(after the rows: {load_after_rows:.2f}); load: {'wrk' if wrk else 'Python client'} "

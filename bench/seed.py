@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from search import search_index  # noqa: E402  (bench/search.py)
 from tortoise import connections  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -187,7 +188,10 @@ async def seed(
         _, rows = await db.execute_query('SELECT COUNT(*) AS n FROM "users"')
         if int(dict(rows[0])["n"]):
             raise SystemExit(f"{url} already has members; seed needs an empty database")
+        # The search index is built once after the bulk insert: far faster than row by row.
+        await search_index().uninstall(db)
         info = await _fill(threads, messages, members, conversations)
+        await search_index().install(db)
     finally:
         await models.close_db()
     info["seconds"] = round(time.monotonic() - started, 1)

@@ -35,6 +35,7 @@ from schema.privacy import PrivacyMutation
 from schema.profiles import ProfileMutation
 from schema.rights import RightsMutation, RightsQuery
 from schema.root import NodeQuery
+from schema.search import SearchQuery
 
 MAX_TOKENS = 3000
 
@@ -49,6 +50,7 @@ class Query(
     RightsQuery,
     ModerationQuery,
     ActivityQuery,
+    SearchQuery,
 ):
     pass
 

@@ -28,6 +28,8 @@ RULES: dict[str, str] = {
     # Queries priced over 2,000 items (schema/cost.py): cheap to ask, dear to answer.
     "expensive-client": "60/minute",
     "expensive-member": "30/minute",
+    # Full-text searches per client: each one reads the search index.
+    "search-client": "60/minute",
 }
 
 
