@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from models.messages import Forum
 from resolvers.search import QUERY_MAX, TERMS_MAX
-from schema.limits import MAX_NODES
+from schema.cost import MAX_NODES
 from services.responsecache import VERSION_SQL
 from tests.forum import coded_error, member, new_forum, open_thread, reply
 from tests.harness import Client, Server
