@@ -1,4 +1,4 @@
-"""The forum's server: the Starlette application factory and the command line.
+"""The forum's command line and its settings wiring (the application is web/app.py).
 
 python server.py serve | migrate | seed | createuser | export-schema  (--help on each)
 """
@@ -7,152 +7,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import getpass
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
-from tortoise import connections
 
 import models
 from resolvers.policy import ensure_initial_policy
 from schema import build_schema
-from schema.front import Front
-from schema.graphiql import asset_routes
-from schema.http import ForumGraphQL
-from schema.pages import out_page_route, page_routes, unsubscribe_route
 from services import passwords
 from services.addresses import AddressVault
-from services.broker import broker_for
-from services.mail import MailSender, Transport
 from services.markdown import Renderer
-from services.persisted import PersistedQueries, read_manifest
-from services.requestlog import RequestLog, hide_client_addresses
-from services.responsecache import ResponseCache
 from services.settings import Settings
-from services.web import BodyLimit, ClientAddress, HeadLimit, SecurityHeaders, WriteGuard
+from web.app import UVICORN_OPTIONS, create_app
 
 log = logging.getLogger("forum")
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
-
-
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
-    """The whole site as one ASGI application."""
-    settings = settings or Settings()
-    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
-    if not settings.log_client_ips:
-        hide_client_addresses()
-    vault = AddressVault(settings.address_key)
-    renderer = Renderer(settings.public_url, settings.key)
-    schema = build_schema(introspection=settings.graphiql_enabled)
-    broker = broker_for(settings.db_url)
-    # One set of persisted-query rules (and learned documents) for HTTP and WebSocket.
-    queries = persisted_queries(settings)
-    graphql = ForumGraphQL(schema, settings, vault, renderer, broker, queries)
-    front = Front(graphql, response_cache(settings), queries, debug=settings.response_cache_debug)
-    sender = MailSender(
-        Transport(settings.mail_target),
-        settings.mail_from,
-        max_backoff=timedelta(seconds=settings.mail_retry_max_seconds),
-    )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await models.init_db(settings.db_url, migrate=migrate)
-        await ensure_initial_policy()
-        await broker.start()
-        sender.start()
-        # Everything built so far (schema, models, settings) lives as long as the
-        # process: keep it out of the cyclic collector's generations.
-        gc.collect()
-        gc.freeze()
-        try:
-            yield
-        finally:
-            await sender.stop()
-            await broker.stop()
-            await models.close_db()
-
-    routes = [
-        Route("/graphql", front, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
-        Route("/healthz", healthz, methods=["GET"]),
-        *asset_routes(),
-        *page_routes(),
-        out_page_route(renderer),
-        unsubscribe_route(settings, vault),
-    ]
-    middleware = [
-        Middleware(RequestLog, with_addresses=settings.log_client_ips),
-        Middleware(SecurityHeaders),
-        Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts),
-        Middleware(ClientAddress, trusted=settings.trusted_proxies),
-        Middleware(HeadLimit),
-        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-        Middleware(
-            CORSMiddleware,
-            allow_origins=settings.allowed_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST"],
-            allow_headers=["content-type"],
-            max_age=600,
-        ),
-        Middleware(WriteGuard, origins=settings.origins),
-    ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.settings = settings
-    return app
-
-
-def response_cache(settings: Settings) -> ResponseCache | None:
-    """The signed-out readers' answer cache, unless RESPONSE_CACHE=false."""
-    if not settings.response_cache:
-        return None
-    return ResponseCache(
-        max_entries=settings.response_cache_entries,
-        max_bytes=settings.response_cache_mib * 1_048_576,
-        ttl=settings.response_cache_seconds,
-    )
-
-
-def persisted_queries(settings: Settings) -> PersistedQueries:
-    """The persisted-query rules, with the manifest's documents when one is configured."""
-    path = settings.persisted_queries_file
-    manifest = read_manifest(path) if path is not None else {}
-    return PersistedQueries(settings.persisted_queries, manifest)
-
-
-async def healthz(_: Request) -> Response:
-    """200 when the database answers, 503 when it does not."""
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-    except Exception:  # any failure means "not healthy"; the reason stays in our logs
-        log.warning("health check: database did not answer")
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
-
-
-UVICORN_OPTIONS: dict[str, object] = {
-    # h11 bounds a request head that is still arriving (16 KiB); httptools does not.
-    "http": "h11",
-    "proxy_headers": False,  # X-Forwarded-For is honoured by the app, from TRUSTED_PROXIES only
-    "access_log": False,  # uvicorn's access log prints client addresses
-    "server_header": False,
-    "ws_max_size": 1_048_576,
-    "timeout_keep_alive": 5,
-}
-"""How `serve` runs uvicorn (the transport tests start it the same way)."""
 
 
 def app_from_env() -> Starlette:
@@ -272,7 +145,7 @@ async def _noop_quiet() -> int:
 
 
 async def _seed(if_empty: bool) -> int:
-    from resolvers import demo
+    import demo
 
     if await demo.has_members():
         if if_empty:

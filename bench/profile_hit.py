@@ -128,10 +128,10 @@ async def timed(work: Any, requests: int) -> float:
 async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str, float]], Any]:
     """The layers of a hit, in CPU microseconds (the fastest of five rounds); and the
     hit's status line and body."""
-    from server import create_app
-    from services.requestlog import RequestLog
-    from services.responsecache import ResponseCache
     from services.settings import Settings
+    from web.app import create_app
+    from web.cache import ResponseCache
+    from web.requestlog import RequestLog
 
     settings = Settings(database_url=target.url, data_dir=target.data_dir, rate_limits="off")
     app = create_app(settings, migrate=False)

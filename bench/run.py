@@ -647,8 +647,8 @@ async def count_statements(target: Target, scenarios: list[Scenario]) -> None:
     (after one warm-up request, so start-up work is not counted)."""
     import httpx
 
-    from server import create_app
     from services.settings import Settings
+    from web.app import create_app
 
     settings = Settings(database_url=target.url, data_dir=target.data_dir, rate_limits="off")
     app = create_app(settings, migrate=False)

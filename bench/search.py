@@ -248,9 +248,9 @@ async def measure(url: str, info: dict[str, Any], data_dir: Path, n: int) -> dic
     import queries
     from tortoise import connections
 
-    from server import create_app
     from services.markdown import Renderer
     from services.settings import Settings
+    from web.app import create_app
 
     settings = Settings(database_url=url, data_dir=data_dir, rate_limits="off")
     app = create_app(settings, migrate=False)

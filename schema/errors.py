@@ -15,7 +15,7 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.common import BadInput, Forbidden, NotSignedIn, Problem, Refused
 from services.ratelimits import RateLimitExceeded
-from services.requestlog import OPERATION
+from web.requestlog import OPERATION
 
 log = logging.getLogger("forum.graphql")
 MAX_ERRORS = 20  # a hostile document must not buy a megabyte of error text

@@ -26,8 +26,8 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 import models
-from server import create_app
 from services.settings import Settings
+from web.app import create_app
 
 TEST_IP = "203.0.113.77"  # the address every in-process request comes from
 LOOPBACK_IPS = ("127.0.0.1", "::1", "::ffff:127.0.0.1")

@@ -12,11 +12,11 @@ import httpx
 import pytest
 import uvicorn
 
-from resolvers.demo import seed
-from server import create_app
+from demo import seed
 from services.markdown import Renderer
 from services.settings import Settings
 from tests.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
+from web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [

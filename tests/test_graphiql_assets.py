@@ -12,7 +12,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from schema.graphiql import (
+from web.graphiql import (
     ASSET_URL_PREFIX,
     GraphiQLAssetError,
     asset_routes,

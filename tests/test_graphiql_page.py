@@ -1,8 +1,8 @@
 """GraphiQL opens on a useful example: a thread page of the demo data."""
 
-from resolvers.demo import seed
-from schema.http import DEFAULT_QUERY
+from demo import seed
 from services.markdown import Renderer
+from web.graphql import DEFAULT_QUERY
 
 
 async def test_graphiql_opens_on_the_thread_page_example(gql) -> None:

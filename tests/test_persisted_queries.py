@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from services.persisted import read_manifest
 from tests.harness import Client, Server
 from tests.harness import test_settings as make_settings
+from web.persisted import read_manifest
 
 QUERY = "{ forums { slug } }"
 DIGEST = hashlib.sha256(QUERY.encode()).hexdigest()

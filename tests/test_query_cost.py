@@ -4,11 +4,11 @@ SQL runs; connections are bounded 1-100; page sizes in variables count as 100.""
 import pytest
 
 from schema.cost import MAX_NODES
-from services.responsecache import VERSION_SQL
 from tests.forum import member
 from tests.harness import Server
 from tests.harness import test_settings as make_settings
 from tests.sqlcount import count_statements
+from web.cache import VERSION_SQL
 
 TWO_LEVELS = (
     "{ users(first: 100) { edges { node { followers(first: 100) { edges { node { id } } } } } } }"

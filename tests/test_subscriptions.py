@@ -17,7 +17,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from models.accounts import User
-from server import create_app
 from services.broker import Broker
 from services.settings import Settings
 from tests.forum import (
@@ -32,6 +31,7 @@ from tests.forum import (
     start_conversation,
 )
 from tests.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from web.app import create_app
 
 pytestmark = pytest.mark.e2e
 
@@ -64,8 +64,7 @@ class Live:
 
 def broker_of(app: Starlette) -> Broker:
     """The broker behind the app's /graphql endpoint."""
-    routes = [route for route in app.routes if getattr(route, "path", "") == "/graphql"]
-    return routes[0].app.broker  # type: ignore[attr-defined]
+    return app.state.broker
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import uvicorn
 
-from server import UVICORN_OPTIONS, create_app
 from services.settings import Settings
 from tests.harness import LOOPBACK_IPS, TEST_IP, Client
+from web.app import UVICORN_OPTIONS, create_app
 
 START_WITHIN = 20.0  # seconds
 

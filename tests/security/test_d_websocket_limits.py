@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from schema.http import ForumGraphQL
 from services.settings import Settings
 from tests.forum import member
 from tests.harness import test_settings as make_settings
@@ -34,6 +33,7 @@ from tests.security.test_d_websockets import (
     opened,
     raw_socket,
 )
+from web.graphql import ForumGraphQL
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from models.accounts import User
-from schema.http import ForumGraphQL
 from services.broker import Broker
 from tests.forum import (
     member,
@@ -31,6 +30,7 @@ from tests.forum import (
 )
 from tests.harness import assert_no_ip
 from tests.security.conftest import Live
+from web.graphql import ForumGraphQL
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ WAIT = 5.0  # seconds: the bound on every wait for something that must happen
 # has already received a later event: delivery takes milliseconds, so a second is generous.
 QUIET = 1.0
 PROTOCOL = "graphql-transport-ws"
-MIB = 1_048_576  # server.UVICORN_OPTIONS["ws_max_size"]
+MIB = 1_048_576  # web.app.UVICORN_OPTIONS["ws_max_size"]
 
 THREAD_ADDED = """subscription($id: ID!) {
   threadMessageAdded(threadId: $id) {
@@ -474,7 +474,7 @@ INIT_WAIT = 0.5  # seconds: the init timeout as shortened for the test below
 @pytest.fixture
 def impatient(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     """`live` whose /graphql gives connection_init INIT_WAIT seconds instead of the 60 s
-    the server uses (Strawberry's default, schema/http.py sets none): the module must stay
+    the server uses (Strawberry's default, web/graphql.py sets none): the module must stay
     under a minute, and the timer and the 4408 close are the same code either way."""
     original = ForumGraphQL.__init__
 

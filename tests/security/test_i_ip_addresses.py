@@ -202,7 +202,7 @@ async def test_I1_the_real_uvicorn_does_not_rewrite_the_client_from_headers(
     live: Live, vault: AddressVault, headers: dict[str, str]
 ) -> None:
     # uvicorn's proxy_headers (on by default, trusting 127.0.0.1) would make SPOOFED the
-    # client before the app runs; server.UVICORN_OPTIONS turns it off.
+    # client before the app runs; web.app.UVICORN_OPTIONS turns it off.
     live.http.ips.update(ALL_TEST_IPS)
 
     assert await register_from(live.http, "ada_l", headers) == REGISTERED

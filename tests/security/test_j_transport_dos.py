@@ -1,6 +1,6 @@
 """SECURITY.md section J: transport-level DoS (bodies, slow clients, idle sockets).
 
-Every row runs against the real uvicorn (`live`, started with server.UVICORN_OPTIONS) over
+Every row runs against the real uvicorn (`live`, started with web.app.UVICORN_OPTIONS) over
 raw asyncio streams, so the tests decide Content-Length, chunking and pacing byte by byte.
 The checklist's counts are shrunk to fit a test run; each test says its bound and why the
 smaller bound still proves the row.
@@ -21,12 +21,12 @@ import pytest
 from starlette.routing import WebSocketRoute
 from websockets.asyncio.client import connect
 
-import server
-from schema.http import ForumGraphQL
-from server import create_app
+import web.app
 from services.settings import Settings
 from tests.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
 from tests.security.conftest import Live
+from web.app import create_app
+from web.graphql import ForumGraphQL
 
 pytestmark = pytest.mark.e2e
 
@@ -553,7 +553,7 @@ class QuickInitGraphQL(ForumGraphQL):
 def quick_init(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Live:
     """The live server, its init timeout shortened (Strawberry's timer and 4408 close are
     the same code whatever the delay)."""
-    monkeypatch.setattr(server, "ForumGraphQL", QuickInitGraphQL)
+    monkeypatch.setattr(web.app, "ForumGraphQL", QuickInitGraphQL)
     return request.getfixturevalue("live")
 
 

@@ -141,7 +141,7 @@ def _page_parts() -> tuple[str, str]:
     slots = list(_EXAMPLE_QUERY.finditer(page))
     if len(slots) != 1 or page.count(_GRAPHIQL_PROPS) != 1:
         raise GraphiQLAssetError(
-            "Strawberry's GraphiQL template changed shape; update schema/graphiql.py"
+            "Strawberry's GraphiQL template changed shape; update web/graphiql.py"
         )
     page = page.replace(_GRAPHIQL_PROPS, _DEFAULT_QUERY_PROP)
     head, _, tail = page.partition(slots[0].group())

@@ -30,7 +30,7 @@ from resolvers import sessions
 from schema import MAX_TOKENS
 from schema.context import Context, Loaders
 from schema.errors import public_message
-from services.persisted import PersistedQueryError
+from web.persisted import PersistedQueryError
 
 INVALID = "Failed to parse message"
 SESSION_ENDED = (4401, "Session ended")

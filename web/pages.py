@@ -18,7 +18,7 @@ from resolvers import newsletters
 from services.addresses import AddressVault
 from services.markdown import Renderer
 from services.settings import Settings
-from services.web import CLIENT_IP
+from web.middleware import CLIENT_IP
 
 _CONFIRM_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

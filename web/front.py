@@ -6,7 +6,7 @@ a query (never a mutation or a subscription), can be served from the cache. An a
 stored only when `_may_store` says so: the view ran the request without a viewer or a
 session (its own marker in the scope) and the answer has no errors or cookies. The
 entry's key is the document, the variables and the operation name; its validity is the
-database's cache version (services/responsecache). X-Cache tells whether the cache
+database's cache version (web/cache.py). X-Cache tells whether the cache
 answered only with RESPONSE_CACHE_DEBUG, since a hit tells a prober that someone asked
 for that document recently.
 """
@@ -24,10 +24,10 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import cookie_parser
 
 from schema.context import SESSION_COOKIE
-from services.persisted import PersistedQueries, PersistedQueryError
-from services.requestlog import OPERATION, RAN_ANONYMOUSLY, VIEWER_ID
-from services.responsecache import Entry, ResponseCache
-from services.web import ASGIApp, Message, Receive, Scope, Send, error_reply, header
+from web.cache import Entry, ResponseCache
+from web.middleware import ASGIApp, Message, Receive, Scope, Send, error_reply, header
+from web.persisted import PersistedQueries, PersistedQueryError
+from web.requestlog import OPERATION, RAN_ANONYMOUSLY, VIEWER_ID
 
 CACHE_HEADER = b"x-cache"
 NOT_AN_OBJECT = "The request body must be a JSON object."
@@ -50,9 +50,6 @@ class Front:
         self.cache = cache
         self.queries = queries
         self.debug = debug  # RESPONSE_CACHE_DEBUG: say hit or miss in X-Cache
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.app, name)  # the wrapped view's broker and settings stay reachable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Resolve a persisted query, then answer from the cache or let the view answer."""

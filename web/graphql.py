@@ -16,16 +16,16 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from resolvers.common import Call
 from resolvers.sessions import session_for_token
 from schema.context import SESSION_COOKIE, Context, Loaders
-from schema.graphiql import graphiql_page
-from schema.websocket import SocketSlots, TransportWS
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
-from services.persisted import PersistedQueries
 from services.ratelimits import RateLimits
-from services.requestlog import RAN_ANONYMOUSLY, REQUEST_ID, VIEWER_ID
 from services.settings import Settings
-from services.web import CLIENT_IP
+from web.graphiql import graphiql_page
+from web.middleware import CLIENT_IP
+from web.persisted import PersistedQueries
+from web.requestlog import RAN_ANONYMOUSLY, REQUEST_ID, VIEWER_ID
+from web.websocket import SocketSlots, TransportWS
 
 INIT_WAIT_SECONDS = 10
 
@@ -95,7 +95,7 @@ class ForumGraphQL(GraphQL[Context, None]):
 
     def parse_json(self, data: str | bytes) -> object:
         """An HTTP body or parameter: too deep nesting stays a RecursionError, which the
-        write guard answers with its coded 400 (services/web.py)."""
+        write guard answers with its coded 400 (web/middleware.py)."""
         try:
             return json.loads(data)
         except json.JSONDecodeError:

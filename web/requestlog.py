@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from services.web import CLIENT_IP, ASGIApp, Message, Receive, Scope, Send
+from web.middleware import CLIENT_IP, ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID = "forum.request_id"
 VIEWER_ID = "forum.viewer_id"
