@@ -12,6 +12,8 @@ from models.moderation import AuditEntry
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
+
+# RateLimitExceeded is also the schema's: it reaches schema/ from here, never from services/.
 from services.ratelimits import RateLimitExceeded, RateLimits
 from services.settings import Settings
 

@@ -143,9 +143,6 @@ class ActivityMutation:
         except Refused as refused:
             return RecordPageViewPayload(user_errors=UserError.of(refused))
         # Only once the view is kept: a refused one leaves no identifier behind.
-        if new_visitor and info.context.response is not None:
-            info.context.response.set_cookie(
-                VISITOR_COOKIE, visitor, max_age=VISITOR_DAYS * 86400, httponly=True,
-                samesite="lax", secure=info.context.call.settings.secure_cookies,
-            )  # fmt: skip
+        if new_visitor:
+            info.context.set_cookie(VISITOR_COOKIE, visitor, max_age=VISITOR_DAYS * 86400)
         return RecordPageViewPayload(user_errors=[])

@@ -1,12 +1,16 @@
-"""The per-request context: the resolvers' Call, the request's DataLoaders and the cookie."""
+"""The per-request context: the resolvers' Call, the request's DataLoaders and the cookies.
+
+The schema knows nothing of HTTP: it reads the request through `Incoming` and records
+cookie changes and the operation's name on the Context; web/graphql.py, which builds
+the Context, applies them to the response and the request log.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from models.accounts import User
@@ -59,38 +63,60 @@ class Loaders:
         )
 
 
+class Incoming(Protocol):
+    """The request (or WebSocket handshake) a Context answers, as the schema reads it
+    (Starlette's Request and WebSocket fit it as they are)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The request's headers, looked up by lower-case name."""
+        ...
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        """The cookies the request carries."""
+        ...
+
+
+@dataclass(frozen=True)
+class CookieChange:
+    """A cookie for the response to set (for `max_age` seconds), or to delete (value None).
+    Every cookie the site sets is HttpOnly, SameSite=Lax, for the whole site."""
+
+    value: str | None
+    max_age: int = 0
+
+
 @dataclass
 class Context:
-    """Everything a field needs: who asks (`call`), batch loaders, and the HTTP exchange."""
+    """Everything a field needs: who asks (`call`), batch loaders, the request it answers,
+    and what the answer should carry besides its data (cookies, the operation's name)."""
 
     call: Call
-    request: Request | WebSocket
-    response: Response | None
+    request: Incoming
     request_id: str
     loaders: Loaders
+    cookies: dict[str, CookieChange] = field(default_factory=dict)
+    operation_name: str | None = None
 
     @property
     def viewer(self) -> User | None:
         """The signed-in member, or None."""
         return self.call.viewer
 
+    def set_cookie(self, name: str, value: str, max_age: int) -> None:
+        """Have the response set a cookie (a WebSocket has no response: nothing is set)."""
+        self.cookies[name] = CookieChange(value, max_age)
+
+    def delete_cookie(self, name: str) -> None:
+        """Have the response delete a cookie."""
+        self.cookies[name] = CookieChange(None)
+
     def sync_cookie(self) -> None:
         """After a sign-in or sign-out: new loaders for the new viewer, and the cookie."""
         self.loaders = Loaders.for_viewer(self.call.viewer)
-        if self.response is None:
-            return
-        settings = self.call.settings
         if self.call.new_session_token is not None:
-            self.response.set_cookie(
-                SESSION_COOKIE,
-                self.call.new_session_token,
-                max_age=settings.session_days * 86400,
-                httponly=True,
-                secure=settings.secure_cookies,
-                samesite="lax",
-                path="/",
-            )
+            max_age = self.call.settings.session_days * 86400
+            self.set_cookie(SESSION_COOKIE, self.call.new_session_token, max_age)
         elif self.call.end_session:
-            self.response.delete_cookie(
-                SESSION_COOKIE, httponly=True, secure=settings.secure_cookies, samesite="lax"
-            )
+            self.delete_cookie(SESSION_COOKIE)

@@ -25,10 +25,10 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
+from resolvers.common import RateLimitExceeded
 from resolvers.conversations import MAX_RECIPIENTS
 from resolvers.moderation import CONTEXT_AROUND
 from schema.fragments import dependency_order, fragments_of, operations_of
-from services.ratelimits import RateLimitExceeded
 
 MAX_NODES = 20_000  # the most rows one query may ask for, counted before execution
 DEFAULT_PAGE = 20  # what a connection returns when neither `first` nor `last` is given

@@ -13,9 +13,8 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from resolvers.common import BadInput, Forbidden, NotSignedIn, Problem, Refused
-from services.ratelimits import RateLimitExceeded
-from web.requestlog import OPERATION
+from resolvers.common import BadInput, Forbidden, NotSignedIn, Problem, RateLimitExceeded, Refused
+from schema.context import Context
 
 log = logging.getLogger("forum.graphql")
 MAX_ERRORS = 20  # a hostile document must not buy a megabyte of error text
@@ -129,10 +128,10 @@ def public_errors(result: Any, request_id: str) -> None:
 
 
 def _note_operation(execution_context: Any) -> None:
-    """Name the operation in the request's log line (bounded; logs escape it)."""
-    request = getattr(execution_context.context, "request", None)
-    if request is not None and execution_context.operation_name:
-        request.scope[OPERATION] = str(execution_context.operation_name)[:100]
+    """Name the operation for the request's log line (bounded; logs escape it)."""
+    context = execution_context.context
+    if isinstance(context, Context) and execution_context.operation_name:
+        context.operation_name = str(execution_context.operation_name)[:100]
 
 
 def log_errors(errors: list[GraphQLError], request_id: str) -> None:

@@ -24,7 +24,7 @@ from services.settings import Settings
 from web.graphiql import graphiql_page
 from web.middleware import CLIENT_IP
 from web.persisted import PersistedQueries
-from web.requestlog import RAN_ANONYMOUSLY, REQUEST_ID, VIEWER_ID
+from web.requestlog import RAN_ANONYMOUSLY, REQUEST_ID, VIEWER_ID, note_operation
 from web.websocket import SocketSlots, TransportWS
 
 INIT_WAIT_SECONDS = 10
@@ -122,15 +122,48 @@ class ForumGraphQL(GraphQL[Context, None]):
             request.scope[VIEWER_ID] = call.viewer.id
         else:
             request.scope[RAN_ANONYMOUSLY] = True
-        http_response = response if isinstance(response, Response) else None
         return Context(
             call=call,
             request=request,
-            response=http_response,
             request_id=request.scope.get(REQUEST_ID) or uuid.uuid4().hex,
             loaders=Loaders.for_viewer(call.viewer),
         )
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Run the operation, then give the response the cookies it changed and the log
+        line its name."""
+        result = await super().execute_operation(
+            request=request,
+            request_adapter=request_adapter,
+            request_data=request_data,
+            context=context,
+            root_value=root_value,
+            sub_response=sub_response,
+        )
+        set_cookies(sub_response, context, secure=self.settings.secure_cookies)
+        note_operation(request.scope, context.operation_name)
+        return result
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from our own files, opening on an example query."""
         return HTMLResponse(graphiql_page(DEFAULT_QUERY))
+
+
+def set_cookies(response: Response, context: Context, *, secure: bool) -> None:
+    """Apply the cookie changes the operation recorded (HttpOnly, SameSite=Lax, site-wide)."""
+    for name, change in context.cookies.items():
+        if change.value is None:
+            response.delete_cookie(name, httponly=True, secure=secure, samesite="lax")
+        else:
+            response.set_cookie(
+                name, change.value, max_age=change.max_age, httponly=True, secure=secure,
+                samesite="lax", path="/",
+            )  # fmt: skip

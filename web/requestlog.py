@@ -19,6 +19,13 @@ OPERATION = "forum.operation"
 log = logging.getLogger("forum.requests")
 
 
+def note_operation(scope: Scope, name: str | None) -> None:
+    """Name the operation in the request's log line (the schema records the name on its
+    Context, bounded; the log line escapes it)."""
+    if name is not None:
+        scope[OPERATION] = name
+
+
 class RequestLog:
     """Give each request an id (errors quote it) and log how it went."""
 

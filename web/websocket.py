@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError, parse
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -31,6 +32,7 @@ from schema import MAX_TOKENS
 from schema.context import Context, Loaders
 from schema.errors import public_message
 from web.persisted import PersistedQueryError
+from web.requestlog import note_operation
 
 INVALID = "Failed to parse message"
 SESSION_ENDED = (4401, "Session ended")
@@ -86,6 +88,8 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle()
         finally:
             self.view.sockets.give_back(client, member)
+            if isinstance(self.websocket, ASGIWebSocketAdapter):  # the socket's log line
+                note_operation(self.websocket.ws.scope, self.context.operation_name)
 
     async def shutdown(self) -> None:
         """Stop the member watch with the operations."""
