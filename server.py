@@ -24,7 +24,6 @@ from services.markdown import Renderer
 from services.settings import Settings
 from web.app import UVICORN_OPTIONS, create_app
 
-log = logging.getLogger("forum")
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
 
 
