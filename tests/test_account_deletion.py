@@ -15,8 +15,9 @@ from models.messages import Conversation, Forum, Message, Thread
 from models.policy import Consent
 from resolvers.accounts import create_member
 from schema import ids
-from tests.conftest import register
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, assert_no_ip
+from tests.support.mail import Mailbox
+from tests.support.members import register
 
 DELETE = """
 mutation($i: DeleteAccountInput!) {

@@ -13,16 +13,15 @@ from resolvers.accounts import create_member
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import (
+from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     assert_no_ip,
     session_cookie,
-    token_in,
 )
+from tests.support.mail import Mailbox, token_in
 
 NEW_PASSWORD = "a brand new passphrase"
 CHROME_ON_WINDOWS = (

@@ -24,9 +24,10 @@ from resolvers.policy import current_policy
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import CONFIRM
-from tests.harness import PASSWORD, TEST_IP, Client, Mailbox, Server, assert_no_ip, token_in
-from tests.harness import test_settings as make_settings
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server, assert_no_ip
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
 
 # One address per kind of write, so each row can be traced to the request that made it.
 ADA = {
@@ -127,7 +128,7 @@ async def ada_joins(gql: Client, mailbox: Mailbox, addresses: dict[str, str]) ->
     )  # fmt: skip
     (mail,) = await mailbox.wait_for("ada@example.org")
     headers = {"x-forwarded-for": addresses["confirm"]}
-    confirmed = await gql(CONFIRM, {"t": token_in(mail)}, headers=headers)
+    confirmed = await gql(CONFIRM_TOKEN, {"t": token_in(mail)}, headers=headers)
     assert confirmed["data"]["confirmEmail"]["userErrors"] == []
     await write(gql, addresses["login"], LOGIN, {"login": "ada", "password": PASSWORD}, None)
 

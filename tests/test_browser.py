@@ -16,7 +16,7 @@ from resolvers.demo import seed
 from server import create_app
 from services.markdown import Renderer
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [

@@ -14,8 +14,10 @@ from models.policy import Consent, ConsentKind, PolicyVersion
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import CONFIRM, confirmed_member, register
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip, token_in
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, assert_no_ip
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import confirmed_member, register
 
 SET_CONSENT = """
 mutation($i: SetConsentInput!) {
@@ -397,7 +399,7 @@ async def test_registering_under_the_new_version_records_its_acceptance(
 
     assert response == {"data": {"register": {"userErrors": []}}}
     (mail,) = await mailbox.wait_for("bob_k@example.org")
-    opened = await gql(CONFIRM, {"t": token_in(mail)})
+    opened = await gql(CONFIRM_TOKEN, {"t": token_in(mail)})
     assert opened["data"]["confirmEmail"]["userErrors"] == []
     bob = await User.get(username="bob_k")
     ledger = await Consent.filter(user_id=bob.id).values_list("kind", "granted", "policy_version")

@@ -14,7 +14,8 @@ from resolvers.accounts import create_member
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, assert_no_ip
+from tests.support.mail import Mailbox
 
 REQUEST = """
 mutation($i: RequestCorrectionInput!) {

@@ -17,15 +17,15 @@ from models.moderation import AuditEntry
 from models.policy import Consent
 from resolvers.accounts import create_member
 from schema import ids
-from tests.harness import (
+from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     assert_no_ip,
     session_cookie,
 )
+from tests.support.mail import Mailbox
 
 EXPORT = """
 mutation {

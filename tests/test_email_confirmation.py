@@ -11,8 +11,9 @@ from tortoise import Tortoise
 
 from models.accounts import PendingRegistration, User
 from models.mail import OutboxMail
-from tests.conftest import register
-from tests.harness import PASSWORD, session_cookie, token_in
+from tests.support.harness import PASSWORD, session_cookie
+from tests.support.mail import token_in
+from tests.support.members import register
 
 CONFIRM = """
 mutation($t: String!) {

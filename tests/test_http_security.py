@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
-from tests.conftest import confirmed_member
-from tests.harness import Client, Mailbox, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox
+from tests.support.members import confirmed_member
 
 VIEWER = "{ viewer { username } }"
 ADA = {"data": {"viewer": {"username": "ada_l"}}}

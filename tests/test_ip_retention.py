@@ -19,7 +19,8 @@ from models.activity import Visit
 from models.moderation import AuditEntry
 from resolvers.addresses import HOLDERS, purge
 from services.settings import Settings
-from tests.harness import Client, Mailbox, Server, assert_no_ip
+from tests.support.harness import Client, Server, assert_no_ip
+from tests.support.mail import Mailbox
 from tests.test_addresses_at_rest import every_kind_of_write
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,21 +25,21 @@ from websockets.asyncio.client import connect
 from models.base import Role
 from resolvers.accounts import create_member
 from services.settings import Settings
-from tests.conftest import CONFIRM, register
-from tests.harness import (
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     Server,
     assert_no_ip,
     free_port,
     session_cookie,
-    token_in,
     until_healthy,
 )
-from tests.harness import test_settings as make_settings
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import register
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "198.51.100.41"  # a member behind our proxy
@@ -185,7 +185,7 @@ async def the_whole_mix(gql: Client, mailbox: Mailbox, secrets: list[str]) -> No
     assert await register(gql, "ada") == {"data": {"register": {"userErrors": []}}}
     (mail,) = await mailbox.wait_for("ada@example.org")
     confirm = token_in(mail)
-    await gql(CONFIRM, {"t": confirm}, headers=behind)
+    await gql(CONFIRM_TOKEN, {"t": confirm}, headers=behind)
     response = await gql.post(LOGIN, {"i": {"login": "ada", "password": PASSWORD}}, headers=behind)
     token = session_cookie(response)
     assert token is not None

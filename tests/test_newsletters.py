@@ -18,18 +18,18 @@ from models.policy import Consent, ConsentKind
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import confirmed_member
-from tests.harness import (
+from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     Server,
     assert_no_ip,
+    free_port,
 )
-from tests.harness import test_settings as settings_for
-from tests.smtp import SmtpServer, free_port
+from tests.support.harness import test_settings as settings_for
+from tests.support.mail import Mailbox, SmtpServer
+from tests.support.members import confirmed_member
 
 SUBSCRIBE = """
 mutation($i: SetNewsletterSubscriptionInput!) {

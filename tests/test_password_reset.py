@@ -19,18 +19,17 @@ from resolvers import passwords
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import (
+from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     Server,
     assert_no_ip,
-    token_in,
+    free_port,
 )
-from tests.harness import test_settings as settings_for
-from tests.smtp import SmtpServer, free_port
+from tests.support.harness import test_settings as settings_for
+from tests.support.mail import Mailbox, SmtpServer, token_in
 
 NEW_PASSWORD = "a brand new passphrase"
 ADDRESS = "ada_l@example.org"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from services.persisted import read_manifest
-from tests.harness import Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
 
 QUERY = "{ forums { slug } }"
 DIGEST = hashlib.sha256(QUERY.encode()).hexdigest()

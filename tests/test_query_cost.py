@@ -5,10 +5,10 @@ import pytest
 
 from schema.cost import MAX_NODES
 from services.responsecache import VERSION_SQL
-from tests.forum import member
-from tests.harness import Server
-from tests.harness import test_settings as make_settings
-from tests.sqlcount import count_statements
+from tests.support.harness import Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
+from tests.support.sqlcount import count_statements
 
 TWO_LEVELS = (
     "{ users(first: 100) { edges { node { followers(first: 100) { edges { node { id } } } } } } }"

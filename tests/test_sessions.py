@@ -16,9 +16,10 @@ from tortoise import Tortoise
 from models.accounts import Session
 from models.limits import RateCounter
 from services.settings import Settings
-from tests.conftest import confirmed_member
-from tests.harness import PASSWORD, Client, Mailbox, Server, session_cookie
-from tests.harness import test_settings as make_settings
+from tests.support.harness import PASSWORD, Client, Server, session_cookie
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox
+from tests.support.members import confirmed_member
 
 LOGIN = """
 mutation($i: LoginInput!) {

@@ -17,8 +17,8 @@ from resolvers.accounts import create_member
 from resolvers.addresses import purge
 from schema import ids
 from services.settings import Settings
-from tests.harness import PASSWORD, TEST_IP, Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server
+from tests.support.harness import test_settings as make_settings
 
 HOME = "198.51.100.1"  # ada's home
 CAFE = "198.51.100.2"  # a café ada went to once

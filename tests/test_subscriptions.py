@@ -20,18 +20,9 @@ from models.accounts import User
 from server import create_app
 from services.broker import Broker
 from services.settings import Settings
-from tests.forum import (
-    member,
-    new_forum,
-    open_thread,
-    pk,
-    reply,
-    send,
-    set_audiences,
-    set_profile,
-    start_conversation,
-)
-from tests.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.forum import new_forum, open_thread, pk, reply, send, start_conversation
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.members import member, set_audiences, set_profile
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,8 @@ from models.base import Role
 from models.messages import Forum
 from resolvers.accounts import create_member
 from schema import ids
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, assert_no_ip
+from tests.support.mail import Mailbox
 
 SUSPEND = """
 mutation($i: SuspendMemberInput!) {

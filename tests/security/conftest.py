@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -12,27 +11,9 @@ import uvicorn
 
 from server import UVICORN_OPTIONS, create_app
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, TEST_IP, Client
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, Live
 
 START_WITHIN = 20.0  # seconds
-
-
-@dataclass
-class Live:
-    """A running uvicorn on loopback: its port and an IP-scanned HTTP client."""
-
-    port: int
-    http: Client
-
-    @property
-    def base(self) -> str:
-        """The HTTP base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        """The WebSocket endpoint."""
-        return f"ws://127.0.0.1:{self.port}/graphql"
 
 
 @pytest.fixture

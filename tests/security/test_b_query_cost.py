@@ -25,11 +25,19 @@ from websockets.asyncio.client import ClientConnection, connect
 from models.limits import RateCounter
 from models.profiles import Follow
 from schema.cost import MAX_NODES
-from tests.forum import gid, member, new_forum, open_thread, reply, set_profile
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Server, assert_no_ip
-from tests.harness import test_settings as make_settings
-from tests.security.conftest import Live
-from tests.sqlcount import count_statements
+from tests.support.forum import gid, new_forum, open_thread, reply
+from tests.support.harness import (
+    LOOPBACK_IPS,
+    PASSWORD,
+    TEST_IP,
+    Client,
+    Live,
+    Server,
+    assert_no_ip,
+)
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member, set_profile
+from tests.support.sqlcount import count_statements
 
 WITHIN = 5.0  # seconds: a fail-safe against a hang, not a timing (CI machines are busy)
 TYPENAME = {"data": {"__typename": "Query"}}

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from resolvers.policy import current_policy
-from tests.forum import member
-from tests.harness import Client, Mailbox, Server
-from tests.harness import test_settings as make_settings
-from tests.security.conftest import Live
+from tests.support.harness import Client, Live, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox
+from tests.support.members import member
 from tests.test_http_security import (
     ADA,
     API_HEADERS,

@@ -21,10 +21,7 @@ import pytest
 
 from schema.http import ForumGraphQL
 from services.settings import Settings
-from tests.forum import member
-from tests.harness import test_settings as make_settings
 from tests.security import test_d_websockets as section_d
-from tests.security.conftest import Live
 from tests.security.test_d_websockets import (
     LOGOUT,
     WAIT,
@@ -34,6 +31,9 @@ from tests.security.test_d_websockets import (
     opened,
     raw_socket,
 )
+from tests.support.harness import Live
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
 
 pytestmark = pytest.mark.e2e
 

@@ -15,10 +15,12 @@ from websockets.exceptions import ConnectionClosed
 
 from models.accounts import Session, User
 from models.base import Role
-from tests.forum import coded_error, gid, member, suspend
-from tests.harness import PASSWORD, Mailbox, token_in
 from tests.security import test_d_websockets as section_d
 from tests.security.test_d_websockets import THREAD_ADDED, Site, Socket, next_message, opened
+from tests.support.forum import coded_error, gid
+from tests.support.harness import PASSWORD
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member, suspend
 
 pytestmark = pytest.mark.e2e
 

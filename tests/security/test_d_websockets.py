@@ -18,19 +18,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from models.accounts import User
 from schema.http import ForumGraphQL
 from services.broker import Broker
-from tests.forum import (
-    member,
-    new_forum,
-    open_thread,
-    pk,
-    reply,
-    send,
-    set_audiences,
-    set_profile,
-    start_conversation,
-)
-from tests.harness import assert_no_ip
-from tests.security.conftest import Live
+from tests.support.forum import new_forum, open_thread, pk, reply, send, start_conversation
+from tests.support.harness import Live, assert_no_ip
+from tests.support.members import member, set_audiences, set_profile
 
 pytestmark = pytest.mark.e2e
 

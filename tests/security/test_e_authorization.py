@@ -22,23 +22,20 @@ from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.forum import (
-    SEND,
+from tests.support.documents import SEND
+from tests.support.forum import (
     coded_error,
-    follow,
     gid,
-    member,
     new_forum,
     open_thread,
     pk,
     refused,
     reply,
     send,
-    set_audiences,
-    set_profile,
     start_conversation,
 )
-from tests.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.members import follow, member, set_audiences, set_profile
 
 
 def raw_id(text: str) -> str:

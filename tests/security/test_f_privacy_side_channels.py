@@ -29,22 +29,19 @@ from models.messages import Conversation, Message
 from models.privacy import PrivacySettings
 from models.profiles import Follow
 from resolvers.accounts import age_on
-from tests.conftest import register
-from tests.forum import (
+from tests.support.forum import (
     coded_error,
-    follow,
     gid,
-    member,
     new_forum,
     open_thread,
     pk,
     refused,
     send,
-    set_audiences,
-    set_profile,
     start_conversation,
 )
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, assert_no_ip
+from tests.support.mail import Mailbox
+from tests.support.members import follow, member, register, set_audiences, set_profile
 
 # ------------------------------------------------------------------ canaries
 

@@ -17,8 +17,9 @@ import pytest
 from models.accounts import User
 from models.base import Role
 from models.moderation import AuditEntry
-from tests.forum import gid, member, new_forum, open_thread, pk, send, start_conversation
-from tests.harness import Client
+from tests.support.forum import gid, new_forum, open_thread, pk, send, start_conversation
+from tests.support.harness import Client
+from tests.support.members import member
 
 REPORT = """mutation($i: ReportMessageInput!) {
   reportMessage(input: $i) { report { id context { body } } userErrors { code } }

@@ -34,11 +34,7 @@ from resolvers import mails
 from resolvers import passwords as password_resolvers
 from resolvers.accounts import create_member
 from services import passwords
-from tests.conftest import register
-from tests.forum import member
-from tests.harness import PASSWORD, TEST_IP, Client, Mailbox, Server, session_cookie, token_in
-from tests.harness import test_settings as make_settings
-from tests.security.accounts import (
+from tests.support.documents import (
     ADA,
     ADDRESS,
     ANONYMOUS,
@@ -60,7 +56,10 @@ from tests.security.accounts import (
     TOKEN,
     VIEWER,
 )
-from tests.security.conftest import Live
+from tests.support.harness import PASSWORD, TEST_IP, Client, Live, Server, session_cookie
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member, register
 
 RESET_DONE = {"data": {"resetPassword": {"userErrors": []}}}
 INVALID_LINK = {

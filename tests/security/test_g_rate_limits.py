@@ -32,10 +32,7 @@ from models.messages import Message
 from resolvers import passwords as password_resolvers
 from resolvers.policy import current_policy
 from services.settings import Settings
-from tests.forum import SEND, coded_error, member, new_forum, open_thread, reply, start_conversation
-from tests.harness import PASSWORD, TEST_IP, Client, Mailbox, Server, session_cookie, token_in
-from tests.harness import test_settings as make_settings
-from tests.security.accounts import (
+from tests.support.documents import (
     ADDRESS,
     ASKED,
     INVALID_CREDENTIALS,
@@ -46,8 +43,14 @@ from tests.security.accounts import (
     REQUEST_RESET,
     RESEND,
     RESENT,
+    SEND,
     SIGNED_IN,
 )
+from tests.support.forum import coded_error, new_forum, open_thread, reply, start_conversation
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server, session_cookie
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member
 
 LOGIN_WINDOW = 15 * 60
 HOUR = 60 * 60

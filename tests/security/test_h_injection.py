@@ -20,17 +20,9 @@ from resolvers.newsletters import unsubscribe_signature
 from resolvers.policy import current_policy
 from services.markdown import Renderer
 from services.settings import Settings
-from tests.conftest import register
-from tests.forum import (
-    gid,
-    member,
-    new_forum,
-    open_thread,
-    reply,
-    start_conversation,
-)
-from tests.harness import Client
-from tests.security.conftest import Live
+from tests.support.forum import gid, new_forum, open_thread, reply, start_conversation
+from tests.support.harness import Client, Live
+from tests.support.members import member, register
 
 NUL_REFUSED = {
     "data": None,

@@ -24,21 +24,21 @@ from resolvers.policy import current_policy
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import CONFIRM
-from tests.forum import member, new_forum
-from tests.harness import (
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.forum import new_forum
+from tests.support.harness import (
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
+    Live,
     assert_no_ip,
     free_port,
     session_cookie,
-    token_in,
     until_healthy,
 )
-from tests.harness import test_settings as make_settings
-from tests.security.conftest import Live
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member
 from tests.test_logs import serve, stop
 
 PEER = "127.0.0.1"  # the live server's view of every test socket
@@ -462,7 +462,7 @@ async def registered_member(gql: Client, mailbox: Mailbox, username: str) -> Non
     """Register, confirm and sign in a member, each step from its own canary address."""
     assert await register_from(gql, username, from_(CANARIES["register"])) == REGISTERED
     (mail,) = await mailbox.wait_for(f"{username}@example.org")
-    confirmed = await gql(CONFIRM, {"t": token_in(mail)}, headers=from_(CANARIES["confirm"]))
+    confirmed = await gql(CONFIRM_TOKEN, {"t": token_in(mail)}, headers=from_(CANARIES["confirm"]))
     assert confirmed["data"]["confirmEmail"]["userErrors"] == []
     response = await gql.post(
         LOGIN,

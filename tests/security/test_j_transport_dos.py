@@ -25,8 +25,7 @@ import server
 from schema.http import ForumGraphQL
 from server import create_app
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
-from tests.security.conftest import Live
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Live, assert_no_ip
 
 pytestmark = pytest.mark.e2e
 

@@ -1,11 +1,9 @@
 """The test harness: a GraphQL client over the real ASGI app that scans every response
-for IP addresses, a mailbox that reads what the server mailed, and the databases."""
+for IP addresses, the databases, the app in process and real servers on loopback."""
 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import os
 import re
 import shutil
@@ -16,7 +14,6 @@ import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -133,39 +130,6 @@ def session_cookie(response: httpx.Response) -> str | None:
     return None
 
 
-@dataclass
-class Mailbox:
-    """The `.eml` files the server wrote (MAIL_URL=file://...)."""
-
-    folder: Path
-
-    def messages(self) -> list[EmailMessage]:
-        """Every delivered message, oldest first."""
-        if not self.folder.exists():
-            return []
-        return [
-            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for path in sorted(self.folder.glob("*.eml"))
-        ]
-
-    async def wait_for(self, to: str, count: int = 1, within: float = 10.0) -> list[EmailMessage]:
-        """Wait until `count` messages to an address have arrived; return them."""
-        for _ in range(int(within / 0.05)):
-            found = [m for m in self.messages() if m["To"] == to]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"expected {count} mail(s) to {to}, found {len(found)}")
-
-
-def token_in(message: EmailMessage) -> str:
-    """The `token=` value of the link in a mail."""
-    body = message.get_content()
-    match = re.search(r"token=([A-Za-z0-9_\-]+)", body)
-    assert match, body
-    return match.group(1)
-
-
 # ------------------------------------------------------------------ databases
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -245,6 +209,24 @@ def test_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Live:
+    """A running uvicorn on loopback: its port and an IP-scanned HTTP client."""
+
+    port: int
+    http: Client
+
+    @property
+    def base(self) -> str:
+        """The HTTP base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket endpoint."""
+        return f"ws://127.0.0.1:{self.port}/graphql"
 
 
 class Server:
