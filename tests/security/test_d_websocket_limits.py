@@ -21,8 +21,10 @@ import pytest
 
 from schema.http import ForumGraphQL
 from services.settings import Settings
-from tests.security import test_d_websockets as section_d
-from tests.security.test_d_websockets import (
+from tests.support.harness import Live
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
+from tests.support.websockets import (
     LOGOUT,
     WAIT,
     Site,
@@ -31,13 +33,9 @@ from tests.security.test_d_websockets import (
     opened,
     raw_socket,
 )
-from tests.support.harness import Live
-from tests.support.harness import test_settings as make_settings
-from tests.support.members import member
 
 pytestmark = pytest.mark.e2e
 
-views, site, sockets = section_d.views, section_d.site, section_d.sockets
 
 PER_CLIENT, PER_MEMBER = 3, 2
 ALLOWED = "{ viewer { username } }"  # the one document of the site's clients
