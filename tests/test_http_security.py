@@ -12,31 +12,13 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
+from tests.support.documents import ADA, VIEWER
 from tests.support.harness import Client, Server
 from tests.support.harness import test_settings as make_settings
+from tests.support.http import API_HEADERS, FOREIGN_ORIGIN, FRONTEND, LOGOUT, NOT_JSON, TYPENAME
 from tests.support.mail import Mailbox
 from tests.support.members import confirmed_member
 
-VIEWER = "{ viewer { username } }"
-ADA = {"data": {"viewer": {"username": "ada_l"}}}
-LOGOUT = "mutation { logout { userErrors { code } } }"
-TYPENAME = {"data": {"__typename": "Query"}}
-NOT_JSON = {
-    "errors": [
-        {
-            "message": "Send the request as application/json.",
-            "extensions": {"code": "BAD_USER_INPUT"},
-        }
-    ]
-}
-FOREIGN_ORIGIN = {
-    "errors": [
-        {
-            "message": "Requests from this origin are not allowed.",
-            "extensions": {"code": "FORBIDDEN"},
-        }
-    ]
-}
 TOO_LARGE = {
     "errors": [
         {"message": "The request body is too large.", "extensions": {"code": "BAD_USER_INPUT"}}
@@ -47,14 +29,6 @@ NESTED_TOO_DEEPLY = {
         {"message": "The request is nested too deeply.", "extensions": {"code": "BAD_USER_INPUT"}}
     ]
 }
-API_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
-    "cache-control": "no-store",
-}
-FRONTEND = "http://localhost:5173"
 
 
 def global_id(raw: str) -> str:

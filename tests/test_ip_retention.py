@@ -19,9 +19,9 @@ from models.activity import Visit
 from models.moderation import AuditEntry
 from resolvers.addresses import HOLDERS, purge
 from services.settings import Settings
+from tests.support.addresses import every_kind_of_write
 from tests.support.harness import Client, Server, assert_no_ip
 from tests.support.mail import Mailbox
-from tests.test_addresses_at_rest import every_kind_of_write
 
 ROOT = Path(__file__).resolve().parent.parent
 GB = "81.2.69.160"  # every request comes from here, so visits have a country

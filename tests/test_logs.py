@@ -7,11 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -34,7 +30,9 @@ from tests.support.harness import (
     Server,
     assert_no_ip,
     free_port,
+    serve,
     session_cookie,
+    stop,
     until_healthy,
 )
 from tests.support.harness import test_settings as make_settings
@@ -225,30 +223,6 @@ async def test_no_log_record_holds_an_address_email_password_token_or_variable(
 # ------------------------------------------------------------------ a real uvicorn
 
 
-def serve(tmp_path: Path, port: int) -> subprocess.Popen[str]:
-    """`python server.py serve` on its own SQLite database, output to one pipe."""
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp_path / "served"),
-        "DATABASE_URL": "",
-        "PUBLIC_URL": f"http://localhost:{port}",
-        "SECRET_KEY": "served-secret-" + "s" * 32,
-        "IP_KEY": "served-ip-key-" + "k" * 32,
-        "RATE_LIMITS": "off",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        "PYTHONUNBUFFERED": "1",
-    }
-    return subprocess.Popen(
-        [sys.executable, "server.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 async def some_traffic(http: httpx.AsyncClient, port: int) -> None:
     """A registration, a sign-in, a refusal, a 404, GraphiQL and a WebSocket handshake."""
     policy = (await http.post("/graphql", json={"query": "{ privacyPolicy { version } }"})).json()
@@ -270,17 +244,6 @@ async def some_traffic(http: httpx.AsyncClient, port: int) -> None:
     ) as socket_:
         await socket_.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await socket_.recv())["type"] == "connection_ack"
-
-
-def stop(server: subprocess.Popen[str]) -> str:
-    """Stop the server as Ctrl+C would; everything it printed."""
-    server.send_signal(signal.SIGINT)
-    try:
-        output, _ = server.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        output, _ = server.communicate()
-    return output
 
 
 @pytest.mark.e2e

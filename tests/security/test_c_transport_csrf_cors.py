@@ -17,20 +17,12 @@ from typing import Any
 import pytest
 
 from resolvers.policy import current_policy
+from tests.support.documents import ADA, VIEWER
 from tests.support.harness import Client, Live, Server
 from tests.support.harness import test_settings as make_settings
+from tests.support.http import API_HEADERS, FOREIGN_ORIGIN, FRONTEND, LOGOUT, NOT_JSON, TYPENAME
 from tests.support.mail import Mailbox
 from tests.support.members import member
-from tests.test_http_security import (
-    ADA,
-    API_HEADERS,
-    FOREIGN_ORIGIN,
-    FRONTEND,
-    LOGOUT,
-    NOT_JSON,
-    TYPENAME,
-    VIEWER,
-)
 
 SIGNED_OUT = {"data": {"viewer": None}}
 LOGGED_OUT = {"data": {"logout": {"userErrors": []}}}

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from models.accounts import EmailToken, User
-from tests.security.test_g_accounts import all_delivered, settled
+from tests.support.accounts import all_delivered, settled
 from tests.support.documents import (
     ADDRESS,
     CHANGE_EMAIL,

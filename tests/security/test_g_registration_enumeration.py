@@ -26,7 +26,7 @@ from resolvers.policy import current_policy
 from services import passwords
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.security.test_g_accounts import SpyHasher, all_delivered
+from tests.support.accounts import SpyHasher, all_delivered
 from tests.support.documents import (
     ADDRESS,
     CHANGE_EMAIL,

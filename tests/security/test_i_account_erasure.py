@@ -27,7 +27,7 @@ from resolvers.policy import current_policy
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.security.test_g_accounts import all_delivered, settled
+from tests.support.accounts import all_delivered, settled
 from tests.support.harness import PASSWORD, TEST_IP, Client, Server
 from tests.support.harness import test_settings as make_settings
 from tests.support.mail import Mailbox, token_in

@@ -33,13 +33,14 @@ from tests.support.harness import (
     Live,
     assert_no_ip,
     free_port,
+    serve,
     session_cookie,
+    stop,
     until_healthy,
 )
 from tests.support.harness import test_settings as make_settings
 from tests.support.mail import Mailbox, token_in
 from tests.support.members import member
-from tests.test_logs import serve, stop
 
 PEER = "127.0.0.1"  # the live server's view of every test socket
 SPOOFED = "203.0.113.7"  # what a client claims in X-Forwarded-For

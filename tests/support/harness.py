@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -251,7 +252,7 @@ class Server:
 
 # ------------------------------------------------------------------ real servers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project (this file is tests/support/harness.py)
 
 
 def free_port() -> int:
@@ -291,3 +292,38 @@ async def until_healthy(http: httpx.AsyncClient, server: subprocess.Popen[str]) 
             pass
         await asyncio.sleep(0.1)
     raise AssertionError("the server never became healthy")
+
+
+def serve(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+    """`python server.py serve` on its own SQLite database, output to one pipe."""
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "served"),
+        "DATABASE_URL": "",
+        "PUBLIC_URL": f"http://localhost:{port}",
+        "SECRET_KEY": "served-secret-" + "s" * 32,
+        "IP_KEY": "served-ip-key-" + "k" * 32,
+        "RATE_LIMITS": "off",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "8192",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "server.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(server: subprocess.Popen[str]) -> str:
+    """Stop the server as Ctrl+C would; everything it printed."""
+    server.send_signal(signal.SIGINT)
+    try:
+        output, _ = server.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        output, _ = server.communicate()
+    return output
