@@ -39,7 +39,6 @@ from tests.support.harness import test_settings as make_settings
 from tests.support.mail import Mailbox, token_in
 from tests.support.members import register
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "198.51.100.41"  # a member behind our proxy
 OTHER = "2001:db8::42"
 WRONG_PASSWORD = "canary-wrong-password-31"
