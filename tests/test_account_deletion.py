@@ -10,6 +10,7 @@ from models.activity import Visit
 from models.messages import Conversation, Forum, Message, Thread
 from models.policy import Consent
 from schema import ids
+from tests.support.documents import VIEWER
 from tests.support.harness import PASSWORD, Client
 from tests.support.mail import Mailbox
 from tests.support.members import member, register
@@ -62,7 +63,6 @@ mutation {
   recordPageView(input: {path: "/forums"}) { userErrors { code } }
 }
 """
-VIEWER = "{ viewer { username } }"
 ADA = '{ user(username: "ada_l") { username } }'
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 SET_CONSENT = """

@@ -11,6 +11,7 @@ from resolvers.accounts import create_member
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
+from tests.support.documents import VIEWER
 from tests.support.harness import (
     PASSWORD,
     TEST_IP,
@@ -61,7 +62,6 @@ mutation {
   revokeOtherSessions { userErrors { field message code } }
 }
 """
-VIEWER = "{ viewer { username } }"
 OWNER_ONLY = """
 query {
   user(username: "ada_l") {

@@ -11,6 +11,7 @@ from tortoise import Tortoise
 
 from models.accounts import PendingRegistration, User
 from models.mail import OutboxMail
+from tests.support.documents import LOGOUT_CODE, VIEWER
 from tests.support.harness import PASSWORD, session_cookie
 from tests.support.mail import token_in
 from tests.support.members import register
@@ -24,8 +25,6 @@ RESEND = "mutation($e: String!) { resendConfirmation(input: {email: $e}) { userE
 LOGIN = """
 mutation($i: LoginInput!) { login(input: $i) { user { username } userErrors { code } } }
 """
-LOGOUT = "mutation { logout { userErrors { code } } }"
-VIEWER = "{ viewer { username } }"
 
 CONFIRMED = {"data": {"confirmEmail": {"user": {"username": "ada_l"}, "userErrors": []}}}
 INVALID = {
@@ -282,7 +281,7 @@ async def test_a_newcomer_registers_confirms_signs_in_and_out(gql, mailbox):
 
     assert await gql(VIEWER, cookie=cookie) == {"data": {"viewer": {"username": "ada_l"}}}
 
-    logout = await gql.post(LOGOUT, cookie=cookie)
+    logout = await gql.post(LOGOUT_CODE, cookie=cookie)
     assert logout.json() == {"data": {"logout": {"userErrors": []}}}
     (cleared,) = logout.headers.get_list("set-cookie")
     assert cleared.startswith('session=""; ')

@@ -19,6 +19,7 @@ from resolvers import passwords
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
+from tests.support.documents import VIEWER
 from tests.support.harness import (
     PASSWORD,
     TEST_IP,
@@ -54,7 +55,6 @@ mutation($i: LoginInput!) {
   login(input: $i) { user { username } userErrors { code } }
 }
 """
-VIEWER = "{ viewer { username } }"
 
 ASKED = {"data": {"requestPasswordReset": {"userErrors": []}}}
 RESET_DONE = {"data": {"resetPassword": {"userErrors": []}}}

@@ -16,6 +16,7 @@ from tortoise import Tortoise
 from models.accounts import Session
 from models.limits import RateCounter
 from services.settings import Settings
+from tests.support.documents import VIEWER
 from tests.support.harness import PASSWORD, Client, Server, session_cookie
 from tests.support.harness import test_settings as make_settings
 from tests.support.mail import Mailbox
@@ -27,7 +28,6 @@ mutation($i: LoginInput!) {
 }
 """
 LOGOUT = "mutation { logout { userErrors { field message code } } }"
-VIEWER = "{ viewer { username } }"
 
 SIGNED_IN = {"data": {"login": {"user": {"username": "ada_l"}, "userErrors": []}}}
 INVALID_CREDENTIALS = {

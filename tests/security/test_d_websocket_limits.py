@@ -21,11 +21,11 @@ import pytest
 
 from schema.http import ForumGraphQL
 from services.settings import Settings
+from tests.support.documents import LOGOUT_CODE
 from tests.support.harness import Live
 from tests.support.harness import test_settings as make_settings
 from tests.support.members import member
 from tests.support.websockets import (
-    LOGOUT,
     WAIT,
     Site,
     Socket,
@@ -89,7 +89,7 @@ async def test_D_persisted_queries_only_refuses_another_document_over_the_socket
     token = await ada_token(site.live)
     socket = await opened(site.live, sockets, token)
 
-    await socket.subscribe("1", LOGOUT, {})
+    await socket.subscribe("1", LOGOUT_CODE, {})
 
     refusal = {
         "message": "Only the persisted queries of this site's clients may run here.",

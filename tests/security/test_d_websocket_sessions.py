@@ -15,12 +15,12 @@ from websockets.exceptions import ConnectionClosed
 
 from models.accounts import Session, User
 from models.base import Role
+from tests.support.documents import LOGOUT_CODE
 from tests.support.forum import coded_error, gid, pk
 from tests.support.harness import PASSWORD
 from tests.support.mail import Mailbox, token_in
 from tests.support.members import member, suspend
 from tests.support.websockets import (
-    LOGOUT,
     REVOKE_OTHERS,
     THREAD_ADDED,
     Site,
@@ -94,7 +94,7 @@ async def session_id(site: Site, token: str) -> str:
 async def end_session(site: Site, how: str, token: str, mailbox: Mailbox) -> None:
     """End ada's session `token` over HTTP, the way `how` names."""
     if how == "logout":
-        await ok(site, LOGOUT, {}, token)
+        await ok(site, LOGOUT_CODE, {}, token)
         return
     if how == "deleteAccount":
         await ok(site, DELETE, {"i": {"password": PASSWORD}}, token)

@@ -14,11 +14,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from models.accounts import User
 from schema.http import ForumGraphQL
+from tests.support.documents import LOGOUT_CODE
 from tests.support.forum import reply, send, start_conversation
 from tests.support.harness import Live, assert_no_ip
 from tests.support.websockets import (
     CONVERSATION_ADDED,
-    LOGOUT,
     MIB,
     PROTOCOL,
     REVOKE_OTHERS,
@@ -436,7 +436,7 @@ STOPPED = ("closed 4401", "closed 4403", [], [{"id": "1", "type": "complete"}])
 async def revoke(site: Site, how: str, username: str, token: str) -> None:
     """End the member's session `token`: sign it out, or sign out every other session."""
     if how == "logout":
-        result = await site.live.http(LOGOUT, cookie=token)
+        result = await site.live.http(LOGOUT_CODE, cookie=token)
         assert result == {"data": {"logout": {"userErrors": []}}}
     else:
         other = await site.live.http.sign_in(username)

@@ -119,3 +119,9 @@ mutation($t: String!) {
   confirmEmail(input: {token: $t}) { user { username } userErrors { code } }
 }
 """
+
+# ------------------------------------------------ the same mutations, asking for less
+
+LOGOUT_CODE = "mutation { logout { userErrors { code } } }"
+
+EXPORT_CODE = "mutation { exportMyData { export userErrors { code } } }"

@@ -3,7 +3,6 @@ the test settings, and the transport's refusals."""
 
 from __future__ import annotations
 
-LOGOUT = "mutation { logout { userErrors { code } } }"
 TYPENAME = {"data": {"__typename": "Query"}}
 NOT_JSON = {
     "errors": [

@@ -30,7 +30,6 @@ THREAD_ADDED = """subscription($id: ID!) {
 CONVERSATION_ADDED = """subscription($id: ID!) {
   conversationMessageAdded(conversationId: $id) { body author { username } }
 }"""
-LOGOUT = "mutation { logout { userErrors { code } } }"
 REVOKE_OTHERS = "mutation { revokeOtherSessions { userErrors { code } } }"
 
 
