@@ -1,6 +1,5 @@
 """Email confirmation: the mailed link, its one-time token, resending, and the newcomer's way in."""
 
-import asyncio
 import hashlib
 import re
 import secrets
@@ -11,6 +10,7 @@ from tortoise import Tortoise
 
 from models.accounts import PendingRegistration, User
 from models.mail import OutboxMail
+from tests.support.accounts import all_delivered
 from tests.support.documents import LOGOUT_CODE, VIEWER
 from tests.support.harness import PASSWORD, session_cookie
 from tests.support.mail import token_in
@@ -49,15 +49,6 @@ async def registered(gql, mailbox, username: str = "ada_l") -> str:
     assert await register(gql, username) == {"data": {"register": {"userErrors": []}}}
     (mail,) = await mailbox.wait_for(f"{username}@example.org")
     return token_in(mail)
-
-
-async def all_delivered() -> None:
-    """Wait until the outbox has sent everything in it."""
-    for _ in range(200):  # about 10 s
-        if not await OutboxMail.filter(sent_at__isnull=True).exists():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the outbox still holds undelivered mail")
 
 
 async def is_confirmed(username: str) -> bool:

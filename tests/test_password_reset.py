@@ -3,7 +3,6 @@ hashed, single-use, short-lived token that any password change retires."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -15,10 +14,10 @@ import pytest
 from models.accounts import EmailToken, Session, TokenPurpose, User
 from models.base import Role
 from models.mail import OutboxMail
-from resolvers import passwords
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
+from tests.support.accounts import settled
 from tests.support.documents import VIEWER
 from tests.support.harness import (
     PASSWORD,
@@ -30,6 +29,7 @@ from tests.support.harness import (
 )
 from tests.support.harness import test_settings as settings_for
 from tests.support.mail import Mailbox, SmtpServer, token_in
+from tests.support.members import member
 
 NEW_PASSWORD = "a brand new passphrase"
 ADDRESS = "ada_l@example.org"
@@ -78,14 +78,7 @@ NOT_SIGNED_IN = {"data": {"login": {"user": None, "userErrors": [{"code": "INVAL
 @pytest.fixture
 async def ada(gql: Client) -> User:
     """A confirmed member, signed in on gql."""
-    user = await create_member("ada_l", ADDRESS, PASSWORD, Role.MEMBER, date(1990, 5, 17))
-    await gql.sign_in("ada_l")
-    return user
-
-
-async def settled() -> None:
-    """Wait until every reset asked for so far has been handled (it runs after the answer)."""
-    await asyncio.gather(*passwords._background)
+    return await member(gql, "ada_l", by_login=True)
 
 
 async def request_reset(gql: Client, address: str = ADDRESS, **options: object) -> dict:

@@ -15,7 +15,6 @@ would prove no more.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -27,11 +26,10 @@ from tortoise import Tortoise
 
 from models.accounts import EmailToken, PendingRegistration, TokenPurpose, User
 from models.limits import RateCounter
-from models.mail import OutboxMail
 from models.messages import Message
-from resolvers import passwords as password_resolvers
 from resolvers.policy import current_policy
 from services.settings import Settings
+from tests.support.accounts import all_delivered, settled
 from tests.support.documents import (
     ADDRESS,
     ASKED,
@@ -143,12 +141,8 @@ async def register(gql: Client, username: str, email: str | None = None) -> dict
 
 async def quiet() -> None:
     """Wait until background reset work is done and the outbox has delivered everything."""
-    await asyncio.gather(*password_resolvers._background)
-    for _ in range(200):  # about 10 s
-        if not await OutboxMail.filter(sent_at__isnull=True).exists():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the outbox still holds undelivered mail")
+    await settled()
+    await all_delivered()
 
 
 async def stored_rows(*skip: str) -> dict[str, list[str]]:
