@@ -58,7 +58,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def gql(settings: Settings) -> AsyncIterator[Client]:
+async def gql(settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
+    # The mailbox: its scan runs once this app has stopped.
     async with Server(settings) as client:
         client.ips.update(ADDRESSES)
         yield client

@@ -29,7 +29,8 @@ TABLES = [holder.model._meta.db_table for holder in HOLDERS]
 
 
 @pytest.fixture
-async def gql(settings: Settings) -> AsyncIterator[Client]:
+async def gql(settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
+    # The mailbox: its scan runs once this app has stopped.
     async with Server(settings, client_ip=GB) as client:
         yield client
 

@@ -68,7 +68,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def gql(settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Client]:
+async def gql(
+    settings: Settings, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[Client]:
     """The app, started with every logger at DEBUG (as a careless logging config would)."""
     everything_at_debug(caplog)
     async with Server(settings) as client:

@@ -97,7 +97,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def gql(settings: Settings) -> AsyncIterator[Client]:
+async def gql(settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
+    # The mailbox: its scan runs once this app has stopped.
     async with Server(settings) as client:
         client.ips.update({ADA_IP, BOB_IP})
         yield client
