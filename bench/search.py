@@ -114,7 +114,7 @@ async def plant(db: Any, renderer: Any) -> list[int]:
 
 
 class Counter(logging.Handler):
-    """Counts the SQL statements Tortoise runs (its DEBUG log, as tests/sqlcount.py does)."""
+    """Counts the SQL statements Tortoise runs (its DEBUG log, like tests/support/sqlcount.py)."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from resolvers.policy import current_policy
 from services.settings import Settings
-from tests.harness import (
-    PASSWORD,
+from tests.support.harness import (
     Client,
-    Mailbox,
     Server,
     drop_database,
     fresh_database_url,
     test_settings,
-    token_in,
 )
+from tests.support.mail import Mailbox
 
 
 @pytest.fixture
@@ -37,54 +34,20 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def gql(settings: Settings) -> AsyncIterator[Client]:
-    """A GraphQL client on a running app."""
-    async with Server(settings) as client:
-        yield client
+def mailbox(settings: Settings) -> Iterator[Mailbox]:
+    """What the server mailed. As the test ends, every mail written during it is scanned:
+    the test fails if one names an IP address a test client used."""
+    box = Mailbox(Path(settings.mail_target.removeprefix("file://")))
+    yield box
+    box.assert_no_ip()
 
 
 @pytest.fixture
-def mailbox(settings: Settings) -> Mailbox:
-    """What the server mailed."""
-    return Mailbox(Path(settings.mail_target.removeprefix("file://")))
-
-
-REGISTER = """
-mutation Register($input: RegisterInput!) {
-  register(input: $input) { userErrors { field message code } }
-}
-"""
-
-
-async def register(gql: Client, username: str, **fields: object) -> dict:
-    """Register a member with sensible defaults; return the response."""
-    policy = await current_policy()
-    variables = {
-        "username": username,
-        "email": f"{username.lower()}@example.org",
-        "password": PASSWORD,
-        "dateOfBirth": "1990-05-17",
-        "acceptPolicyVersion": policy.version,
-        **fields,
-    }
-    return await gql(REGISTER, {"input": variables})
-
-
-CONFIRM = """
-mutation($t: String!) {
-  confirmEmail(input: {token: $t}) { user { username } userErrors { code } }
-}
-"""
-
-
-async def confirmed_member(gql: Client, mailbox: Mailbox, username: str, **fields: object) -> str:
-    """Register (with any other `fields`), open the mailed link and sign in a member;
-    return their session token."""
-    assert await register(gql, username, **fields) == {"data": {"register": {"userErrors": []}}}
-    (mail,) = await mailbox.wait_for(f"{username.lower()}@example.org")
-    result = await gql(CONFIRM, {"t": token_in(mail)})
-    assert result["data"]["confirmEmail"]["userErrors"] == []
-    return await gql.sign_in(username)
+async def gql(settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
+    """A GraphQL client on a running app. It holds the mailbox so the mail scan runs
+    after the app has stopped (and any mail it wrote while stopping is scanned too)."""
+    async with Server(settings) as client:
+        yield client
 
 
 @pytest.fixture

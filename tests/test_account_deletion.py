@@ -3,20 +3,17 @@ go; public messages stay unsigned, private ones stay readable for the others."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date
-
 import pytest
 
 from models.accounts import Session, User
 from models.activity import Visit
-from models.base import Role
 from models.messages import Conversation, Forum, Message, Thread
 from models.policy import Consent
-from resolvers.accounts import create_member
 from schema import ids
-from tests.conftest import register
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.documents import VIEWER
+from tests.support.harness import PASSWORD, Client
+from tests.support.mail import Mailbox
+from tests.support.members import member, register
 
 DELETE = """
 mutation($i: DeleteAccountInput!) {
@@ -66,7 +63,6 @@ mutation {
   recordPageView(input: {path: "/forums"}) { userErrors { code } }
 }
 """
-VIEWER = "{ viewer { username } }"
 ADA = '{ user(username: "ada_l") { username } }'
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 SET_CONSENT = """
@@ -78,31 +74,14 @@ mutation {
 DELETED = {"data": {"deleteAccount": {"userErrors": []}}}
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox) -> AsyncIterator[None]:
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
-async def member(gql: Client, username: str, role: Role = Role.MEMBER) -> User:
-    """A confirmed member, signed in on gql under their username."""
-    user = await create_member(
-        username, f"{username}@example.org", PASSWORD, role, date(1990, 5, 17)
-    )
-    await gql.sign_in(username)
-    return user
-
-
 @pytest.fixture
 async def ada(gql: Client) -> User:
-    return await member(gql, "ada_l")
+    return await member(gql, "ada_l", by_login=True)
 
 
 @pytest.fixture
 async def bob(gql: Client) -> User:
-    return await member(gql, "bob_k")
+    return await member(gql, "bob_k", by_login=True)
 
 
 async def delete(gql: Client, password: str = PASSWORD) -> dict:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from models.accounts import EmailToken, Session, TokenPurpose, User
@@ -13,16 +11,15 @@ from resolvers.accounts import create_member
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import (
-    LOOPBACK_IPS,
+from tests.support.documents import VIEWER
+from tests.support.harness import (
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
-    assert_no_ip,
     session_cookie,
-    token_in,
 )
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member
 
 NEW_PASSWORD = "a brand new passphrase"
 CHROME_ON_WINDOWS = (
@@ -65,7 +62,6 @@ mutation {
   revokeOtherSessions { userErrors { field message code } }
 }
 """
-VIEWER = "{ viewer { username } }"
 OWNER_ONLY = """
 query {
   user(username: "ada_l") {
@@ -93,15 +89,6 @@ def user_error(mutation: str, field: str, message: str, code: str) -> dict:
     }
 
 
-async def member(gql: Client, username: str, role: Role = Role.MEMBER) -> User:
-    """A confirmed member, signed in on gql under their username."""
-    user = await create_member(
-        username, f"{username}@example.org", PASSWORD, role, date(1990, 5, 17)
-    )
-    await gql.sign_in(username)
-    return user
-
-
 async def login(gql: Client, name: str, password: str = PASSWORD) -> dict:
     return await gql(LOGIN, {"i": {"login": name, "password": password}})
 
@@ -113,17 +100,9 @@ def signed_in(username: str) -> dict:
 NOT_SIGNED_IN = {"data": {"login": {"user": None, "userErrors": [{"code": "INVALID_CREDENTIALS"}]}}}
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox):
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
 @pytest.fixture
 async def ada(gql: Client) -> User:
-    return await member(gql, "ada_l")
+    return await member(gql, "ada_l", by_login=True)
 
 
 # ------------------------------------------------------------------ changePassword
@@ -444,7 +423,7 @@ async def test_revoke_other_sessions_keeps_only_the_current_one(gql: Client, ada
 
 
 async def test_another_members_session_is_not_found(gql: Client, ada: User) -> None:
-    bob = await member(gql, "bob_k")
+    bob = await member(gql, "bob_k", by_login=True)
     (bobs,) = await Session.filter(user_id=bob.id)
 
     response = await gql(
@@ -483,9 +462,9 @@ async def test_account_changes_need_a_signed_in_member(
 async def test_owner_only_fields_are_null_for_everyone_else(
     gql: Client, ada: User, viewer: str | None
 ) -> None:
-    await member(gql, "bob_k")
-    await member(gql, "mod_m", Role.MODERATOR)
-    await member(gql, "admin_a", Role.ADMIN)
+    await member(gql, "bob_k", by_login=True)
+    await member(gql, "mod_m", Role.MODERATOR, by_login=True)
+    await member(gql, "admin_a", Role.ADMIN, by_login=True)
 
     response = await gql(OWNER_ONLY, as_member=viewer)
 

@@ -15,7 +15,7 @@ import uvicorn
 from demo import seed
 from services.markdown import Renderer
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
 from web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

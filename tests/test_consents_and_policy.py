@@ -3,19 +3,17 @@ versions: published by admins, accepted by members, required at registration."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date
-
 import pytest
 
 from models.accounts import User
 from models.base import Role
 from models.policy import Consent, ConsentKind, PolicyVersion
-from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import CONFIRM, confirmed_member, register
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip, token_in
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.harness import TEST_IP, Client
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import confirmed_member, member, register
 
 SET_CONSENT = """
 mutation($i: SetConsentInput!) {
@@ -56,23 +54,6 @@ def error(path: str, message: str, code: str) -> dict:
     return {"data": None, "errors": [{**located, "extensions": {"code": code}}]}
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox) -> AsyncIterator[None]:
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
-async def member(gql: Client, username: str, role: Role = Role.MEMBER) -> User:
-    """A confirmed member, signed in on gql under their username."""
-    user = await create_member(
-        username, f"{username}@example.org", PASSWORD, role, date(1990, 5, 17)
-    )
-    await gql.sign_in(username)
-    return user
-
-
 @pytest.fixture
 async def ada(gql: Client, mailbox: Mailbox) -> User:
     """A member who registered (so accepted the first policy) and is signed in."""
@@ -82,7 +63,7 @@ async def ada(gql: Client, mailbox: Mailbox) -> User:
 
 @pytest.fixture
 async def admin(gql: Client) -> User:
-    return await member(gql, "admin_a", Role.ADMIN)
+    return await member(gql, "admin_a", Role.ADMIN, by_login=True)
 
 
 async def set_consent(gql: Client, kind: str, granted: bool) -> dict:
@@ -296,7 +277,7 @@ async def test_only_admins_publish_the_policy(
     gql: Client, viewer: str | None, role: Role | None, message: str, code: str
 ) -> None:
     if viewer is not None and role is not None:
-        await member(gql, viewer, role)
+        await member(gql, viewer, role, by_login=True)
 
     response = await gql(PUBLISH, {"i": JUNE}, as_member=viewer)
 
@@ -397,7 +378,7 @@ async def test_registering_under_the_new_version_records_its_acceptance(
 
     assert response == {"data": {"register": {"userErrors": []}}}
     (mail,) = await mailbox.wait_for("bob_k@example.org")
-    opened = await gql(CONFIRM, {"t": token_in(mail)})
+    opened = await gql(CONFIRM_TOKEN, {"t": token_in(mail)})
     assert opened["data"]["confirmEmail"]["userErrors"] == []
     bob = await User.get(username="bob_k")
     ledger = await Consent.filter(user_id=bob.id).values_list("kind", "granted", "policy_version")

@@ -9,20 +9,10 @@ import pytest
 
 from models.accounts import User
 from models.messages import Conversation, Message
-from tests import forum
-from tests.forum import (
-    SEND,
-    START,
-    coded_error,
-    gid,
-    member,
-    pk,
-    refused,
-    send,
-    set_audiences,
-    start_conversation,
-)
-from tests.harness import Client
+from tests.support.documents import SEND, START
+from tests.support.forum import coded_error, gid, pk, refused, send, start_conversation
+from tests.support.harness import Client
+from tests.support.members import follow, member, set_audiences
 
 
 @pytest.fixture
@@ -93,7 +83,7 @@ async def bob_accepts(gql: Client, cast: dict[str, User], audience: str, follows
         }
     }
     if follows:
-        await forum.follow(cast["bob"], cast["ada"])
+        await follow(cast["bob"], cast["ada"])
 
 
 @pytest.mark.parametrize(("audience", "follows", "allowed"), WHO_CAN_MESSAGE)

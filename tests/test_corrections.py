@@ -3,8 +3,7 @@ would) or rejects with an answer the member sees; every decision is audited."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +13,8 @@ from resolvers.accounts import create_member
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.harness import PASSWORD, TEST_IP, Client
+from tests.support.members import member
 
 REQUEST = """
 mutation($i: RequestCorrectionInput!) {
@@ -58,31 +58,14 @@ def error(path: str, message: str, code: str) -> dict:
     return {"data": None, "errors": [{**located, "extensions": {"code": code}}]}
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox) -> AsyncIterator[None]:
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
-async def member(gql: Client, username: str, role: Role = Role.MEMBER) -> User:
-    """A confirmed member, signed in on gql under their username."""
-    user = await create_member(
-        username, f"{username}@example.org", PASSWORD, role, date(1990, 5, 17)
-    )
-    await gql.sign_in(username)
-    return user
-
-
 @pytest.fixture
 async def ada(gql: Client) -> User:
-    return await member(gql, "ada_l")
+    return await member(gql, "ada_l", by_login=True)
 
 
 @pytest.fixture
 async def moderator(gql: Client) -> User:
-    return await member(gql, "mod_m", Role.MODERATOR)
+    return await member(gql, "mod_m", Role.MODERATOR, by_login=True)
 
 
 async def request(gql: Client, **fields: str) -> dict:
@@ -464,7 +447,7 @@ async def test_members_cannot_decide_requests(
 async def test_every_decision_is_audited(
     gql: Client, ada: User, moderator: User, apply: bool, action: str, reason: str
 ) -> None:
-    await member(gql, "admin_a", Role.ADMIN)
+    await member(gql, "admin_a", Role.ADMIN, by_login=True)
     await request(gql, field="dateOfBirth", proposedValue="1991-12-10")
 
     await resolve(gql, apply=apply, response=reason)

@@ -4,7 +4,6 @@ document, locations at country level and no IP address anywhere."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -17,15 +16,15 @@ from models.moderation import AuditEntry
 from models.policy import Consent
 from resolvers.accounts import create_member
 from schema import ids
-from tests.harness import (
+from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     assert_no_ip,
     session_cookie,
 )
+from tests.support.members import member
 
 EXPORT = """
 mutation {
@@ -73,23 +72,6 @@ CHROME_ON_WINDOWS = (
 )
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox) -> AsyncIterator[None]:
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
-async def member(gql: Client, username: str, role: Role = Role.MEMBER) -> User:
-    """A confirmed member, signed in on gql under their username."""
-    user = await create_member(
-        username, f"{username}@example.org", PASSWORD, role, date(1990, 5, 17)
-    )
-    await gql.sign_in(username)
-    return user
-
-
 async def ok(gql: Client, query: str, variables: dict | None = None, **options: Any) -> None:
     """Run a mutation that must succeed."""
     response = await gql(query, variables, **options)
@@ -131,7 +113,7 @@ async def ada(gql: Client) -> User:
     await ok(gql, CREATE_THREAD, {"i": thread}, as_member="ada_l")
     correction = {"field": "dateOfBirth", "proposedValue": "1990-12-10", "reason": "A typo."}
     await ok(gql, REQUEST_CORRECTION, {"i": correction}, as_member="ada_l")
-    await member(gql, "mod_m", Role.MODERATOR)
+    await member(gql, "mod_m", Role.MODERATOR, by_login=True)
     read = await gql(PRIVILEGED, {"u": ids.encode("User", user.id)}, as_member="mod_m")
     assert read == {
         "data": {"privilegedProfile": {"email": "ada_l@example.org", "location": "London"}}
@@ -351,7 +333,7 @@ def _keys(value: Any) -> list[str]:
 
 
 async def test_another_members_export_holds_none_of_it(gql: Client, ada: User) -> None:
-    await member(gql, "bob_k")
+    await member(gql, "bob_k", by_login=True)
 
     document = await export(gql, "bob_k")
 

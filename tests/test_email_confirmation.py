@@ -1,6 +1,5 @@
 """Email confirmation: the mailed link, its one-time token, resending, and the newcomer's way in."""
 
-import asyncio
 import hashlib
 import re
 import secrets
@@ -11,8 +10,11 @@ from tortoise import Tortoise
 
 from models.accounts import PendingRegistration, User
 from models.mail import OutboxMail
-from tests.conftest import register
-from tests.harness import PASSWORD, session_cookie, token_in
+from tests.support.accounts import all_delivered
+from tests.support.documents import LOGOUT_CODE, VIEWER
+from tests.support.harness import PASSWORD, session_cookie
+from tests.support.mail import token_in
+from tests.support.members import register
 
 CONFIRM = """
 mutation($t: String!) {
@@ -23,8 +25,6 @@ RESEND = "mutation($e: String!) { resendConfirmation(input: {email: $e}) { userE
 LOGIN = """
 mutation($i: LoginInput!) { login(input: $i) { user { username } userErrors { code } } }
 """
-LOGOUT = "mutation { logout { userErrors { code } } }"
-VIEWER = "{ viewer { username } }"
 
 CONFIRMED = {"data": {"confirmEmail": {"user": {"username": "ada_l"}, "userErrors": []}}}
 INVALID = {
@@ -49,15 +49,6 @@ async def registered(gql, mailbox, username: str = "ada_l") -> str:
     assert await register(gql, username) == {"data": {"register": {"userErrors": []}}}
     (mail,) = await mailbox.wait_for(f"{username}@example.org")
     return token_in(mail)
-
-
-async def all_delivered() -> None:
-    """Wait until the outbox has sent everything in it."""
-    for _ in range(200):  # about 10 s
-        if not await OutboxMail.filter(sent_at__isnull=True).exists():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the outbox still holds undelivered mail")
 
 
 async def is_confirmed(username: str) -> bool:
@@ -281,7 +272,7 @@ async def test_a_newcomer_registers_confirms_signs_in_and_out(gql, mailbox):
 
     assert await gql(VIEWER, cookie=cookie) == {"data": {"viewer": {"username": "ada_l"}}}
 
-    logout = await gql.post(LOGOUT, cookie=cookie)
+    logout = await gql.post(LOGOUT_CODE, cookie=cookie)
     assert logout.json() == {"data": {"logout": {"userErrors": []}}}
     (cleared,) = logout.headers.get_list("set-cookie")
     assert cleared.startswith('session=""; ')

@@ -17,7 +17,7 @@ from models.messages import Forum, Message, Thread
 from models.sql import fetch
 from resolvers.accounts import create_member
 from schema import ids
-from tests.harness import PASSWORD, free_port, serve_process, until_healthy
+from tests.support.harness import PASSWORD, free_port, serve_process, until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 8

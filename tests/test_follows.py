@@ -13,20 +13,10 @@ from models.accounts import User
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow, Profile
 from services import usernames
-from tests.harness import Client
-from tests.sqlcount import count_statements
-from tests.test_privacy_support import (
-    AUDIENCES,
-    SEES,
-    VIEWERS,
-    add_member,
-    cast,
-    error,
-    follow,
-    global_id,
-    password_hash,
-    set_audiences,
-)
+from tests.support.harness import Client
+from tests.support.members import follow, member, password_hash, set_audiences
+from tests.support.privacy import AUDIENCES, SEES, VIEWERS, cast, error, global_id
+from tests.support.sqlcount import count_statements
 
 FOLLOW = """mutation($i: FollowInput!) {
   follow(input: $i) { user { username viewerIsFollowing } userErrors { field message code } }
@@ -60,8 +50,8 @@ def encoded(raw: str) -> str:
 
 
 async def test_following_a_member_puts_each_in_the_others_list(gql: Client) -> None:
-    await add_member(gql, "ada")
-    bob = await add_member(gql, "bob")
+    await member(gql, "ada")
+    bob = await member(gql, "bob")
 
     response = await gql(FOLLOW, {"i": {"userId": global_id(bob)}}, as_member="ada")
 
@@ -74,8 +64,8 @@ async def test_following_a_member_puts_each_in_the_others_list(gql: Client) -> N
 
 
 async def test_following_twice_is_harmless(gql: Client) -> None:
-    await add_member(gql, "ada")
-    bob = await add_member(gql, "bob")
+    await member(gql, "ada")
+    bob = await member(gql, "bob")
 
     first = await gql(FOLLOW, {"i": {"userId": global_id(bob)}}, as_member="ada")
     second = await gql(FOLLOW, {"i": {"userId": global_id(bob)}}, as_member="ada")
@@ -85,8 +75,8 @@ async def test_following_twice_is_harmless(gql: Client) -> None:
 
 
 async def test_unfollowing_removes_the_follow_and_twice_is_harmless(gql: Client) -> None:
-    ada = await add_member(gql, "ada")
-    bob = await add_member(gql, "bob")
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
     await follow(ada, bob)
 
     first = await gql(UNFOLLOW, {"i": {"userId": global_id(bob)}}, as_member="ada")
@@ -98,9 +88,9 @@ async def test_unfollowing_removes_the_follow_and_twice_is_harmless(gql: Client)
 
 
 async def test_follow_and_unfollow_refuse_what_cannot_be_done(gql: Client) -> None:
-    ada = await add_member(gql, "ada")
-    bob = await add_member(gql, "bob")
-    await add_member(gql, "newbie", confirmed=False)
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
+    await member(gql, "newbie", confirmed=False)
     nobody = encoded("User:999999")
     cases = {
         ("ada", global_id(ada)): ("You cannot follow yourself.", "CANNOT_FOLLOW_SELF"),
@@ -131,7 +121,7 @@ async def test_follow_and_unfollow_refuse_what_cannot_be_done(gql: Client) -> No
 
 
 async def test_following_needs_a_signed_in_member(gql: Client) -> None:
-    bob = await add_member(gql, "bob")
+    bob = await member(gql, "bob")
 
     response = await gql(FOLLOW, {"i": {"userId": global_id(bob)}})
 
@@ -150,7 +140,7 @@ async def test_following_needs_a_signed_in_member(gql: Client) -> None:
     ],
 )
 async def test_a_malformed_member_id_is_bad_input(gql: Client, user_id: str, message: str) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     response = await gql(FOLLOW, {"i": {"userId": user_id}}, as_member="ada")
 
@@ -171,9 +161,9 @@ PAGE = """query($after: String) { user(username: "bob") {
 async def test_follower_lists_page_by_keyset_cursors_holding_only_the_follow_id(
     gql: Client,
 ) -> None:
-    bob = await add_member(gql, "bob")
+    bob = await member(gql, "bob")
     for name in ("cy", "di", "ed"):
-        await follow(await add_member(gql, name, signed_in=False), bob)
+        await follow(await member(gql, name, signed_in=False), bob)
     follow_ids = [f"Follow:{row.id}" for row in await Follow.all().order_by("id")]
 
     first = await gql(PAGE, as_member="bob")
@@ -210,7 +200,7 @@ async def test_follower_lists_page_by_keyset_cursors_holding_only_the_follow_id(
 
 
 async def test_page_sizes_outside_1_to_100_are_bad_input(gql: Client) -> None:
-    await add_member(gql, "bob")
+    await member(gql, "bob")
     query = 'query($n: Int) { user(username: "bob") { following(first: $n) { edges { cursor } } } }'
 
     seen = {n: await gql(query, {"n": n}, as_member="bob") for n in (-1, 0, 1, 100, 101)}
@@ -232,8 +222,8 @@ async def test_page_sizes_outside_1_to_100_are_bad_input(gql: Client) -> None:
 
 
 async def test_a_tampered_cursor_is_bad_input(gql: Client) -> None:
-    bob = await add_member(gql, "bob")
-    await follow(await add_member(gql, "cy", signed_in=False), bob)
+    bob = await member(gql, "bob")
+    await follow(await member(gql, "cy", signed_in=False), bob)
     query = """query($after: String) { user(username: "bob") {
       followers(first: 5, after: $after) { edges { cursor } } } }"""
     tampered = [
@@ -278,9 +268,9 @@ async def directory(gql: Client, **variables: Any) -> list[str]:
 
 
 async def test_the_directory_lists_only_members_who_are_listed(gql: Client) -> None:
-    await add_member(gql, "ada")
-    hermit = await add_member(gql, "hermit")
-    await add_member(gql, "cy")
+    await member(gql, "ada")
+    hermit = await member(gql, "hermit")
+    await member(gql, "cy")
     await set_audiences(hermit, listed_in_members=False)
 
     assert await directory(gql) == ["ada", "cy"]
@@ -292,7 +282,7 @@ async def test_the_directory_lists_only_members_who_are_listed(gql: Client) -> N
 
 
 async def test_the_directory_pages_by_cursors_holding_only_the_user_id(gql: Client) -> None:
-    members = [await add_member(gql, name, signed_in=False) for name in ("ada", "bob", "cy")]
+    members = [await member(gql, name, signed_in=False) for name in ("ada", "bob", "cy")]
 
     first = await gql(DIRECTORY, {"first": 2})
     end = first["data"]["users"]["pageInfo"]["endCursor"]
@@ -328,7 +318,7 @@ async def test_search_matches_usernames_only_never_private_fields(gql: Client) -
 
 async def test_search_takes_percent_and_underscore_literally(gql: Client) -> None:
     for name in ("ann_lee", "annxlee"):
-        await add_member(gql, name, signed_in=False)
+        await member(gql, name, signed_in=False)
     terms = ("_", "n_l", "%", "ann%lee", "a%")
 
     found = {term: await directory(gql, search=term) for term in terms}
@@ -381,8 +371,8 @@ async def test_viewer_can_message_follows_who_can_message(gql: Client) -> None:
 
 
 async def test_viewer_is_following_is_false_when_signed_out(gql: Client) -> None:
-    ada = await add_member(gql, "ada")
-    bob = await add_member(gql, "bob")
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
     await follow(ada, bob)
     query = '{ user(username: "bob") { viewerIsFollowing } }'
 
@@ -449,7 +439,7 @@ async def directory_of(count: int) -> None:
 
 async def statements_for(gql: Client, members: int, query: str) -> int:
     """SQL statements `query` costs a member looking at a directory of `members`."""
-    reader = await add_member(gql, "reader")
+    reader = await member(gql, "reader")
     await directory_of(members)
     await follow(reader, await User.get(username="m001"))
     with count_statements() as statements:

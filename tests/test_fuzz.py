@@ -15,7 +15,7 @@ from models.privacy import Audience, PrivacySettings
 from models.profiles import Profile
 from resolvers.accounts import create_member
 from schema import build_schema
-from tests.harness import PASSWORD
+from tests.support.harness import PASSWORD
 
 SCHEMA = build_schema()._schema
 # Hidden values of the member everyone looks at (every audience ONLY_ME).

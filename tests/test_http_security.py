@@ -12,30 +12,13 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
-from tests.conftest import confirmed_member
-from tests.harness import Client, Mailbox, Server
-from tests.harness import test_settings as make_settings
+from tests.support.documents import ADA, LOGOUT_CODE, VIEWER
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.http import API_HEADERS, FOREIGN_ORIGIN, FRONTEND, NOT_JSON, TYPENAME
+from tests.support.mail import Mailbox
+from tests.support.members import confirmed_member
 
-VIEWER = "{ viewer { username } }"
-ADA = {"data": {"viewer": {"username": "ada_l"}}}
-LOGOUT = "mutation { logout { userErrors { code } } }"
-TYPENAME = {"data": {"__typename": "Query"}}
-NOT_JSON = {
-    "errors": [
-        {
-            "message": "Send the request as application/json.",
-            "extensions": {"code": "BAD_USER_INPUT"},
-        }
-    ]
-}
-FOREIGN_ORIGIN = {
-    "errors": [
-        {
-            "message": "Requests from this origin are not allowed.",
-            "extensions": {"code": "FORBIDDEN"},
-        }
-    ]
-}
 TOO_LARGE = {
     "errors": [
         {"message": "The request body is too large.", "extensions": {"code": "BAD_USER_INPUT"}}
@@ -46,14 +29,6 @@ NESTED_TOO_DEEPLY = {
         {"message": "The request is nested too deeply.", "extensions": {"code": "BAD_USER_INPUT"}}
     ]
 }
-API_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
-    "cache-control": "no-store",
-}
-FRONTEND = "http://localhost:5173"
 
 
 def global_id(raw: str) -> str:
@@ -90,7 +65,7 @@ async def test_a_query_over_get_is_answered(gql: Client) -> None:
 
 async def test_a_mutation_over_get_is_refused_and_not_run(gql: Client, ada: str) -> None:
     response = await gql.request(
-        "GET", "/graphql", params={"query": LOGOUT}, headers={"cookie": f"session={ada}"}
+        "GET", "/graphql", params={"query": LOGOUT_CODE}, headers={"cookie": f"session={ada}"}
     )
 
     assert (response.status_code, response.text) == (
@@ -103,10 +78,10 @@ async def test_a_mutation_over_get_is_refused_and_not_run(gql: Client, ada: str)
 @pytest.mark.parametrize(
     "body",
     [
-        {"content": json.dumps({"query": LOGOUT}), "headers": {"content-type": "text/plain"}},
-        {"data": {"query": LOGOUT}},  # application/x-www-form-urlencoded
+        {"content": json.dumps({"query": LOGOUT_CODE}), "headers": {"content-type": "text/plain"}},
+        {"data": {"query": LOGOUT_CODE}},  # application/x-www-form-urlencoded
         {
-            "data": {"operations": json.dumps({"query": LOGOUT}), "map": "{}"},
+            "data": {"operations": json.dumps({"query": LOGOUT_CODE}), "map": "{}"},
             "files": {"0": ("a.txt", b"x", "text/plain")},
         },  # multipart/form-data, the upload spec
     ],
@@ -177,7 +152,7 @@ async def test_json_in_any_case_and_utf8_is_accepted(gql: Client, content_type: 
 async def test_a_post_from_a_foreign_origin_is_refused_and_not_run(
     gql: Client, ada: str, origin: str
 ) -> None:
-    response = await gql.post(LOGOUT, as_member="ada_l", headers={"origin": origin})
+    response = await gql.post(LOGOUT_CODE, as_member="ada_l", headers={"origin": origin})
 
     assert (response.status_code, response.json()) == (403, FOREIGN_ORIGIN)
     assert await gql(VIEWER, as_member="ada_l") == ADA
@@ -188,7 +163,7 @@ async def test_a_post_from_a_foreign_origin_is_refused_and_not_run(
     ["http://localhost", "http://localhost:8000"],  # same origin, and PUBLIC_URL's origin
 )
 async def test_a_post_from_our_own_origin_runs(gql: Client, ada: str, origin: str) -> None:
-    response = await gql.post(LOGOUT, as_member="ada_l", headers={"origin": origin})
+    response = await gql.post(LOGOUT_CODE, as_member="ada_l", headers={"origin": origin})
 
     assert response.json() == {"data": {"logout": {"userErrors": []}}}
     assert await gql(VIEWER, as_member="ada_l") == {"data": {"viewer": None}}

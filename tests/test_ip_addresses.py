@@ -20,17 +20,11 @@ from resolvers.policy import current_policy
 from schema import build_schema
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import REGISTER, confirmed_member
-from tests.harness import (
-    PASSWORD,
-    TEST_IP,
-    Client,
-    Mailbox,
-    Server,
-    assert_no_ip,
-    ip_pattern,
-)
-from tests.harness import test_settings as make_settings
+from tests.support.documents import SIGN_UP
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server, assert_no_ip, ip_pattern
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox
+from tests.support.members import confirmed_member
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 CHANGE_EMAIL = "mutation($i: ChangeEmailInput!) { changeEmail(input: $i) { userErrors { code } } }"
@@ -99,7 +93,7 @@ async def register_from(gql: Client, username: str, headers: dict[str, str]) -> 
         "dateOfBirth": "1990-05-17",
         "acceptPolicyVersion": (await current_policy()).version,
     }
-    return await gql(REGISTER, {"input": variables}, headers=headers)
+    return await gql(SIGN_UP, {"input": variables}, headers=headers)
 
 
 RECORDS = (User, Session, Consent, EmailToken, PendingRegistration)

@@ -19,8 +19,9 @@ from models.activity import Visit
 from models.moderation import AuditEntry
 from resolvers.addresses import HOLDERS, purge
 from services.settings import Settings
-from tests.harness import Client, Mailbox, Server, assert_no_ip
-from tests.test_addresses_at_rest import every_kind_of_write
+from tests.support.addresses import every_kind_of_write
+from tests.support.harness import Client, Server, assert_no_ip
+from tests.support.mail import Mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 GB = "81.2.69.160"  # every request comes from here, so visits have a country
@@ -28,7 +29,8 @@ TABLES = [holder.model._meta.db_table for holder in HOLDERS]
 
 
 @pytest.fixture
-async def gql(settings: Settings) -> AsyncIterator[Client]:
+async def gql(settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
+    # The mailbox: its scan runs once this app has stopped.
     async with Server(settings, client_ip=GB) as client:
         yield client
 

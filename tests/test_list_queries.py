@@ -1,8 +1,9 @@
 """Lists that reach messages cost a constant number of SQL statements: an inbox with the
 last message of each conversation, and a forum's threads with their first messages."""
 
-from tests.forum import member, new_forum, open_thread, reply, send, start_conversation
-from tests.sqlcount import count_statements
+from tests.support.forum import new_forum, open_thread, reply, send, start_conversation
+from tests.support.members import member
+from tests.support.sqlcount import count_statements
 
 INBOX = """
 query { conversations(first: 50) { edges { node { title unreadCount

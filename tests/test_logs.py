@@ -7,11 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -25,23 +21,24 @@ from websockets.asyncio.client import connect
 from models.base import Role
 from resolvers.accounts import create_member
 from services.settings import Settings
-from tests.conftest import CONFIRM, register
-from tests.harness import (
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     Server,
     assert_no_ip,
     free_port,
+    serve,
     session_cookie,
-    token_in,
+    stop,
     until_healthy,
 )
-from tests.harness import test_settings as make_settings
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import register
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "198.51.100.41"  # a member behind our proxy
 OTHER = "2001:db8::42"
 WRONG_PASSWORD = "canary-wrong-password-31"
@@ -71,7 +68,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def gql(settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Client]:
+async def gql(
+    settings: Settings, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[Client]:
     """The app, started with every logger at DEBUG (as a careless logging config would)."""
     everything_at_debug(caplog)
     async with Server(settings) as client:
@@ -185,7 +184,7 @@ async def the_whole_mix(gql: Client, mailbox: Mailbox, secrets: list[str]) -> No
     assert await register(gql, "ada") == {"data": {"register": {"userErrors": []}}}
     (mail,) = await mailbox.wait_for("ada@example.org")
     confirm = token_in(mail)
-    await gql(CONFIRM, {"t": confirm}, headers=behind)
+    await gql(CONFIRM_TOKEN, {"t": confirm}, headers=behind)
     response = await gql.post(LOGIN, {"i": {"login": "ada", "password": PASSWORD}}, headers=behind)
     token = session_cookie(response)
     assert token is not None
@@ -225,30 +224,6 @@ async def test_no_log_record_holds_an_address_email_password_token_or_variable(
 # ------------------------------------------------------------------ a real uvicorn
 
 
-def serve(tmp_path: Path, port: int) -> subprocess.Popen[str]:
-    """`python server.py serve` on its own SQLite database, output to one pipe."""
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp_path / "served"),
-        "DATABASE_URL": "",
-        "PUBLIC_URL": f"http://localhost:{port}",
-        "SECRET_KEY": "served-secret-" + "s" * 32,
-        "IP_KEY": "served-ip-key-" + "k" * 32,
-        "RATE_LIMITS": "off",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "8192",
-        "PYTHONUNBUFFERED": "1",
-    }
-    return subprocess.Popen(
-        [sys.executable, "server.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 async def some_traffic(http: httpx.AsyncClient, port: int) -> None:
     """A registration, a sign-in, a refusal, a 404, GraphiQL and a WebSocket handshake."""
     policy = (await http.post("/graphql", json={"query": "{ privacyPolicy { version } }"})).json()
@@ -270,17 +245,6 @@ async def some_traffic(http: httpx.AsyncClient, port: int) -> None:
     ) as socket_:
         await socket_.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await socket_.recv())["type"] == "connection_ack"
-
-
-def stop(server: subprocess.Popen[str]) -> str:
-    """Stop the server as Ctrl+C would; everything it printed."""
-    server.send_signal(signal.SIGINT)
-    try:
-        output, _ = server.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        output, _ = server.communicate()
-    return output
 
 
 @pytest.mark.e2e

@@ -8,10 +8,10 @@ import pytest
 
 from models.mail import OutboxMail
 from services.mail import MailSender, Transport
-from tests.conftest import register
-from tests.harness import Server, token_in
-from tests.harness import test_settings as settings_for
-from tests.smtp import SmtpServer, free_port
+from tests.support.harness import Server, free_port
+from tests.support.harness import test_settings as settings_for
+from tests.support.mail import SmtpServer, token_in
+from tests.support.members import register
 
 OK = {"data": {"register": {"userErrors": []}}}
 CONFIRM = "mutation($t: String!) { confirmEmail(input: {token: $t}) { user { username } } }"

@@ -12,8 +12,9 @@ import pytest
 
 from services.markdown import Renderer
 from services.settings import Settings
-from tests.forum import member, new_forum, open_thread
-from tests.harness import Client
+from tests.support.forum import new_forum, open_thread
+from tests.support.harness import Client
+from tests.support.members import member
 
 READ = """query($id: ID!) {
   thread(id: $id) { messages { edges { node { body bodyHtml } } } }

@@ -10,15 +10,9 @@ from models.base import Role
 from models.moderation import AuditEntry
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import TEST_IP, Client
-from tests.test_privacy_support import (
-    FIELDS,
-    add_member,
-    cast,
-    error,
-    global_id,
-    set_audiences,
-)
+from tests.support.harness import TEST_IP, Client
+from tests.support.members import member, set_audiences
+from tests.support.privacy import FIELDS, cast, error, global_id
 
 PRIVILEGED = """query($id: ID!, $reason: String!) {
   privilegedProfile(userId: $id, reason: $reason) {
@@ -63,7 +57,7 @@ async def hidden_ada(gql: Client) -> str:
     """ada with every field ONLY_ME, a moderator `mod`, an admin `boss`; ada's ID."""
     ada = await cast(gql)
     await set_audiences(ada, **{field.setting: "ONLY_ME" for field in FIELDS.values()})
-    await add_member(gql, "boss", role=Role.ADMIN)
+    await member(gql, "boss", role=Role.ADMIN)
     return global_id(ada)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -15,21 +15,18 @@ from models.accounts import User
 from models.base import Role
 from models.mail import OutboxMail
 from models.policy import Consent, ConsentKind
-from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import confirmed_member
-from tests.harness import (
-    LOOPBACK_IPS,
-    PASSWORD,
+from tests.support.harness import (
     TEST_IP,
     Client,
-    Mailbox,
     Server,
     assert_no_ip,
+    free_port,
 )
-from tests.harness import test_settings as settings_for
-from tests.smtp import SmtpServer, free_port
+from tests.support.harness import test_settings as settings_for
+from tests.support.mail import Mailbox, SmtpServer
+from tests.support.members import confirmed_member, member
 
 SUBSCRIBE = """
 mutation($i: SetNewsletterSubscriptionInput!) {
@@ -53,38 +50,15 @@ ONE_CLICK = {
 POLICY_CONSENT = {"kind": "PRIVACY_POLICY", "granted": True, "policyVersion": "2026-01"}
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox) -> AsyncIterator[None]:
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
-async def member(
-    gql: Client | None, username: str, role: Role = Role.MEMBER, *, newsletter: bool = False
-) -> User:
-    """A confirmed member (signed in on gql when given), opted in when asked."""
-    user = await create_member(
-        username, f"{username}@example.org", PASSWORD, role, date(1990, 5, 17)
-    )
-    if newsletter:
-        user.newsletter = True
-        await user.save(update_fields=["newsletter"])
-    if gql is not None:
-        await gql.sign_in(username)
-    return user
-
-
 @pytest.fixture
 async def admin(gql: Client) -> User:
-    return await member(gql, "admin_a", Role.ADMIN)
+    return await member(gql, "admin_a", Role.ADMIN, by_login=True)
 
 
 @pytest.fixture
 async def ada(gql: Client) -> User:
     """A signed-in member who chose newsletters."""
-    user = await member(gql, "ada_l")
+    user = await member(gql, "ada_l", by_login=True)
     response = await gql(SUBSCRIBE, {"i": {"subscribed": True}}, as_member="ada_l")
     assert response["data"]["setNewsletterSubscription"]["userErrors"] == []
     return user
@@ -139,7 +113,7 @@ async def test_a_newcomer_gets_newsletters_only_when_asking_for_them(
 
 
 async def test_subscribing_writes_a_newsletter_consent(gql: Client) -> None:
-    await member(gql, "ada_l")
+    await member(gql, "ada_l", by_login=True)
 
     response = await gql(SUBSCRIBE, {"i": {"subscribed": True}}, as_member="ada_l")
 
@@ -209,7 +183,7 @@ async def test_only_admins_send_newsletters(
     gql: Client, viewer: str | None, role: Role | None, message: str, code: str
 ) -> None:
     if viewer is not None and role is not None:
-        await member(gql, viewer, role, newsletter=True)
+        await member(gql, viewer, role, newsletter=True, by_login=True)
 
     response = await gql(SEND, NEWS, as_member=viewer)
 
@@ -262,11 +236,11 @@ async def test_a_newsletter_needs_a_subject_and_a_body(
 async def test_a_newsletter_goes_only_to_confirmed_active_members_who_opted_in(
     gql: Client, admin: User, ada: User
 ) -> None:
-    await member(None, "bob_k")  # never opted in
-    unconfirmed = await member(None, "cy_unconfirmed", newsletter=True)
-    suspended = await member(None, "dee_suspended", newsletter=True)
-    erased = await member(None, "eve_erased", newsletter=True)
-    lifted = await member(None, "fay_was_suspended", newsletter=True)
+    await member(None, "bob_k", by_login=True)  # never opted in
+    unconfirmed = await member(None, "cy_unconfirmed", newsletter=True, by_login=True)
+    suspended = await member(None, "dee_suspended", newsletter=True, by_login=True)
+    erased = await member(None, "eve_erased", newsletter=True, by_login=True)
+    lifted = await member(None, "fay_was_suspended", newsletter=True, by_login=True)
     now = datetime.now(UTC)
     await User.filter(id=unconfirmed.id).update(email_confirmed_at=None)
     await User.filter(id=suspended.id).update(suspended_until=now + timedelta(days=1))
@@ -377,7 +351,7 @@ async def test_a_forged_link_is_refused_and_changes_nothing(
 ) -> None:
     mail = await newsletter_to(gql, mailbox, "ada_l@example.org")
     signature = unsubscribe_path(mail).rsplit("sig=", 1)[1]
-    bob = await member(None, "bob_k", newsletter=True)
+    bob = await member(None, "bob_k", newsletter=True, by_login=True)
 
     response = await gql.request(method, forge(ada, bob, signature), **ONE_CLICK)
 
@@ -397,8 +371,8 @@ async def smtp_forum(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[C
     port = free_port()
     settings = settings_for(tmp_path, database_url, mail_url=f"smtp://127.0.0.1:{port}")
     async with SmtpServer(port) as smtp, Server(settings) as client:
-        await member(client, "admin_a", Role.ADMIN)
-        await member(client, "ada_l", newsletter=True)
+        await member(client, "admin_a", Role.ADMIN, by_login=True)
+        await member(client, "ada_l", newsletter=True, by_login=True)
         yield client, smtp
 
 

@@ -4,7 +4,7 @@ PostgreSQL can neither store nor compare it, and no field of the API needs it.""
 import pytest
 
 from models.accounts import User
-from tests.conftest import register
+from tests.support.members import register
 
 REFUSED = {
     "data": None,

@@ -16,8 +16,8 @@ from models.base import Role
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import PASSWORD, Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import PASSWORD, Client, Server
+from tests.support.harness import test_settings as make_settings
 
 RECORD = """
 mutation($i: RecordPageViewInput!) {

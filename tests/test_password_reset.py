@@ -3,7 +3,6 @@ hashed, single-use, short-lived token that any password change retires."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -15,22 +14,22 @@ import pytest
 from models.accounts import EmailToken, Session, TokenPurpose, User
 from models.base import Role
 from models.mail import OutboxMail
-from resolvers import passwords
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import (
-    LOOPBACK_IPS,
+from tests.support.accounts import settled
+from tests.support.documents import VIEWER
+from tests.support.harness import (
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
     Server,
     assert_no_ip,
-    token_in,
+    free_port,
 )
-from tests.harness import test_settings as settings_for
-from tests.smtp import SmtpServer, free_port
+from tests.support.harness import test_settings as settings_for
+from tests.support.mail import Mailbox, SmtpServer, token_in
+from tests.support.members import member
 
 NEW_PASSWORD = "a brand new passphrase"
 ADDRESS = "ada_l@example.org"
@@ -56,7 +55,6 @@ mutation($i: LoginInput!) {
   login(input: $i) { user { username } userErrors { code } }
 }
 """
-VIEWER = "{ viewer { username } }"
 
 ASKED = {"data": {"requestPasswordReset": {"userErrors": []}}}
 RESET_DONE = {"data": {"resetPassword": {"userErrors": []}}}
@@ -77,25 +75,10 @@ SIGNED_IN = {"data": {"login": {"user": {"username": "ada_l"}, "userErrors": []}
 NOT_SIGNED_IN = {"data": {"login": {"user": None, "userErrors": [{"code": "INVALID_CREDENTIALS"}]}}}
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox) -> AsyncIterator[None]:
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
 @pytest.fixture
 async def ada(gql: Client) -> User:
     """A confirmed member, signed in on gql."""
-    user = await create_member("ada_l", ADDRESS, PASSWORD, Role.MEMBER, date(1990, 5, 17))
-    await gql.sign_in("ada_l")
-    return user
-
-
-async def settled() -> None:
-    """Wait until every reset asked for so far has been handled (it runs after the answer)."""
-    await asyncio.gather(*passwords._background)
+    return await member(gql, "ada_l", by_login=True)
 
 
 async def request_reset(gql: Client, address: str = ADDRESS, **options: object) -> dict:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
 from web.persisted import read_manifest
 
 QUERY = "{ forums { slug } }"

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Client
-from tests.test_privacy_support import (
+from tests.support.harness import Client
+from tests.support.members import set_audiences
+from tests.support.privacy import (
     ALL_FIELDS,
     AUDIENCES,
     FIELDS,
@@ -20,7 +21,6 @@ from tests.test_privacy_support import (
     ada_as_seen,
     cast,
     global_id,
-    set_audiences,
     visible_to,
 )
 

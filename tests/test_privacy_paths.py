@@ -8,18 +8,16 @@ from typing import Any
 import pytest
 
 from models.accounts import User
-from tests.harness import Client
-from tests.test_privacy_support import (
+from tests.support.harness import Client
+from tests.support.members import member, set_audiences, set_profile
+from tests.support.privacy import (
     ALL_FIELDS,
     FIELDS,
     SEES,
     VIEWERS,
     ada_as_seen,
-    add_member,
     cast,
     global_id,
-    set_audiences,
-    set_profile,
     visible_to,
 )
 
@@ -283,7 +281,7 @@ async def test_a_hidden_value_reads_byte_for_byte_like_an_empty_one(
 ) -> None:
     ada = await cast(gql)
     await set_audiences(ada, **{FIELDS[name].setting: "ONLY_ME" for name in FIELDS})
-    blank = await add_member(gql, "bob")  # never seen, nothing written, everything public
+    blank = await member(gql, "bob")  # never seen, nothing written, everything public
     await set_audiences(blank, **{FIELDS[name].setting: "EVERYONE" for name in FIELDS})
     await set_profile(blank, bio=None)  # a profile row with nothing in it
 

@@ -16,17 +16,9 @@ from hypothesis import strategies as st
 
 from models.accounts import User
 from models.profiles import Follow
-from tests.harness import Client
-from tests.test_privacy_support import (
-    AUDIENCES,
-    FIELDS,
-    VIEWERS,
-    add_member,
-    cast,
-    follow,
-    global_id,
-    set_audiences,
-)
+from tests.support.harness import Client
+from tests.support.members import follow, member, set_audiences
+from tests.support.privacy import AUDIENCES, FIELDS, VIEWERS, cast, global_id
 
 UNCONFIRMED = {"newbie", "newbie_pal"}
 # The text of each field's canary as it would show in a body (lastSeenAt rounded or not).
@@ -157,7 +149,7 @@ def field_value(ada: dict[str, Any], name: str) -> Any:
 async def ada_id(gql: Client) -> str:
     """The cast of the matrix, plus hub: ada follows hub, hub follows ada, hub's lists public."""
     ada = await cast(gql)
-    hub = await add_member(gql, "hub", signed_in=False)
+    hub = await member(gql, "hub", signed_in=False)
     await set_audiences(hub, followers="EVERYONE", following="EVERYONE")
     await follow(ada, hub)
     await follow(hub, ada)

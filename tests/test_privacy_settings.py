@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.harness import Client
-from tests.test_privacy_support import add_member, error, global_id
+from tests.support.harness import Client
+from tests.support.members import member
+from tests.support.privacy import error, global_id
 
 ALL = """email dateOfBirth age lastSeen bio location website dietPlan weightJourney
   followers following whoCanMessage listedInMembers"""
@@ -45,7 +46,7 @@ def settings(**changes: Any) -> dict[str, Any]:
 
 
 async def test_a_new_member_starts_with_the_documented_defaults(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     response = await gql(f"{{ viewer {{ privacySettings {{ {ALL} }} }} }}", as_member="ada")
 
@@ -53,7 +54,7 @@ async def test_a_new_member_starts_with_the_documented_defaults(gql: Client) -> 
 
 
 async def test_each_update_changes_only_the_settings_it_names(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     first = await gql(UPDATE, {"i": {"email": "MEMBERS"}}, as_member="ada")
     second = await gql(UPDATE, {"i": {"bio": "ONLY_ME", "listedInMembers": False}}, as_member="ada")
@@ -68,7 +69,7 @@ async def test_each_update_changes_only_the_settings_it_names(gql: Client) -> No
 
 
 async def test_an_empty_update_changes_nothing(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     assert await gql(UPDATE, {"i": {}}, as_member="ada") == settings()
 
@@ -85,8 +86,8 @@ async def test_updating_settings_needs_a_signed_in_member(gql: Client) -> None:
 
 
 async def test_settings_cannot_be_aimed_at_another_member(gql: Client) -> None:
-    await add_member(gql, "ada")
-    bob = await add_member(gql, "bob")
+    await member(gql, "ada")
+    bob = await member(gql, "bob")
     query = f"""mutation {{ updatePrivacySettings(
       input: {{email: EVERYONE, userId: "{global_id(bob)}"}}) {{ userErrors {{ code }} }} }}"""
 
@@ -112,7 +113,7 @@ async def test_settings_cannot_be_aimed_at_another_member(gql: Client) -> None:
 
 
 async def test_an_unknown_audience_is_refused_as_bad_input(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     response = await gql(UPDATE, {"i": {"email": "FRIENDS"}}, as_member="ada")
 

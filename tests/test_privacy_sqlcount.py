@@ -9,9 +9,9 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.profiles import Follow
-from tests.harness import Client
-from tests.sqlcount import LOGGER, count_statements
-from tests.test_privacy_support import add_member
+from tests.support.harness import Client
+from tests.support.members import member
+from tests.support.sqlcount import LOGGER, count_statements
 
 
 async def test_each_statement_the_orm_runs_is_counted_once(gql: Client) -> None:
@@ -34,17 +34,17 @@ async def test_each_statement_the_orm_runs_is_counted_once(gql: Client) -> None:
 
 
 async def test_the_statements_of_a_request_are_counted(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     with count_statements() as anonymous:
         await gql('{ user(username: "nobody") { username } }')
-    with count_statements() as member:
+    with count_statements() as signed_in:
         await gql("{ viewer { username } }", as_member="ada")
 
     # The response cache's version, then the username lookup (the answer is cached).
     assert anonymous.sql[0] == "SELECT version FROM cache_version WHERE id = 1"
     assert anonymous.count == 2
-    assert member.count == 1  # the session and its member, in one join
+    assert signed_in.count == 1  # the session and its member, in one join
 
 
 async def test_a_cached_answer_costs_one_statement(gql: Client) -> None:

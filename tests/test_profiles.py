@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.harness import Client
-from tests.test_privacy_support import add_member, error, global_id
+from tests.support.harness import Client
+from tests.support.members import member
+from tests.support.privacy import error, global_id
 
 PROFILE = "bio location website dietPlan weightJourney { startKg currentKg goalKg }"
 UPDATE = f"""mutation($i: UpdateProfileInput!) {{
@@ -46,7 +47,7 @@ def refused(*problems: tuple[str, str, str]) -> dict[str, Any]:
 
 
 async def test_a_member_fills_in_every_profile_field(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     response = await gql(UPDATE, {"i": FULL}, as_member="ada")
 
@@ -55,7 +56,7 @@ async def test_a_member_fills_in_every_profile_field(gql: Client) -> None:
 
 
 async def test_text_is_trimmed_and_weights_rounded_to_a_tenth(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
     changes = {
         "bio": "  Hi \n",
         "location": "\tYork ",
@@ -77,7 +78,7 @@ async def test_text_is_trimmed_and_weights_rounded_to_a_tenth(gql: Client) -> No
 
 
 async def test_fields_left_out_keep_their_values(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
     await gql(UPDATE, {"i": FULL}, as_member="ada")
 
     response = await gql(UPDATE, {"i": {"location": "York"}}, as_member="ada")
@@ -86,7 +87,7 @@ async def test_fields_left_out_keep_their_values(gql: Client) -> None:
 
 
 async def test_null_or_blank_clears_a_field(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
     await gql(UPDATE, {"i": FULL}, as_member="ada")
     clear = {"bio": None, "location": "", "website": "   ", "startWeightKg": None}
 
@@ -104,7 +105,7 @@ async def test_null_or_blank_clears_a_field(gql: Client) -> None:
 
 
 async def test_a_journey_with_no_weight_left_reads_as_null(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
     await gql(UPDATE, {"i": FULL}, as_member="ada")
     clear = {"startWeightKg": None, "currentWeightKg": None, "goalWeightKg": None}
 
@@ -132,7 +133,7 @@ REFUSALS = [
 
 
 async def test_each_invalid_value_is_refused_and_changes_nothing(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
     await gql(UPDATE, {"i": FULL}, as_member="ada")
 
     seen = {}
@@ -145,7 +146,7 @@ async def test_each_invalid_value_is_refused_and_changes_nothing(gql: Client) ->
 
 
 async def test_every_problem_is_reported_at_once(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
     changes = {"location": "l" * 101, "website": "ftp://x", "goalWeightKg": 501}
 
     response = await gql(UPDATE, {"i": changes}, as_member="ada")
@@ -158,7 +159,7 @@ async def test_every_problem_is_reported_at_once(gql: Client) -> None:
 
 
 async def test_values_at_the_limits_are_accepted(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
     website = "http://ada.example/" + "w" * 181
     limits = {
         "bio": "b" * 2000,
@@ -207,7 +208,7 @@ def unknown_field(field: str, assignment: str) -> dict[str, Any]:
 
 
 async def test_fields_that_are_not_the_profile_are_refused_as_bad_input(gql: Client) -> None:
-    await add_member(gql, "ada")
+    await member(gql, "ada")
 
     seen = {}
     for field, assignment in MASS_ASSIGNMENTS.items():
@@ -231,8 +232,8 @@ async def test_updating_a_profile_needs_a_signed_in_member(gql: Client) -> None:
 
 
 async def test_an_update_changes_the_viewers_profile_only(gql: Client) -> None:
-    await add_member(gql, "ada")
-    bob = await add_member(gql, "bob")
+    await member(gql, "ada")
+    bob = await member(gql, "bob")
     await gql(UPDATE, {"i": {"bio": "Bob's own words"}}, as_member="bob")
 
     await gql(UPDATE, {"i": {"bio": "Ada's words"}}, as_member="ada")

@@ -4,10 +4,10 @@ SQL runs; connections are bounded 1-100; page sizes in variables count as 100.""
 import pytest
 
 from schema.cost import MAX_NODES
-from tests.forum import member
-from tests.harness import Server
-from tests.harness import test_settings as make_settings
-from tests.sqlcount import count_statements
+from tests.support.harness import Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
+from tests.support.sqlcount import count_statements
 from web.cache import VERSION_SQL
 
 TWO_LEVELS = (

@@ -8,9 +8,11 @@ import pytest
 from models.accounts import PendingRegistration, User
 from models.policy import Consent, ConsentKind
 from resolvers.policy import current_policy
-from tests.conftest import CONFIRM, REGISTER, register
-from tests.harness import PASSWORD, Server, token_in
-from tests.harness import test_settings as settings_for
+from tests.support.documents import CONFIRM_TOKEN, SIGN_UP
+from tests.support.harness import PASSWORD, Server
+from tests.support.harness import test_settings as settings_for
+from tests.support.mail import token_in
+from tests.support.members import register
 
 USER = "query($u: String!) { user(username: $u) { username } }"
 LOGIN = """
@@ -52,7 +54,7 @@ async def mail_to_count(mailbox, address: str, count: int) -> list:
 async def open_link(gql, mailbox, address: str) -> None:
     """Open the newest link mailed to an address, as its owner would."""
     mails = await mail_to_count(mailbox, address, 1)
-    answer = await gql(CONFIRM, {"t": token_in(mails[-1])})
+    answer = await gql(CONFIRM_TOKEN, {"t": token_in(mails[-1])})
     assert answer["data"]["confirmEmail"]["userErrors"] == [], answer
 
 
@@ -309,7 +311,7 @@ async def test_a_malformed_date_in_variables_is_bad_input_and_creates_nothing(gq
         "acceptPolicyVersion": policy.version,
     }
 
-    response = await gql.post(REGISTER, {"input": variables})
+    response = await gql.post(SIGN_UP, {"input": variables})
 
     assert response.status_code == 200
     assert response.json() == {
@@ -491,7 +493,7 @@ async def test_an_unknown_input_field_in_variables_is_bad_input(gql, extra):
         **extra,
     }
 
-    response = await gql(REGISTER, {"input": variables})
+    response = await gql(SIGN_UP, {"input": variables})
 
     assert response["data"] is None
     assert [error["extensions"] for error in response["errors"]] == [{"code": "BAD_USER_INPUT"}]

@@ -11,10 +11,9 @@ from models.accounts import User
 from models.base import Role
 from models.messages import Report
 from models.moderation import AuditEntry
-from tests.forum import (
+from tests.support.forum import (
     coded_error,
     gid,
-    member,
     new_forum,
     open_thread,
     pk,
@@ -23,7 +22,8 @@ from tests.forum import (
     send,
     start_conversation,
 )
-from tests.harness import Client
+from tests.support.harness import Client
+from tests.support.members import member
 
 
 @pytest.fixture

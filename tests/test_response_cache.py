@@ -13,9 +13,10 @@ from tortoise import connections
 from models.accounts import User
 from models.messages import Message
 from services.settings import Settings
-from tests.forum import follow, member, new_forum, open_thread, reply, set_audiences, set_profile
-from tests.harness import Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.forum import new_forum, open_thread, reply
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import follow, member, set_audiences, set_profile
 
 BIO = '{ user(username: "ada_l") { profile { bio } } }'
 SHOWN = {"data": {"user": {"profile": {"bio": "Walks to work."}}}}

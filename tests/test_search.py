@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from models.messages import Forum
-from tests.forum import coded_error, gid, member, new_forum, open_thread, reply
-from tests.harness import Client
+from tests.support.forum import coded_error, gid, new_forum, open_thread, reply
+from tests.support.harness import Client
+from tests.support.members import member
 
 SEARCH = """
 query Search($q: String!, $first: Int, $after: String, $forum: ID) {

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from models.messages import Forum
 from resolvers.search import QUERY_MAX, TERMS_MAX
 from schema.cost import MAX_NODES
-from tests.forum import coded_error, member, new_forum, open_thread, reply
-from tests.harness import Client, Server
-from tests.harness import test_settings as make_settings
-from tests.sqlcount import count_statements
+from tests.support.forum import coded_error, new_forum, open_thread, reply
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
+from tests.support.sqlcount import count_statements
 from web.cache import VERSION_SQL
 
 SEARCH = """

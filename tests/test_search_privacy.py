@@ -13,18 +13,9 @@ from models.accounts import User
 from models.base import Role
 from models.messages import Forum, Message, Thread
 from resolvers import search
-from tests.forum import (
-    member,
-    new_forum,
-    open_thread,
-    pk,
-    reply,
-    send,
-    set_audiences,
-    set_profile,
-    start_conversation,
-)
-from tests.harness import PASSWORD, Client
+from tests.support.forum import new_forum, open_thread, pk, reply, send, start_conversation
+from tests.support.harness import PASSWORD, Client
+from tests.support.members import member, set_audiences, set_profile
 
 SEARCH = """
 query($q: String!) {

@@ -16,9 +16,11 @@ from tortoise import Tortoise
 from models.accounts import Session
 from models.limits import RateCounter
 from services.settings import Settings
-from tests.conftest import confirmed_member
-from tests.harness import PASSWORD, Client, Mailbox, Server, session_cookie
-from tests.harness import test_settings as make_settings
+from tests.support.documents import VIEWER
+from tests.support.harness import PASSWORD, Client, Server, session_cookie
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox
+from tests.support.members import confirmed_member
 
 LOGIN = """
 mutation($i: LoginInput!) {
@@ -26,7 +28,6 @@ mutation($i: LoginInput!) {
 }
 """
 LOGOUT = "mutation { logout { userErrors { field message code } } }"
-VIEWER = "{ viewer { username } }"
 
 SIGNED_IN = {"data": {"login": {"user": {"username": "ada_l"}, "userErrors": []}}}
 INVALID_CREDENTIALS = {

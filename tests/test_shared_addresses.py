@@ -17,8 +17,9 @@ from resolvers.accounts import create_member
 from resolvers.addresses import purge
 from schema import ids
 from services.settings import Settings
-from tests.harness import PASSWORD, TEST_IP, Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox
 
 HOME = "198.51.100.1"  # ada's home
 CAFE = "198.51.100.2"  # a café ada went to once
@@ -41,7 +42,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def gql(settings: Settings) -> AsyncIterator[Client]:
+async def gql(settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
+    # The mailbox: its scan runs once this app has stopped.
     async with Server(settings) as client:
         client.ips.update({HOME, CAFE, OFFICE})
         yield client

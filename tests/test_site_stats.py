@@ -13,8 +13,8 @@ import pytest
 from models.activity import PageView, Visit
 from models.base import Role
 from resolvers.accounts import create_member
-from tests.harness import PASSWORD, TEST_IP, Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server
+from tests.support.harness import test_settings as make_settings
 
 STATS = """query($from: Date!, $to: Date!) {
   siteStats(from: $from, to: $to) {

@@ -1,4 +1,4 @@
-from tests.conftest import confirmed_member
+from tests.support.members import confirmed_member
 
 
 async def test_a_confirmed_member_sees_themselves_as_viewer(gql, mailbox) -> None:

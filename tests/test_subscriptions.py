@@ -19,18 +19,9 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from models.accounts import User
 from services.broker import Broker
 from services.settings import Settings
-from tests.forum import (
-    member,
-    new_forum,
-    open_thread,
-    pk,
-    reply,
-    send,
-    set_audiences,
-    set_profile,
-    start_conversation,
-)
-from tests.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.forum import new_forum, open_thread, pk, reply, send, start_conversation
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.members import member, set_audiences, set_profile
 from web.app import create_app
 
 pytestmark = pytest.mark.e2e

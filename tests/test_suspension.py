@@ -3,17 +3,16 @@ is told; the member still signs in and reads; lifting it restores writing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from models.accounts import User
 from models.base import Role
 from models.messages import Forum
-from resolvers.accounts import create_member
 from schema import ids
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.harness import Client
+from tests.support.members import member
 
 SUSPEND = """
 mutation($i: SuspendMemberInput!) {
@@ -75,31 +74,14 @@ def suspended_error(mutation: str, node: str) -> dict:
     }
 
 
-@pytest.fixture(autouse=True)
-async def no_ip_in_mail(mailbox: Mailbox) -> AsyncIterator[None]:
-    """Every test ends by checking that no mail the server wrote names a client address."""
-    yield
-    for path in mailbox.folder.glob("*.eml"):
-        assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
-
-
-async def member(gql: Client, username: str, role: Role = Role.MEMBER) -> User:
-    """A confirmed member, signed in on gql under their username."""
-    user = await create_member(
-        username, f"{username}@example.org", PASSWORD, role, date(1990, 5, 17)
-    )
-    await gql.sign_in(username)
-    return user
-
-
 @pytest.fixture
 async def ada(gql: Client) -> User:
-    return await member(gql, "ada_l")
+    return await member(gql, "ada_l", by_login=True)
 
 
 @pytest.fixture
 async def moderator(gql: Client) -> User:
-    return await member(gql, "mod_m", Role.MODERATOR)
+    return await member(gql, "mod_m", Role.MODERATOR, by_login=True)
 
 
 @pytest.fixture
@@ -166,7 +148,7 @@ async def test_a_suspended_member_sees_until_when(gql: Client, ada: User, modera
 async def test_only_the_member_and_moderators_see_a_suspension(
     gql: Client, ada: User, moderator: User, viewer: str | None, visible: bool
 ) -> None:
-    await member(gql, "bob_k")
+    await member(gql, "bob_k", by_login=True)
     await suspend(gql, ada)
 
     response = await gql('{ user(username: "ada_l") { suspendedUntil } }', as_member=viewer)
@@ -224,7 +206,7 @@ async def test_a_suspended_member_cannot_start_a_conversation(
     gql: Client, ada: User, moderator: User
 ) -> None:
     await suspend(gql, ada)
-    bob = await member(gql, "bob_k")
+    bob = await member(gql, "bob_k", by_login=True)
 
     data = {"recipientIds": [ids.encode("User", bob.id)], "title": "Hello there", "body": "Hi."}
     response = await gql(START, {"i": data}, as_member="ada_l")
@@ -270,7 +252,7 @@ async def test_a_suspension_that_has_ended_stops_nothing(
 
 
 async def test_suspending_and_lifting_are_audited(gql: Client, ada: User, moderator: User) -> None:
-    await member(gql, "admin_a", Role.ADMIN)
+    await member(gql, "admin_a", Role.ADMIN, by_login=True)
     await suspend(gql, ada)
     await unsuspend(gql, ada)
 
@@ -318,7 +300,7 @@ async def test_suspending_and_lifting_are_audited(gql: Client, ada: User, modera
 async def test_members_cannot_suspend_or_lift(
     gql: Client, ada: User, viewer: str | None, message: str, code: str, mutation: str
 ) -> None:
-    await member(gql, "bob_k")
+    await member(gql, "bob_k", by_login=True)
     data = {"userId": ids.encode("User", ada.id), "until": TOMORROW.isoformat(), "reason": REASON}
     if mutation == "unsuspendMember":
         query, data = UNSUSPEND, {"userId": data["userId"]}
@@ -334,7 +316,7 @@ async def test_members_cannot_suspend_or_lift(
 
 @pytest.mark.parametrize("role", [Role.MODERATOR, Role.ADMIN])
 async def test_only_admins_suspend_staff(gql: Client, moderator: User, role: Role) -> None:
-    staff = await member(gql, "staff_s", role)
+    staff = await member(gql, "staff_s", role, by_login=True)
 
     response = await suspend(gql, staff)
 
@@ -342,7 +324,7 @@ async def test_only_admins_suspend_staff(gql: Client, moderator: User, role: Rol
 
 
 async def test_an_admin_suspends_a_moderator(gql: Client, moderator: User) -> None:
-    await member(gql, "admin_a", Role.ADMIN)
+    await member(gql, "admin_a", Role.ADMIN, by_login=True)
     data = {
         "userId": ids.encode("User", moderator.id),
         "until": TOMORROW.isoformat(),

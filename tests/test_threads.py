@@ -16,22 +16,11 @@ from models.profiles import Follow
 from services.addresses import AddressVault
 from services.markdown import Renderer
 from services.settings import Settings
-from tests import harness
-from tests.forum import (
-    coded_error,
-    gid,
-    member,
-    new_forum,
-    open_thread,
-    pk,
-    refused,
-    reply,
-    set_audiences,
-    set_profile,
-    suspend,
-)
-from tests.harness import TEST_IP, Client, Server
-from tests.sqlcount import count_statements
+from tests.support import harness
+from tests.support.forum import coded_error, gid, new_forum, open_thread, pk, refused, reply
+from tests.support.harness import TEST_IP, Client, Server
+from tests.support.members import member, set_audiences, set_profile, suspend
+from tests.support.sqlcount import count_statements
 
 # ------------------------------------------------------------------ reading
 

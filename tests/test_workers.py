@@ -21,8 +21,8 @@ from websockets.exceptions import ConnectionClosed
 import models
 from models.accounts import User
 from services.settings import Settings
-from tests.forum import gid, member, new_forum, set_audiences, set_profile
-from tests.harness import (
+from tests.support.forum import gid, new_forum
+from tests.support.harness import (
     LOOPBACK_IPS,
     POSTGRES_ADMIN_URL,
     TEST_IP,
@@ -31,6 +31,7 @@ from tests.harness import (
     serve_process,
     until_healthy,
 )
+from tests.support.members import member, set_audiences, set_profile
 
 pytestmark = pytest.mark.e2e
 

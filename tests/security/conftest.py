@@ -1,38 +1,27 @@
-"""A real uvicorn for the rows about transport, started the way `server.py serve` starts it."""
+"""Fixtures of the security suite: a real uvicorn for the rows about transport, started
+the way `server.py serve` starts it, and section D's site (that server with its broker),
+its sockets and its cast."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
+from models.accounts import User
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, TEST_IP, Client
+from tests.support.forum import new_forum, open_thread
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, Live
+from tests.support.members import member, set_audiences, set_profile
+from tests.support.websockets import Site, Socket
 from web.app import UVICORN_OPTIONS, create_app
+from web.graphql import ForumGraphQL
 
 START_WITHIN = 20.0  # seconds
-
-
-@dataclass
-class Live:
-    """A running uvicorn on loopback: its port and an IP-scanned HTTP client."""
-
-    port: int
-    http: Client
-
-    @property
-    def base(self) -> str:
-        """The HTTP base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        """The WebSocket endpoint."""
-        return f"ws://127.0.0.1:{self.port}/graphql"
 
 
 @pytest.fixture
@@ -53,3 +42,56 @@ async def live(settings: Settings) -> AsyncIterator[Live]:
         yield Live(port, Client(http=http, ips={TEST_IP, *LOOPBACK_IPS}))
     server.should_exit = True
     await asyncio.wait_for(task, START_WITHIN)
+
+
+# ------------------------------------------------------------------ section D's site and cast
+
+
+@pytest.fixture
+def views(monkeypatch: pytest.MonkeyPatch) -> list[ForumGraphQL]:
+    """Every /graphql view create_app makes from now on (the live app builds exactly one)."""
+    made: list[ForumGraphQL] = []
+    original = ForumGraphQL.__init__
+
+    def recorded(self: ForumGraphQL, *args: Any, **kwargs: Any) -> None:
+        """The view as create_app builds it, remembered."""
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(ForumGraphQL, "__init__", recorded)
+    return made
+
+
+@pytest.fixture
+def site(request: pytest.FixtureRequest, views: list[ForumGraphQL]) -> Site:
+    """`live`, started only once its view is being recorded."""
+    live: Live = request.getfixturevalue("live")
+    (view,) = views
+    return Site(live, view.broker)
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[list[Socket]]:
+    """Sockets a test opened, closed after it (before the server stops)."""
+    opened: list[Socket] = []
+    yield opened
+    for socket in opened:
+        await socket.ws.close()
+
+
+@pytest.fixture
+async def cast(site: Site) -> dict[str, User]:
+    """ada, bob and carol, confirmed members who sign in with their password.
+    bob shares his bio with members and hides his email (ONLY_ME) and location from all."""
+    users = {name: await member(None, name) for name in ("ada", "bob", "carol")}
+    await set_profile(users["bob"], bio="Loves soup", location="Leeds")
+    await set_audiences(users["bob"], email="ONLY_ME", bio="MEMBERS", location="ONLY_ME")
+    return users
+
+
+@pytest.fixture
+async def thread(site: Site, cast: dict[str, User]) -> str:
+    """A public thread bob opened."""
+    await site.live.http.sign_in("bob")
+    thread_id, _ = await open_thread(site.live.http, "bob", await new_forum(), "Live", "First")
+    return thread_id

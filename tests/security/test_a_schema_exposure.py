@@ -33,9 +33,10 @@ from models.messages import Message, Report, ReportStatus
 from models.moderation import AuditEntry
 from models.policy import PolicyVersion
 from services.settings import Settings
-from tests.forum import coded_error, gid, member, new_forum, open_thread
-from tests.harness import Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.forum import coded_error, gid, new_forum, open_thread
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 TYPENAME = {"data": {"__typename": "Query"}}

@@ -24,8 +24,8 @@ import pytest
 
 from schema.fragments import MAX_SPREADS
 from services.settings import Settings
-from tests.harness import Client, free_port, serve_process, until_healthy
-from tests.security.test_b_query_cost import doubling, refused
+from tests.support.cost import doubling, refused
+from tests.support.harness import Client, free_port, serve_process, until_healthy
 
 FAIL_SAFE = 5.0  # seconds: a guard against a hang, not a measure of speed
 TYPENAME = {"data": {"__typename": "Query"}}

@@ -14,9 +14,10 @@ import pytest
 
 from bench.queries import INBOX, PAGE_SIZE, THREAD_PAGE
 from models.base import Role
-from tests.forum import member, new_forum, open_thread, reply, start_conversation
-from tests.harness import Client
-from tests.security.test_b_query_cost import answer_without_sql, over_budget
+from tests.support.cost import answer_without_sql, over_budget
+from tests.support.forum import new_forum, open_thread, reply, start_conversation
+from tests.support.harness import Client
+from tests.support.members import member
 
 FOLLOWERS = "followers(first: 100) { edges { node { username } } }"
 PRICED = {

@@ -24,12 +24,20 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from models.limits import RateCounter
 from models.profiles import Follow
-from schema.cost import MAX_NODES
-from tests.forum import gid, member, new_forum, open_thread, reply, set_profile
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Server, assert_no_ip
-from tests.harness import test_settings as make_settings
-from tests.security.conftest import Live
-from tests.sqlcount import count_statements
+from tests.support.cost import answer_without_sql, doubling, over_budget, refused
+from tests.support.forum import gid, new_forum, open_thread, reply
+from tests.support.harness import (
+    LOOPBACK_IPS,
+    PASSWORD,
+    TEST_IP,
+    Client,
+    Live,
+    Server,
+    assert_no_ip,
+)
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member, set_profile
+from tests.support.sqlcount import count_statements
 
 WITHIN = 5.0  # seconds: a fail-safe against a hang, not a timing (CI machines are busy)
 TYPENAME = {"data": {"__typename": "Query"}}
@@ -76,40 +84,10 @@ async def post_bytes(client: Client, body: bytes) -> httpx.Response:
     )
 
 
-async def answer_without_sql(client: Client, query: str) -> dict[str, Any]:
-    """POST a query and return its answer, failing the test if it ran any SQL beyond the
-    per-request bookkeeping that `{ __typename }` runs (the response cache's version
-    check, skipped for long documents): no resolver may have run."""
-    with count_statements() as baseline:
-        await client("{ __typename }")
-    with count_statements() as seen:
-        response = await client(query)
-    assert [sql for sql in seen.sql if sql not in baseline.sql] == [], seen
-    return response
-
-
-def refused(message: str, column: int | None = None) -> dict[str, Any]:
-    """A validation refusal with one error (at line 1, `column` if it has a location)."""
-    error: dict[str, Any] = {"message": message}
-    if column is not None:
-        error["locations"] = [{"line": 1, "column": column}]
-    error["extensions"] = {"code": "BAD_USER_INPUT"}
-    return {"data": None, "errors": [error]}
-
-
 def too_many_tokens(column: int) -> dict[str, Any]:
     """The token limit's refusal, at the column where the 3001st token starts."""
     return refused(
         "Syntax Error: Document contains more than 3000 tokens. Parsing aborted.", column
-    )
-
-
-def over_budget(items: int) -> dict[str, Any]:
-    """The query-cost rule's refusal of a query that could return `items` rows."""
-    return refused(
-        f"This query could return {items} items; the limit is {MAX_NODES}. "
-        "Ask for smaller pages (`first`/`last`).",
-        1,
     )
 
 
@@ -396,15 +374,6 @@ async def test_B6_aliases_in_a_fragment_count_once_per_spread(gql: Client) -> No
 
     assert response == refused("4000 aliases found. Allowed: 30")
     await assert_still_answers(gql)
-
-
-def doubling(depth: int, leaf: str) -> str:
-    """Fragments F0 = leaf and Fn = Fn-1 spread twice, selected from F{depth}: the
-    document is small, its expansion 2**depth leaves."""
-    fragments = [f"fragment F0 on Query {{ {leaf} }}"] + [
-        f"fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, depth + 1)
-    ]
-    return f"query {{ ...F{depth} }} " + " ".join(fragments)
 
 
 async def test_B6_nested_fragments_expanding_to_1024_aliases_are_refused(gql: Client) -> None:

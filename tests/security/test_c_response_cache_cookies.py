@@ -14,9 +14,9 @@ import pytest
 
 from models.accounts import Session, User
 from services.settings import Settings
-from tests.forum import member, set_audiences, set_profile
-from tests.harness import Client, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member, set_audiences, set_profile
 
 # What ada, a member, may see of carol, and who is asking: both differ for signed-out readers.
 DOCUMENT = '{ viewer { username } user(username: "carol") { profile { location } } }'

@@ -17,20 +17,12 @@ from typing import Any
 import pytest
 
 from resolvers.policy import current_policy
-from tests.forum import member
-from tests.harness import Client, Mailbox, Server
-from tests.harness import test_settings as make_settings
-from tests.security.conftest import Live
-from tests.test_http_security import (
-    ADA,
-    API_HEADERS,
-    FOREIGN_ORIGIN,
-    FRONTEND,
-    LOGOUT,
-    NOT_JSON,
-    TYPENAME,
-    VIEWER,
-)
+from tests.support.documents import ADA, LOGOUT_CODE, VIEWER
+from tests.support.harness import Client, Live, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.http import API_HEADERS, FOREIGN_ORIGIN, FRONTEND, NOT_JSON, TYPENAME
+from tests.support.mail import Mailbox
+from tests.support.members import member
 
 SIGNED_OUT = {"data": {"viewer": None}}
 LOGGED_OUT = {"data": {"logout": {"userErrors": []}}}
@@ -67,7 +59,7 @@ async def assert_still_signed_in(gql: Client) -> None:
 
 async def test_C1_a_mutation_over_get_is_refused_and_not_run(gql: Client, ada: str) -> None:
     response = await gql.request(
-        "GET", "/graphql", params={"query": LOGOUT}, headers=with_session(ada)
+        "GET", "/graphql", params={"query": LOGOUT_CODE}, headers=with_session(ada)
     )
 
     assert (response.status_code, response.text) == (
@@ -123,7 +115,7 @@ async def test_C2_a_text_plain_post_is_refused_and_not_run(gql: Client, ada: str
     response = await gql.request(
         "POST",
         "/graphql",
-        content=json.dumps({"query": LOGOUT}),
+        content=json.dumps({"query": LOGOUT_CODE}),
         headers=with_session(ada, **{"content-type": "text/plain"}),
     )
 
@@ -159,7 +151,7 @@ async def test_C2_a_text_plain_register_creates_no_account(gql: Client, mailbox:
 
 async def test_C3_a_form_urlencoded_post_is_refused_and_not_run(gql: Client, ada: str) -> None:
     response = await gql.request(
-        "POST", "/graphql", data={"query": LOGOUT}, headers=with_session(ada)
+        "POST", "/graphql", data={"query": LOGOUT_CODE}, headers=with_session(ada)
     )
 
     assert response.request.headers["content-type"] == "application/x-www-form-urlencoded"
@@ -173,7 +165,7 @@ async def test_C4_a_multipart_upload_spec_post_is_refused_and_not_run(
     response = await gql.request(
         "POST",
         "/graphql",
-        data={"operations": json.dumps({"query": LOGOUT}), "map": "{}"},
+        data={"operations": json.dumps({"query": LOGOUT_CODE}), "map": "{}"},
         files={"0": ("a.txt", b"x", "text/plain")},
         headers=with_session(ada),
     )
@@ -206,7 +198,7 @@ async def test_C5_a_content_type_trick_is_refused_with_415_and_not_run(
     response = await gql.request(
         "POST",
         "/graphql",
-        content=json.dumps({"query": LOGOUT}),
+        content=json.dumps({"query": LOGOUT_CODE}),
         headers=with_session(ada, **{"content-type": content_type}),
     )
 
@@ -255,7 +247,7 @@ async def test_C6_a_cross_origin_post_with_the_cookie_is_refused_403_and_not_run
     gql: Client, ada: str, origin: str
 ) -> None:
     response = await gql.post(
-        LOGOUT,
+        LOGOUT_CODE,
         as_member="ada_l",
         headers={"origin": origin, "sec-fetch-site": "cross-site"},
     )
@@ -276,7 +268,7 @@ async def test_C6_a_cross_origin_post_with_the_cookie_is_refused_403_and_not_run
 async def test_C6_a_post_from_our_own_origin_or_without_origin_runs(
     gql: Client, ada: str, headers: dict[str, str]
 ) -> None:
-    assert await gql(LOGOUT, as_member="ada_l", headers=headers) == LOGGED_OUT
+    assert await gql(LOGOUT_CODE, as_member="ada_l", headers=headers) == LOGGED_OUT
     assert await gql(VIEWER, as_member="ada_l") == SIGNED_OUT
 
 

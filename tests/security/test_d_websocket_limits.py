@@ -20,12 +20,11 @@ from typing import Any
 import pytest
 
 from services.settings import Settings
-from tests.forum import member
-from tests.harness import test_settings as make_settings
-from tests.security import test_d_websockets as section_d
-from tests.security.conftest import Live
-from tests.security.test_d_websockets import (
-    LOGOUT,
+from tests.support.documents import LOGOUT_CODE
+from tests.support.harness import Live
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
+from tests.support.websockets import (
     WAIT,
     Site,
     Socket,
@@ -37,7 +36,6 @@ from web.graphql import ForumGraphQL
 
 pytestmark = pytest.mark.e2e
 
-views, site, sockets = section_d.views, section_d.site, section_d.sockets
 
 PER_CLIENT, PER_MEMBER = 3, 2
 ALLOWED = "{ viewer { username } }"  # the one document of the site's clients
@@ -91,7 +89,7 @@ async def test_D_persisted_queries_only_refuses_another_document_over_the_socket
     token = await ada_token(site.live)
     socket = await opened(site.live, sockets, token)
 
-    await socket.subscribe("1", LOGOUT, {})
+    await socket.subscribe("1", LOGOUT_CODE, {})
 
     refusal = {
         "message": "Only the persisted queries of this site's clients may run here.",

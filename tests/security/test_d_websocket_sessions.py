@@ -15,21 +15,22 @@ from websockets.exceptions import ConnectionClosed
 
 from models.accounts import Session, User
 from models.base import Role
-from tests.forum import coded_error, gid, member, suspend
-from tests.harness import PASSWORD, Mailbox, token_in
-from tests.security import test_d_websockets as section_d
-from tests.security.test_d_websockets import THREAD_ADDED, Site, Socket, next_message, opened
+from tests.support.documents import LOGOUT_CODE
+from tests.support.forum import coded_error, gid, pk
+from tests.support.harness import PASSWORD
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member, suspend
+from tests.support.websockets import (
+    REVOKE_OTHERS,
+    THREAD_ADDED,
+    Site,
+    Socket,
+    next_message,
+    opened,
+)
 
 pytestmark = pytest.mark.e2e
 
-# Section D's real server, sockets and cast (ada, bob, carol; bob opened a public thread).
-views, site, sockets, cast, thread = (
-    section_d.views,
-    section_d.site,
-    section_d.sockets,
-    section_d.cast,
-    section_d.thread,
-)
 
 ENDED = ([], 4401, "Session ended")  # no message at all, then the close frame
 NEW_PASSWORD = "a brand new passphrase 77"
@@ -73,7 +74,7 @@ async def on_socket(site: Site, sockets: list[Socket], username: str) -> tuple[s
 async def listening(site: Site, socket: Socket, thread: str) -> None:
     """An open subscription stream on the socket (to see that it ends with the session)."""
     await socket.subscribe("1", THREAD_ADDED, {"id": thread})
-    await site.subscribers(f"thread:{section_d.pk(thread)}", 1)
+    await site.subscribers(f"thread:{pk(thread)}", 1)
 
 
 async def ok(site: Site, query: str, variables: dict[str, Any], cookie: str | None) -> None:
@@ -93,7 +94,7 @@ async def session_id(site: Site, token: str) -> str:
 async def end_session(site: Site, how: str, token: str, mailbox: Mailbox) -> None:
     """End ada's session `token` over HTTP, the way `how` names."""
     if how == "logout":
-        await ok(site, section_d.LOGOUT, {}, token)
+        await ok(site, LOGOUT_CODE, {}, token)
         return
     if how == "deleteAccount":
         await ok(site, DELETE, {"i": {"password": PASSWORD}}, token)
@@ -107,7 +108,7 @@ async def end_session(site: Site, how: str, token: str, mailbox: Mailbox) -> Non
     if how == "revokeSession":
         await ok(site, REVOKE_SESSION, {"i": {"sessionId": await session_id(site, token)}}, other)
     elif how == "revokeOtherSessions":
-        await ok(site, section_d.REVOKE_OTHERS, {}, other)
+        await ok(site, REVOKE_OTHERS, {}, other)
     else:
         change = {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}
         await ok(site, CHANGE_PASSWORD, {"i": change}, other)

@@ -3,220 +3,41 @@ protocol abuse, tried over real sockets against a real uvicorn (`live`)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from models.accounts import User
-from services.broker import Broker
-from tests.forum import (
-    member,
-    new_forum,
-    open_thread,
-    pk,
-    reply,
-    send,
-    set_audiences,
-    set_profile,
-    start_conversation,
+from tests.support.documents import LOGOUT_CODE
+from tests.support.forum import reply, send, start_conversation
+from tests.support.harness import Live, assert_no_ip
+from tests.support.websockets import (
+    CONVERSATION_ADDED,
+    MIB,
+    PROTOCOL,
+    REVOKE_OTHERS,
+    THREAD_ADDED,
+    Site,
+    Socket,
+    next_message,
+    opened,
+    raw_socket,
+    refusal,
+    signed_in,
+    topic,
 )
-from tests.harness import assert_no_ip
-from tests.security.conftest import Live
 from web.graphql import ForumGraphQL
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 5.0  # seconds: the bound on every wait for something that must happen
-# How long a socket is watched for something that must NOT arrive, once a control socket
-# has already received a later event: delivery takes milliseconds, so a second is generous.
-QUIET = 1.0
-PROTOCOL = "graphql-transport-ws"
-MIB = 1_048_576  # web.app.UVICORN_OPTIONS["ws_max_size"]
-
-THREAD_ADDED = """subscription($id: ID!) {
-  threadMessageAdded(threadId: $id) {
-    body author { username email profile { bio location } }
-  }
-}"""
-CONVERSATION_ADDED = """subscription($id: ID!) {
-  conversationMessageAdded(conversationId: $id) { body author { username } }
-}"""
-LOGOUT = "mutation { logout { userErrors { code } } }"
-REVOKE_OTHERS = "mutation { revokeOtherSessions { userErrors { code } } }"
-
-
-# ------------------------------------------------------------------ the server and its broker
-
-
-@dataclass
-class Site:
-    """The live server and the broker behind its /graphql (to know a subscription listens)."""
-
-    live: Live
-    broker: Broker
-
-    async def subscribers(self, topic: str, count: int) -> None:
-        """Wait until `count` subscriptions listen on a topic (a subscribe is never acked)."""
-        for _ in range(int(WAIT / 0.01)):
-            if self.broker.subscribers(topic) == count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{self.broker.subscribers(topic)} subscribers on {topic}")
-
-
-@pytest.fixture
-def views(monkeypatch: pytest.MonkeyPatch) -> list[ForumGraphQL]:
-    """Every /graphql view create_app makes from now on (the live app builds exactly one)."""
-    made: list[ForumGraphQL] = []
-    original = ForumGraphQL.__init__
-
-    def recorded(self: ForumGraphQL, *args: Any, **kwargs: Any) -> None:
-        """The view as create_app builds it, remembered."""
-        original(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(ForumGraphQL, "__init__", recorded)
-    return made
-
-
-@pytest.fixture
-def site(request: pytest.FixtureRequest, views: list[ForumGraphQL]) -> Site:
-    """`live`, started only once its view is being recorded."""
-    live: Live = request.getfixturevalue("live")
-    (view,) = views
-    return Site(live, view.broker)
-
-
-def topic(kind: str, global_id: str) -> str:
-    """The broker topic of a thread or conversation."""
-    return f"{kind}:{pk(global_id)}"
-
-
-# ------------------------------------------------------------------ sockets
-
-
-@dataclass
-class Socket:
-    """A graphql-transport-ws connection whose every message is scanned for IPs."""
-
-    ws: ClientConnection
-    ips: set[str]
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """Send one protocol message."""
-        await self.ws.send(json.dumps(message))
-
-    async def receive(self) -> dict[str, Any]:
-        """The next protocol message (waiting at most WAIT seconds)."""
-        raw = await asyncio.wait_for(self.ws.recv(), WAIT)
-        text = raw if isinstance(raw, str) else raw.decode()
-        assert_no_ip(text, self.ips)
-        return json.loads(text)
-
-    async def subscribe(self, id_: str, query: str, variables: dict[str, Any]) -> None:
-        """Start an operation."""
-        payload = {"query": query, "variables": variables}
-        await self.send({"id": id_, "type": "subscribe", "payload": payload})
-
-    async def ending(self) -> tuple[list[dict[str, Any]], int | None, str | None]:
-        """Every message until the server closes, then its close code and reason
-        (None, None when the connection dropped without a close frame)."""
-        messages: list[dict[str, Any]] = []
-        try:
-            while True:
-                messages.append(await self.receive())
-        except ConnectionClosed as closed:
-            frame = closed.rcvd
-            return messages, frame.code if frame else None, frame.reason if frame else None
-
-    async def quiet(self, seconds: float = QUIET) -> list[dict[str, Any]] | str:
-        """What arrives within `seconds`: the messages, or how the server closed."""
-        messages: list[dict[str, Any]] = []
-        try:
-            async with asyncio.timeout(seconds):
-                while True:
-                    messages.append(await self.receive())
-        except TimeoutError:
-            return messages
-        except ConnectionClosed as closed:
-            frame = closed.rcvd
-            return f"closed {frame.code if frame else None}"
-
-
-async def raw_socket(
-    live: Live,
-    token: str | None = None,
-    *,
-    subprotocols: tuple[str, ...] | None = (PROTOCOL,),
-    origin: str | None = None,
-) -> ClientConnection:
-    """A connected WebSocket (no protocol message sent yet; subprotocols=None offers none)."""
-    headers = {"Cookie": f"session={token}"} if token else {}
-    return await asyncio.wait_for(
-        connect(
-            live.ws_url,
-            subprotocols=list(subprotocols) if subprotocols is not None else None,  # type: ignore[misc]
-            additional_headers=headers,
-            origin=origin,  # type: ignore[arg-type]
-        ),
-        WAIT,
-    )
-
-
-@pytest.fixture
-async def sockets() -> AsyncIterator[list[Socket]]:
-    """Sockets a test opened, closed after it (before the server stops)."""
-    opened: list[Socket] = []
-    yield opened
-    for socket in opened:
-        await socket.ws.close()
-
-
-async def opened(
-    live: Live, sockets: list[Socket], token: str | None = None, *, init: bool = True
-) -> Socket:
-    """A socket (with the session cookie when given), acknowledged unless `init` is False."""
-    socket = Socket(await raw_socket(live, token), live.http.ips)
-    sockets.append(socket)
-    if init:
-        await socket.send({"type": "connection_init"})
-        assert await socket.receive() == {"type": "connection_ack"}
-    return socket
-
-
-async def signed_in(site: Site, sockets: list[Socket], username: str | None) -> Socket:
-    """An acknowledged socket signed in as the member (password login over HTTP), or anonymous."""
-    token = await site.live.http.sign_in(username) if username else None
-    return await opened(site.live, sockets, token)
-
 
 # ------------------------------------------------------------------ the cast
-
-
-@pytest.fixture
-async def cast(site: Site) -> dict[str, User]:
-    """ada, bob and carol, confirmed members who sign in with their password.
-    bob shares his bio with members and hides his email (ONLY_ME) and location from all."""
-    users = {name: await member(None, name) for name in ("ada", "bob", "carol")}
-    await set_profile(users["bob"], bio="Loves soup", location="Leeds")
-    await set_audiences(users["bob"], email="ONLY_ME", bio="MEMBERS", location="ONLY_ME")
-    return users
-
-
-@pytest.fixture
-async def thread(site: Site, cast: dict[str, User]) -> str:
-    """A public thread bob opened."""
-    await site.live.http.sign_in("bob")
-    thread_id, _ = await open_thread(site.live.http, "bob", await new_forum(), "Live", "First")
-    return thread_id
+# (the site, its sockets, ada, bob, carol and bob's thread are in security/conftest.py)
 
 
 @pytest.fixture
@@ -225,22 +46,6 @@ async def private(site: Site, cast: dict[str, User]) -> str:
     await site.live.http.sign_in("ada")
     conversation_id, _ = await start_conversation(site.live.http, "ada", [cast["bob"]], "Secret")
     return conversation_id
-
-
-def next_message(id_: str, field: str, value: Any) -> dict[str, Any]:
-    """A `next` message carrying one event."""
-    return {"id": id_, "type": "next", "payload": {"data": {field: value}}}
-
-
-def refusal(message: str, field: str, code: str) -> dict[str, Any]:
-    """The `error` message refusing subscription "1" (the operation never starts)."""
-    error = {
-        "message": message,
-        "locations": [{"line": 2, "column": 3}],
-        "path": [field],
-        "extensions": {"code": code},
-    }
-    return {"id": "1", "type": "error", "payload": [error]}
 
 
 NOT_YOURS = refusal("You have no such conversation.", "conversationMessageAdded", "FORBIDDEN")
@@ -631,7 +436,7 @@ STOPPED = ("closed 4401", "closed 4403", [], [{"id": "1", "type": "complete"}])
 async def revoke(site: Site, how: str, username: str, token: str) -> None:
     """End the member's session `token`: sign it out, or sign out every other session."""
     if how == "logout":
-        result = await site.live.http(LOGOUT, cookie=token)
+        result = await site.live.http(LOGOUT_CODE, cookie=token)
         assert result == {"data": {"logout": {"userErrors": []}}}
     else:
         other = await site.live.http.sign_in(username)

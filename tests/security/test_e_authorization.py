@@ -22,23 +22,20 @@ from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.forum import (
-    SEND,
+from tests.support.documents import EXPORT_CODE, SEND
+from tests.support.forum import (
     coded_error,
-    follow,
     gid,
-    member,
     new_forum,
     open_thread,
     pk,
     refused,
     reply,
     send,
-    set_audiences,
-    set_profile,
     start_conversation,
 )
-from tests.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
+from tests.support.members import follow, member, set_audiences, set_profile
 
 
 def raw_id(text: str) -> str:
@@ -864,7 +861,6 @@ async def test_E6_a_member_cannot_use_moderator_writes(
 PRIVILEGED_READ = """query($id: ID!) {
   privilegedProfile(userId: $id, reason: "Report #7: spam") { email }
 }"""
-EXPORT = "mutation { exportMyData { export userErrors { code } } }"
 AUDIT_LOG = """{ auditLog { edges { node {
   actor { username } action subject { username } fields reason
 } } } }"""
@@ -914,7 +910,7 @@ async def test_E7_the_member_sees_the_read_in_her_data_export_without_an_ip(
     await gql(PRIVILEGED_READ, {"id": gid("User", world.ada.id)}, as_member="mo")
     (entry,) = await AuditEntry.all()
 
-    exported = await gql.post(EXPORT, as_member="ada")
+    exported = await gql.post(EXPORT_CODE, as_member="ada")
     listed = await gql(READS, as_member="ada")
 
     payload = exported.json()["data"]["exportMyData"]

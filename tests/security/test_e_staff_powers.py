@@ -17,8 +17,9 @@ from models.accounts import User
 from models.base import Role
 from models.messages import Message
 from models.moderation import AuditEntry
-from tests.forum import coded_error, gid, member, new_forum, open_thread, pk, refused, suspend
-from tests.harness import Client
+from tests.support.forum import coded_error, gid, new_forum, open_thread, pk, refused
+from tests.support.harness import Client
+from tests.support.members import member, suspend
 
 FORBIDDEN = "You are not allowed to do this."
 SUSPEND = """mutation($id: ID!) {

@@ -20,9 +20,9 @@ from models.accounts import User
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow
 from services import usernames
-from tests.forum import follow, member, password_hash, set_audiences
-from tests.harness import Client
-from tests.sqlcount import count_statements
+from tests.support.harness import Client
+from tests.support.members import follow, member, password_hash, set_audiences
+from tests.support.sqlcount import count_statements
 
 LISTS = """query($after: String, $first: Int) { user(username: "carol") {
   followers(first: $first, after: $after) { edges { node { username } } }

@@ -29,22 +29,20 @@ from models.messages import Conversation, Message
 from models.privacy import PrivacySettings
 from models.profiles import Follow
 from resolvers.accounts import age_on
-from tests.conftest import register
-from tests.forum import (
+from tests.support.documents import EXPORT_CODE
+from tests.support.forum import (
     coded_error,
-    follow,
     gid,
-    member,
     new_forum,
     open_thread,
     pk,
     refused,
     send,
-    set_audiences,
-    set_profile,
     start_conversation,
 )
-from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip
+from tests.support.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, assert_no_ip
+from tests.support.mail import Mailbox
+from tests.support.members import follow, member, register, set_audiences, set_profile
 
 # ------------------------------------------------------------------ canaries
 
@@ -968,7 +966,6 @@ async def test_F13_following_an_unlisted_member_answers_as_for_a_listed_one(
 
 # ------------------------------------------------------------------ F14: mail and exports
 
-EXPORT = "mutation { exportMyData { export userErrors { code } } }"
 ADDRESSES = {TEST_IP, *LOOPBACK_IPS}
 BOB_EMAIL = "canary-b-44d1@example.org"
 
@@ -986,7 +983,7 @@ async def test_F14_the_export_holds_no_other_members_private_fields_and_no_ip(
     await give_bob_canaries(cast.bob)
     await gql.sign_in("alice")  # a real sign-in: a session row with the client's address
 
-    response = await gql.post(EXPORT, as_member="alice")
+    response = await gql.post(EXPORT_CODE, as_member="alice")
 
     payload = response.json()["data"]["exportMyData"]
     document = payload["export"]
@@ -1002,7 +999,7 @@ async def test_F14_the_export_holds_the_moderators_reads_of_alice(gql: Client, c
     read = await gql(query, {"id": gid("User", cast.alice.id)}, as_member="mo")
     assert read == {"data": {"privilegedProfile": {"bio": PROFILE["bio"]}}}
 
-    response = await gql(EXPORT, as_member="alice")
+    response = await gql(EXPORT_CODE, as_member="alice")
 
     (entry,) = response["data"]["exportMyData"]["export"]["privacyReads"]
     assert {k: v for k, v in entry.items() if k != "at"} == {

@@ -17,8 +17,10 @@ import pytest
 from models.accounts import User
 from models.base import Role
 from models.moderation import AuditEntry
-from tests.forum import gid, member, new_forum, open_thread, pk, send, start_conversation
-from tests.harness import Client
+from tests.support.documents import EXPORT_CODE
+from tests.support.forum import gid, new_forum, open_thread, pk, send, start_conversation
+from tests.support.harness import Client
+from tests.support.members import member
 
 REPORT = """mutation($i: ReportMessageInput!) {
   reportMessage(input: $i) { report { id context { body } } userErrors { code } }
@@ -33,7 +35,6 @@ RESOLVE = """mutation($id: ID!) {
 READS = """{ viewer { privacyReads { edges { node {
   actor { username } action subject { username } fields reason
 } } } } }"""
-EXPORT = "mutation { exportMyData { export userErrors { code } } }"
 MATCH = """query($id: ID!) {
   accountsSharingAddress(userId: $id, reason: "Ban evasion, report 12") { user { username } }
 }"""
@@ -194,7 +195,7 @@ async def test_F14_the_read_is_in_each_members_data_export(gql: Client, story: S
     await gql(REPORTS_WITH_CONTEXT, as_member="mo")
     (entry,) = await AuditEntry.filter(subject_id=story.ada.id)
 
-    response = await gql(EXPORT, as_member="ada")
+    response = await gql(EXPORT_CODE, as_member="ada")
 
     assert response["data"]["exportMyData"]["export"]["privacyReads"] == [
         {

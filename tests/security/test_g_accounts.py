@@ -19,11 +19,11 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import pytest
-from argon2 import Parameters, PasswordHasher, extract_parameters
+from argon2 import extract_parameters
 from tortoise import Tortoise
 
 from models.accounts import EmailToken, PendingRegistration, Session, TokenPurpose, User
@@ -34,11 +34,8 @@ from resolvers import mails
 from resolvers import passwords as password_resolvers
 from resolvers.accounts import create_member
 from services import passwords
-from tests.conftest import register
-from tests.forum import member
-from tests.harness import PASSWORD, TEST_IP, Client, Mailbox, Server, session_cookie, token_in
-from tests.harness import test_settings as make_settings
-from tests.security.accounts import (
+from tests.support.accounts import SpyHasher, all_delivered, settled
+from tests.support.documents import (
     ADA,
     ADDRESS,
     ANONYMOUS,
@@ -60,7 +57,10 @@ from tests.security.accounts import (
     TOKEN,
     VIEWER,
 )
-from tests.security.conftest import Live
+from tests.support.harness import PASSWORD, TEST_IP, Client, Live, Server, session_cookie
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member, register
 
 RESET_DONE = {"data": {"resetPassword": {"userErrors": []}}}
 INVALID_LINK = {
@@ -104,20 +104,6 @@ async def confirm(gql: Client, token: str, **options: Any) -> dict:
     return await gql(CONFIRM, {"i": {"token": token}}, **options)
 
 
-async def settled() -> None:
-    """Wait for every reset request's background work (it runs after the answer)."""
-    await asyncio.gather(*password_resolvers._background)
-
-
-async def all_delivered() -> None:
-    """Wait until the outbox has delivered everything in it."""
-    for _ in range(200):  # about 10 s
-        if not await OutboxMail.filter(sent_at__isnull=True).exists():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the outbox still holds undelivered mail")
-
-
 async def mailed_reset(gql: Client, mailbox: Mailbox, count: int = 1, to: str = ADDRESS) -> str:
     """Ask for a reset link; the token of the newest of `count` mails to the address."""
     assert await request_reset(gql, to) == ASKED
@@ -151,28 +137,6 @@ def within_factor(durations: dict[str, list[float]], factor: float) -> bool:
     """Are the medians of every case within `factor` of each other?"""
     medians = [statistics.median(values) for values in durations.values()]
     return max(medians) <= factor * min(medians)
-
-
-class SpyHasher(PasswordHasher):
-    """Argon2 exactly as configured, noting what every verification was asked to do."""
-
-    def __init__(self, like: PasswordHasher) -> None:
-        super().__init__(
-            time_cost=like.time_cost,
-            memory_cost=like.memory_cost,
-            parallelism=like.parallelism,
-            hash_len=like.hash_len,
-            salt_len=like.salt_len,
-            type=like.type,
-        )
-        self.verified: list[Parameters] = []
-        self.lengths: list[int] = []
-
-    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
-        """Note the stored hash's cost and the password's length, then verify."""
-        self.verified.append(extract_parameters(hash if isinstance(hash, str) else hash.decode()))
-        self.lengths.append(len(password))
-        return super().verify(hash, password)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.forum import member
-from tests.harness import PASSWORD, Server
-from tests.harness import test_settings as make_settings
+from tests.support.harness import PASSWORD, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.members import member
 
 LOGIN = "mutation($i: LoginInput!) { login(input: $i) { userErrors { code } } }"
 

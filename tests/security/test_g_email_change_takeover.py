@@ -15,9 +15,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from models.accounts import EmailToken, User
-from tests.forum import member
-from tests.harness import PASSWORD, Client, Mailbox, token_in
-from tests.security.accounts import (
+from tests.support.accounts import all_delivered, settled
+from tests.support.documents import (
     ADDRESS,
     CHANGE_EMAIL,
     CHANGE_PASSWORD,
@@ -27,7 +26,9 @@ from tests.security.accounts import (
     REQUEST_RESET,
     RESET,
 )
-from tests.security.test_g_accounts import all_delivered, settled
+from tests.support.harness import PASSWORD, Client
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member
 
 ATTACKER = "mallory@evil.example"
 CHANGED = {"data": {"changeEmail": {"userErrors": []}}}

@@ -15,7 +15,6 @@ would prove no more.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -27,15 +26,11 @@ from tortoise import Tortoise
 
 from models.accounts import EmailToken, PendingRegistration, TokenPurpose, User
 from models.limits import RateCounter
-from models.mail import OutboxMail
 from models.messages import Message
-from resolvers import passwords as password_resolvers
 from resolvers.policy import current_policy
 from services.settings import Settings
-from tests.forum import SEND, coded_error, member, new_forum, open_thread, reply, start_conversation
-from tests.harness import PASSWORD, TEST_IP, Client, Mailbox, Server, session_cookie, token_in
-from tests.harness import test_settings as make_settings
-from tests.security.accounts import (
+from tests.support.accounts import all_delivered, settled
+from tests.support.documents import (
     ADDRESS,
     ASKED,
     INVALID_CREDENTIALS,
@@ -46,8 +41,14 @@ from tests.security.accounts import (
     REQUEST_RESET,
     RESEND,
     RESENT,
+    SEND,
     SIGNED_IN,
 )
+from tests.support.forum import coded_error, new_forum, open_thread, reply, start_conversation
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server, session_cookie
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member
 
 LOGIN_WINDOW = 15 * 60
 HOUR = 60 * 60
@@ -140,12 +141,8 @@ async def register(gql: Client, username: str, email: str | None = None) -> dict
 
 async def quiet() -> None:
     """Wait until background reset work is done and the outbox has delivered everything."""
-    await asyncio.gather(*password_resolvers._background)
-    for _ in range(200):  # about 10 s
-        if not await OutboxMail.filter(sent_at__isnull=True).exists():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the outbox still holds undelivered mail")
+    await settled()
+    await all_delivered()
 
 
 async def stored_rows(*skip: str) -> dict[str, list[str]]:

@@ -26,10 +26,8 @@ from resolvers.policy import current_policy
 from services import passwords
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.forum import gid, member
-from tests.harness import TEST_IP, Client, Mailbox, Server, token_in
-from tests.harness import test_settings as make_settings
-from tests.security.accounts import (
+from tests.support.accounts import SpyHasher, all_delivered
+from tests.support.documents import (
     ADDRESS,
     CHANGE_EMAIL,
     CONFIRM,
@@ -40,7 +38,11 @@ from tests.security.accounts import (
     RESEND,
     RESENT,
 )
-from tests.security.test_g_accounts import SpyHasher, all_delivered
+from tests.support.forum import gid
+from tests.support.harness import TEST_IP, Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member
 
 OWN_PASSWORD = "a newcomer's own passphrase"
 FREE = "free@example.org"

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import html
 import json
 import logging
 import re
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 from tortoise import connections
@@ -20,17 +19,17 @@ from resolvers.newsletters import unsubscribe_signature
 from resolvers.policy import current_policy
 from services.markdown import Renderer
 from services.settings import Settings
-from tests.conftest import register
-from tests.forum import (
-    gid,
-    member,
-    new_forum,
-    open_thread,
-    reply,
-    start_conversation,
+from tests.support.forum import gid, new_forum, open_thread, start_conversation
+from tests.support.harness import Client, Live
+from tests.support.links import (
+    READ_THREAD,
+    external,
+    href_in,
+    post_reply,
+    replied,
+    thread_with_reply,
 )
-from tests.harness import Client
-from tests.security.conftest import Live
+from tests.support.members import member, register
 
 NUL_REFUSED = {
     "data": None,
@@ -53,18 +52,6 @@ def coded(message: str, line: int, column: int, path: list[str] | None = None) -
         error["path"] = path
     error["extensions"] = {"code": "BAD_USER_INPUT"}
     return error
-
-
-def out_href(settings: Settings, url: str) -> str:
-    """The signed /out link a message shows for an external URL, as it appears in HTML."""
-    signature = Renderer(settings.public_url, settings.key).signature(url)
-    return html.escape("/out?" + urlencode({"url": url, "sig": signature}))
-
-
-def external(settings: Settings, url: str, text: str) -> str:
-    """The HTML of a link to another site, as a message renders it."""
-    href = out_href(settings, url)
-    return f'<a href="{href}" rel="nofollow ugc noopener" class="external">{text}</a>'
 
 
 # ------------------------------------------------------------------ H1: SQL and LIKE in search
@@ -268,31 +255,6 @@ async def test_H3_a_tampered_message_cursor_is_bad_input(
 
 
 # ------------------------------------------------------------------ H4: stored XSS in bodies
-
-READ_THREAD = """query($id: ID!) {
-  thread(id: $id) { messages { edges { node { body bodyHtml } } } }
-}"""
-
-
-async def post_reply(gql: Client, body: str) -> str:
-    """As ada, open a thread and post `body` in it with postMessage; return the thread ID."""
-    await member(gql, "ada")
-    thread_id, _ = await open_thread(gql, "ada", await new_forum(), "Payload", "Opening post")
-    await reply(gql, "ada", thread_id, body)
-    return thread_id
-
-
-async def replied(gql: Client, body: str) -> dict[str, Any]:
-    """Post `body` as a reply in a new thread; return the thread's messages as a
-    signed-out reader gets them."""
-    return await gql(READ_THREAD, {"id": await post_reply(gql, body)})
-
-
-def thread_with_reply(body: str, body_html: str) -> dict[str, Any]:
-    """READ_THREAD's answer: the opening post, then the reply."""
-    opening = {"body": "Opening post", "bodyHtml": "<p>Opening post</p>\n"}
-    edges = [{"node": opening}, {"node": {"body": body, "bodyHtml": body_html}}]
-    return {"data": {"thread": {"messages": {"edges": edges}}}}
 
 
 DATA_URL = "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="
@@ -502,12 +464,6 @@ async def test_H6_an_img_tag_in_a_private_message_is_shown_as_text(gql: Client) 
 # ------------------------------------------------------------------ H7: the /out interstitial
 
 BAD_LINK = "<h1>This link is not valid</h1>"
-
-
-def href_in(body_html: str) -> str:
-    """The (unescaped) href of the only link in some HTML."""
-    (href,) = re.findall(r'href="([^"]+)"', body_html)
-    return html.unescape(href)
 
 
 async def test_H7_a_link_in_a_message_opens_an_interstitial_not_a_redirect(

@@ -13,9 +13,9 @@ import pytest
 
 from services.markdown import Renderer
 from services.settings import Settings
-from tests.harness import Client
-from tests.security.accounts import PUBLIC
-from tests.security.test_h_injection import external, href_in, replied, thread_with_reply
+from tests.support.documents import PUBLIC
+from tests.support.harness import Client
+from tests.support.links import external, href_in, replied, thread_with_reply
 
 SITE = Renderer(PUBLIC, b"any key: is_external does not sign")
 

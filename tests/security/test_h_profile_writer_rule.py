@@ -6,8 +6,9 @@ the rule for posting holds: a confirmed address and no suspension.
 from __future__ import annotations
 
 from models.profiles import Profile
-from tests.forum import member, refused, suspend
-from tests.harness import Client
+from tests.support.forum import refused
+from tests.support.harness import Client
+from tests.support.members import member, suspend
 
 UPDATE = """
 mutation($i: UpdateProfileInput!) {

@@ -27,9 +27,10 @@ from resolvers.policy import current_policy
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.harness import PASSWORD, TEST_IP, Client, Mailbox, Server, token_in
-from tests.harness import test_settings as make_settings
-from tests.security.test_g_accounts import all_delivered, settled
+from tests.support.accounts import all_delivered, settled
+from tests.support.harness import PASSWORD, TEST_IP, Client, Server
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
 
 ADA_IP, BOB_IP = "198.51.100.41", "198.51.100.42"
 ADA_AGENT, BOB_AGENT = "Ada's browser/1.0", "Bob's browser/2.0"
@@ -96,7 +97,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def gql(settings: Settings) -> AsyncIterator[Client]:
+async def gql(settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
+    # The mailbox: its scan runs once this app has stopped.
     async with Server(settings) as client:
         client.ips.update({ADA_IP, BOB_IP})
         yield client

@@ -24,22 +24,23 @@ from resolvers.policy import current_policy
 from schema import ids
 from services.addresses import AddressVault
 from services.settings import Settings
-from tests.conftest import CONFIRM
-from tests.forum import member, new_forum
-from tests.harness import (
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.forum import new_forum
+from tests.support.harness import (
     PASSWORD,
     TEST_IP,
     Client,
-    Mailbox,
+    Live,
     assert_no_ip,
     free_port,
+    serve,
     session_cookie,
-    token_in,
+    stop,
     until_healthy,
 )
-from tests.harness import test_settings as make_settings
-from tests.security.conftest import Live
-from tests.test_logs import serve, stop
+from tests.support.harness import test_settings as make_settings
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import member
 
 PEER = "127.0.0.1"  # the live server's view of every test socket
 SPOOFED = "203.0.113.7"  # what a client claims in X-Forwarded-For
@@ -462,7 +463,7 @@ async def registered_member(gql: Client, mailbox: Mailbox, username: str) -> Non
     """Register, confirm and sign in a member, each step from its own canary address."""
     assert await register_from(gql, username, from_(CANARIES["register"])) == REGISTERED
     (mail,) = await mailbox.wait_for(f"{username}@example.org")
-    confirmed = await gql(CONFIRM, {"t": token_in(mail)}, headers=from_(CANARIES["confirm"]))
+    confirmed = await gql(CONFIRM_TOKEN, {"t": token_in(mail)}, headers=from_(CANARIES["confirm"]))
     assert confirmed["data"]["confirmEmail"]["userErrors"] == []
     response = await gql.post(
         LOGIN,

@@ -23,8 +23,7 @@ from websockets.asyncio.client import connect
 
 import web.app
 from services.settings import Settings
-from tests.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
-from tests.security.conftest import Live
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, Live, assert_no_ip
 from web.app import create_app
 from web.graphql import ForumGraphQL
 

@@ -13,8 +13,10 @@ import pytest
 
 from models.accounts import PendingRegistration, User
 from resolvers.accounts import normalise_email
-from tests.conftest import CONFIRM, register
-from tests.harness import PASSWORD, Client, Mailbox, token_in
+from tests.support.documents import CONFIRM_TOKEN
+from tests.support.harness import PASSWORD, Client
+from tests.support.mail import Mailbox, token_in
+from tests.support.members import register
 
 OK = {"data": {"register": {"userErrors": []}}}
 SHAPE = "Usernames use only letters A-Z, digits and _ - . (no spaces)."
@@ -54,7 +56,7 @@ async def existing(gql: Client, mailbox: Mailbox, username: str, email: str | No
     address = email or f"{username}@example.org"
     assert await register(gql, username, email=address) == OK
     (mail,) = await mailbox.wait_for(normalise_email(address))
-    confirmed = await gql(CONFIRM, {"t": token_in(mail)})
+    confirmed = await gql(CONFIRM_TOKEN, {"t": token_in(mail)})
     assert confirmed == {
         "data": {"confirmEmail": {"user": {"username": username}, "userErrors": []}}
     }

@@ -1,6 +1,6 @@
 """The real-uvicorn fixture the transport rows use."""
 
-from tests.security.conftest import Live
+from tests.support.harness import Live
 
 
 async def test_the_live_server_answers_over_loopback(live: Live) -> None:

@@ -1,14 +1,13 @@
 """The test harness: a GraphQL client over the real ASGI app that scans every response
-for IP addresses, a mailbox that reads what the server mailed, and the databases."""
+for IP addresses, the databases, the app in process and real servers on loopback."""
 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -133,39 +131,6 @@ def session_cookie(response: httpx.Response) -> str | None:
     return None
 
 
-@dataclass
-class Mailbox:
-    """The `.eml` files the server wrote (MAIL_URL=file://...)."""
-
-    folder: Path
-
-    def messages(self) -> list[EmailMessage]:
-        """Every delivered message, oldest first."""
-        if not self.folder.exists():
-            return []
-        return [
-            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for path in sorted(self.folder.glob("*.eml"))
-        ]
-
-    async def wait_for(self, to: str, count: int = 1, within: float = 10.0) -> list[EmailMessage]:
-        """Wait until `count` messages to an address have arrived; return them."""
-        for _ in range(int(within / 0.05)):
-            found = [m for m in self.messages() if m["To"] == to]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"expected {count} mail(s) to {to}, found {len(found)}")
-
-
-def token_in(message: EmailMessage) -> str:
-    """The `token=` value of the link in a mail."""
-    body = message.get_content()
-    match = re.search(r"token=([A-Za-z0-9_\-]+)", body)
-    assert match, body
-    return match.group(1)
-
-
 # ------------------------------------------------------------------ databases
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -247,6 +212,24 @@ def test_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@dataclass
+class Live:
+    """A running uvicorn on loopback: its port and an IP-scanned HTTP client."""
+
+    port: int
+    http: Client
+
+    @property
+    def base(self) -> str:
+        """The HTTP base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket endpoint."""
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+
 class Server:
     """The app under LifespanManager, and a Client talking to it from TEST_IP."""
 
@@ -269,7 +252,7 @@ class Server:
 
 # ------------------------------------------------------------------ real servers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project (this file is tests/support/harness.py)
 
 
 def free_port() -> int:
@@ -309,3 +292,38 @@ async def until_healthy(http: httpx.AsyncClient, server: subprocess.Popen[str]) 
             pass
         await asyncio.sleep(0.1)
     raise AssertionError("the server never became healthy")
+
+
+def serve(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+    """`python server.py serve` on its own SQLite database, output to one pipe."""
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "served"),
+        "DATABASE_URL": "",
+        "PUBLIC_URL": f"http://localhost:{port}",
+        "SECRET_KEY": "served-secret-" + "s" * 32,
+        "IP_KEY": "served-ip-key-" + "k" * 32,
+        "RATE_LIMITS": "off",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "8192",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "server.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(server: subprocess.Popen[str]) -> str:
+    """Stop the server as Ctrl+C would; everything it printed."""
+    server.send_signal(signal.SIGINT)
+    try:
+        output, _ = server.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        output, _ = server.communicate()
+    return output

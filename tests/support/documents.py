@@ -1,4 +1,4 @@
-"""The account mutations and their usual answers, shared by the G modules."""
+"""The request documents several test modules send, by name, and their usual answers."""
 
 from __future__ import annotations
 
@@ -78,3 +78,50 @@ mutation($i: PostMessageInput!) {
 }
 """
 RESENT = {"data": {"resendConfirmation": {"userErrors": []}}}
+
+# ---------------------------------------------------------------- forums and conversations
+
+CREATE_THREAD = """
+mutation($i: CreateThreadInput!) {
+  createThread(input: $i) {
+    thread { id title messages(first: 1) { edges { node { id } } } }
+    userErrors { field message code }
+  }
+}
+"""
+
+START = """
+mutation($i: StartConversationInput!) {
+  startConversation(input: $i) {
+    conversation { id messages(first: 1) { edges { node { id } } } }
+    userErrors { field message code }
+  }
+}
+"""
+
+SEND = """
+mutation($i: SendMessageInput!) {
+  sendMessage(input: $i) { message { id } userErrors { field message code } }
+}
+"""
+
+# ---------------------------------------------------------------- registering through the API
+
+# register() and confirmed_member() send these (the variable names differ from REGISTER
+# and CONFIRM above, which the account tests send).
+SIGN_UP = """
+mutation Register($input: RegisterInput!) {
+  register(input: $input) { userErrors { field message code } }
+}
+"""
+CONFIRM_TOKEN = """
+mutation($t: String!) {
+  confirmEmail(input: {token: $t}) { user { username } userErrors { code } }
+}
+"""
+
+# ------------------------------------------------ the same mutations, asking for less
+
+LOGOUT_CODE = "mutation { logout { userErrors { code } } }"
+
+EXPORT_CODE = "mutation { exportMyData { export userErrors { code } } }"

@@ -1,19 +1,63 @@
-"""A real SMTP server for tests: aiosmtpd on 127.0.0.1, keeping every envelope it receives."""
+"""Mail in tests: the mailbox the server writes `.eml` files to (MAIL_URL=file://...),
+the links inside mails, and a real SMTP server (aiosmtpd on 127.0.0.1) that keeps every
+envelope it receives."""
 
 from __future__ import annotations
 
 import asyncio
 import email
 import email.policy
+import re
+from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from tests.harness import free_port as free_port  # the mail tests take it from here
+from tests.support.harness import LOOPBACK_IPS, TEST_IP, assert_no_ip
 
 HOST = "127.0.0.1"
+
+
+@dataclass
+class Mailbox:
+    """The `.eml` files the server wrote (MAIL_URL=file://...)."""
+
+    folder: Path
+
+    def messages(self) -> list[EmailMessage]:
+        """Every delivered message, oldest first."""
+        if not self.folder.exists():
+            return []
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for path in sorted(self.folder.glob("*.eml"))
+        ]
+
+    async def wait_for(self, to: str, count: int = 1, within: float = 10.0) -> list[EmailMessage]:
+        """Wait until `count` messages to an address have arrived; return them."""
+        for _ in range(int(within / 0.05)):
+            found = [m for m in self.messages() if m["To"] == to]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"expected {count} mail(s) to {to}, found {len(found)}")
+
+    def assert_no_ip(self) -> None:
+        """Fail if any mail written so far names an address a test client used (the
+        `mailbox` fixture calls this as each test ends)."""
+        for path in sorted(self.folder.glob("*.eml")):
+            assert_no_ip(path.read_text(), {TEST_IP, *LOOPBACK_IPS})
+
+
+def token_in(message: EmailMessage) -> str:
+    """The `token=` value of the link in a mail."""
+    body = message.get_content()
+    match = re.search(r"token=([A-Za-z0-9_\-]+)", body)
+    assert match, body
+    return match.group(1)
 
 
 class Collector:

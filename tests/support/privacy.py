@@ -1,99 +1,21 @@
-"""Quick members for the privacy, profile, follow and moderation tests (no tests here).
-
-Registering through the API costs two Argon2 hashes a member; these tests need many
-members, so they write the rows the way `register` + `confirmEmail` + `login` leave them
-(one shared password hash, a session of our own) and talk to the API as those members.
-"""
+"""The privacy cast for the privacy, profile, follow and moderation tests: ada, her
+private fields with their canary values, and who of her viewers sees which audience.
+The members are written quickly by tests.support.members.member()."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from datetime import UTC, date, datetime
 from typing import Any
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.base import Role
-from models.privacy import Audience, PrivacySettings
-from models.profiles import Follow, Profile
 from resolvers.accounts import age_on
 from schema import ids
-from services import usernames
-from services.passwords import hash_password
-from services.tokens import new_token, token_hash
-from tests.harness import PASSWORD, Client
+from tests.support.harness import Client
+from tests.support.members import follow, member, set_audiences, set_profile
 
 AUDIENCES = ("EVERYONE", "MEMBERS", "FOLLOWING", "ONLY_ME")
-
-
-@cache
-def password_hash() -> str:
-    """One real hash of PASSWORD, shared by every quick member (so login works too)."""
-    return hash_password(PASSWORD)
-
-
-async def add_member(
-    gql: Client,
-    username: str,
-    *,
-    role: Role = Role.MEMBER,
-    confirmed: bool = True,
-    born: date = date(1990, 1, 1),
-    email: str | None = None,
-    last_seen_at: datetime | None = None,
-    signed_in: bool = True,
-) -> User:
-    """A member row (confirmed unless asked), signed in on `gql` under their username."""
-    address = email or f"{username.lower()}@example.org"
-    user = await User.create(
-        username=username,
-        username_key=usernames.lookalike_key(username),
-        email=address,
-        email_key=address.lower(),
-        password_hash=password_hash(),
-        date_of_birth=born,
-        role=role,
-        email_confirmed_at=datetime.now(UTC) if confirmed else None,
-        last_seen_at=last_seen_at,
-    )
-    if signed_in:
-        await sign_in(gql, user)
-    return user
-
-
-async def sign_in(gql: Client, user: User) -> None:
-    """A live session for the member, its cookie kept on `gql` under the username."""
-    token = new_token()
-    now = datetime.now(UTC)
-    await Session.create(
-        user=user, token_hash=token_hash(token), last_used_at=now, expires_at=now + timedelta(1)
-    )
-    gql.cookies[user.username] = token
-
-
-async def set_audiences(user: User, **values: str | bool) -> None:
-    """Store privacy settings as updatePrivacySettings would (GraphQL enum names accepted)."""
-    changes: dict[str, Any] = {
-        name: value if isinstance(value, bool) else Audience[value]
-        for name, value in values.items()
-    }
-    row, _ = await PrivacySettings.get_or_create(user_id=user.id)
-    for name, value in changes.items():
-        setattr(row, name, value)
-    await row.save()
-
-
-async def set_profile(user: User, **values: Any) -> None:
-    """Store profile fields as updateProfile would."""
-    row, _ = await Profile.get_or_create(user_id=user.id)
-    for name, value in values.items():
-        setattr(row, name, value)
-    await row.save()
-
-
-async def follow(follower: User, followee: User) -> None:
-    """`follower` follows `followee`."""
-    await Follow.create(follower_id=follower.id, followee_id=followee.id)
 
 
 def global_id(user: User) -> str:
@@ -214,9 +136,7 @@ async def cast(gql: Client) -> User:
 
     Ada follows friend and newbie_pal; fan follows ada. All are signed in on `gql`.
     """
-    ada = await add_member(
-        gql, "ada", email="ada.canary-e7@example.test", born=BORN, last_seen_at=SEEN
-    )
+    ada = await member(gql, "ada", email="ada.canary-e7@example.test", born=BORN, last_seen_at=SEEN)
     await set_profile(
         ada,
         bio="bio canary 4f1",
@@ -228,12 +148,12 @@ async def cast(gql: Client) -> User:
         goal_weight_kg=92.1,
     )
     members = {
-        "newbie": await add_member(gql, "newbie", confirmed=False),
-        "newbie_pal": await add_member(gql, "newbie_pal", confirmed=False),
-        "stranger": await add_member(gql, "stranger"),
-        "friend": await add_member(gql, "friend"),
-        "fan": await add_member(gql, "fan"),
-        "mod": await add_member(gql, "mod", role=Role.MODERATOR),
+        "newbie": await member(gql, "newbie", confirmed=False),
+        "newbie_pal": await member(gql, "newbie_pal", confirmed=False),
+        "stranger": await member(gql, "stranger"),
+        "friend": await member(gql, "friend"),
+        "fan": await member(gql, "fan"),
+        "mod": await member(gql, "mod", role=Role.MODERATOR),
     }
     await follow(ada, members["friend"])
     await follow(ada, members["newbie_pal"])
