@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import EmailToken, TokenPurpose, User
 from models.base import Role
 from resolvers import mails, registrations
+from resolvers.access import require_member
 from resolvers.common import Call, Problem, Refused
 from resolvers.policy import current_policy
 from services import usernames
@@ -248,7 +249,7 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
     same answer (and its owner a notice), so the change never reveals members; mail
     to either address is counted per address alike and skipped silently past its limit.
     """
-    viewer = call.require_member()
+    viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
         raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
     try:

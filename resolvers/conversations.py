@@ -10,14 +10,13 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.messages import Conversation, Message, Participant
-from models.profiles import Follow
 from models.sql import columns, fetch, placeholders
 from resolvers import privacy
+from resolvers.access import require_member, require_writer
 from resolvers.common import Call, Forbidden, Problem, Refused
 from resolvers.forums import clean_title
 from resolvers.messages import clean_body, post
 from resolvers.pages import Page, decode_cursor, make_page, page_size
-from resolvers.privacy import Setting
 
 MAX_RECIPIENTS = 20
 
@@ -126,18 +125,13 @@ async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User
         message = f"Choose 1 to {MAX_RECIPIENTS} other members."
         raise Refused("RECIPIENTS_COUNT", message, "recipientIds")
     users = {u.id: u for u in await User.filter(id__in=unique)}
-    settings = await privacy.settings_by_user(unique)
-    follows = set(
-        await Follow.filter(follower_id__in=unique, followee_id=viewer.id).values_list(
-            "follower_id", flat=True
-        )
-    )
+    owners = await privacy.owners(viewer, unique)
     # A refusal points at the id as sent (the viewer and repeats included in the count).
     sent_at = {user_id: index for index, user_id in reversed(list(enumerate(ids)))}
     refused = []
-    for user_id, row in zip(unique, settings, strict=True):
-        owner = privacy.Owner(user_id, row, user_id in follows)
-        if user_id not in users or not privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE):
+    for owner in owners:
+        user_id = owner.id
+        if user_id not in users or not privacy.can_message(viewer, owner):
             # The same words for "no such member" and "does not accept you".
             field = ("recipientIds", str(sent_at[user_id]))
             refused.append(Problem("CANNOT_MESSAGE", "You cannot message this member.", field))
@@ -150,7 +144,7 @@ async def start_conversation(
     call: Call, recipient_ids: Sequence[int], title: str, body: str
 ) -> Conversation:
     """Start a conversation with members whose settings let the viewer message them."""
-    viewer = call.require_writer()
+    viewer = require_writer(call)
     title, body = clean_title(title), clean_body(body)
     recipients = await _recipients(call, viewer, recipient_ids)
     await call.limits.hit("conversation-member", str(viewer.id))
@@ -173,10 +167,10 @@ async def start_conversation(
 
 async def send_message(call: Call, conversation_id: int, body: str) -> Message:
     """Write in a conversation the viewer takes part in (FORBIDDEN for anyone else)."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     if await visible_conversation(viewer, conversation_id) is None:
         raise Forbidden()
-    viewer = call.require_writer()
+    viewer = require_writer(call)
     body = clean_body(body)
     await call.limits.hit("post-member", str(viewer.id))
     await call.limits.hit("post-client", call.client_key)  # many accounts, one client
@@ -192,7 +186,7 @@ async def send_message(call: Call, conversation_id: int, body: str) -> Message:
 
 
 async def _own_place(call: Call, conversation_id: int) -> tuple[User, Conversation]:
-    viewer = call.require_member()
+    viewer = require_member(call)
     conversation = await visible_conversation(viewer, conversation_id)
     if conversation is None:
         raise Refused("CONVERSATION_NOT_FOUND", "You have no such conversation.", "conversationId")

@@ -5,87 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from models.accounts import User
-from models.base import Role
 from models.messages import Message, Report, ReportStatus
-from models.moderation import AuditEntry
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers.common import STAFF, BadInput, Call, Forbidden, Refused, has_staff_powers
+from resolvers.access import (
+    STAFF,
+    STAFF_DATA,
+    require_admin_for_staff,
+    require_staff,
+    require_writer,
+)
+from resolvers.audit import REASON_MIN, audit, staff_reason
+from resolvers.common import Call, Forbidden, Refused
 from resolvers.messages import readable
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
 
-REASON_MIN, REASON_MAX = 3, 500
-STAFF_DATA = "Only admins can read a staff member's private data."
 OWN_SUSPENSION = "Nobody can suspend themselves or lift their own suspension."
-
-
-def require_staff(call: Call) -> User:
-    """The viewer if a moderator or admin who is not suspended; else NotSignedIn or
-    Forbidden."""
-    viewer = call.require_member()
-    if not has_staff_powers(viewer):
-        raise Forbidden()
-    return viewer
-
-
-def require_admin(call: Call) -> User:
-    """The viewer if an admin who is not suspended; else NotSignedIn or Forbidden."""
-    viewer = require_staff(call)
-    if viewer.role is not Role.ADMIN:
-        raise Forbidden()
-    return viewer
-
-
-def require_admin_for_staff(staff: User, member: User, message: str) -> None:
-    """Forbidden (with `message`) when a moderator would act on or read staff: only
-    admins do that. Roles are public, so the refusal reveals nothing."""
-    if member.role in STAFF and staff.role is not Role.ADMIN:
-        raise Forbidden(message)
-
-
-async def audit(
-    actor: User, action: str, subject_id: int | None, fields: Sequence[str], reason: str | None
-) -> AuditEntry:
-    """Append an entry to the audit log."""
-    return await AuditEntry.create(
-        actor_id=actor.id,
-        action=action,
-        subject_id=subject_id,
-        fields_read=list(fields),
-        reason=reason,
-    )
-
-
-async def audit_each(
-    actor: User, action: str, subject_ids: Sequence[int], fields: Sequence[str], reason: str
-) -> None:
-    """Append one entry per subject, in one statement."""
-    if subject_ids:
-        await AuditEntry.bulk_create(
-            [
-                AuditEntry(
-                    actor_id=actor.id,
-                    action=action,
-                    subject_id=subject_id,
-                    fields_read=list(fields),
-                    reason=reason,
-                )
-                for subject_id in subject_ids
-            ]
-        )
-
-
-def staff_reason(reason: str) -> str:
-    """A staff member's stated reason, or BadInput when it is missing or too long."""
-    reason = reason.strip()
-    if not REASON_MIN <= len(reason) <= REASON_MAX or "\x00" in reason:
-        raise BadInput(f"Give a reason of {REASON_MIN} to {REASON_MAX} characters.")
-    return reason
 
 
 @dataclass(frozen=True)
@@ -113,26 +52,6 @@ async def privileged_profile(
     return PrivateRecord(user, profile, settings)
 
 
-async def audit_page(call: Call, first: int | None, after: str | None) -> Page[AuditEntry]:
-    """The audit log, newest first (admins only)."""
-    require_admin(call)
-    return await _audit_page(AuditEntry.all(), first, after)
-
-
-async def reads_of(user_id: int, first: int | None, after: str | None) -> Page[AuditEntry]:
-    """Staff reads of and actions on one member's data, newest first (for that member)."""
-    return await _audit_page(AuditEntry.filter(subject_id=user_id), first, after)
-
-
-async def _audit_page(query: Any, first: int | None, after: str | None) -> Page[AuditEntry]:
-    size = page_size(first)
-    position = decode_cursor("AuditEntry", after)
-    if position is not None:
-        query = query.filter(id__lt=position)
-    rows = await query.order_by("-id").limit(size + 1)
-    return make_page(rows, [row.id for row in rows], size, after=position is not None)
-
-
 # ------------------------------------------------------------ reports and actions
 
 REPORT_MAX = 1000
@@ -141,7 +60,7 @@ CONTEXT_AROUND = 2
 
 async def report_message(call: Call, message_id: int, reason: str) -> Report:
     """Ask moderators to look at a message the viewer can read."""
-    viewer = call.require_writer()
+    viewer = require_writer(call)
     reason = reason.strip()
     if not REASON_MIN <= len(reason) <= REPORT_MAX:
         message = f"Say what is wrong in {REASON_MIN} to {REPORT_MAX} characters."

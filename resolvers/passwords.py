@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import EmailToken, TokenPurpose, User
 from resolvers import mails
+from resolvers.access import require_member
 from resolvers.accounts import normalise_email, password_problems
 from resolvers.common import Call, Refused
 from resolvers.sessions import member_changed, revoke_all
@@ -34,7 +35,7 @@ async def set_password(user: User, password: str) -> None:
 
 async def change_password(call: Call, current: str, new: str) -> None:
     """Change the viewer's password; every other session is signed out."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, current[:1024]):
         await call.limits.hit("login-account", call.vault.fingerprint(f"user:{viewer.id}"))
         raise Refused("WRONG_PASSWORD", "Your current password is not right.", "currentPassword")

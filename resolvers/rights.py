@@ -15,10 +15,11 @@ from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from resolvers import sessions
+from resolvers.access import require_member, require_staff
 from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.addresses import erase
+from resolvers.audit import audit
 from resolvers.common import Call, Refused
-from resolvers.moderation import audit, require_staff
 from resolvers.pages import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import Setting, settings_by_user
 from resolvers.profiles import profiles_by_user
@@ -31,7 +32,7 @@ FIELD_MAX, VALUE_MAX, REASON_MAX = 40, 500, 1000
 
 async def request_correction(call: Call, field: str, value: str, reason: str) -> CorrectionRequest:
     """Ask moderators to correct data the member cannot change themselves."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     field, value, reason = field.strip(), value.strip(), reason.strip()
     if not 1 <= len(field) <= FIELD_MAX:
         raise Refused("FIELD_INVALID", f"Name the field in 1 to {FIELD_MAX} characters.", "field")
@@ -115,7 +116,7 @@ async def delete_account(call: Call, password: str) -> None:
     """Erase the viewer's personal data, address records and mail (the list is
     resolvers.addresses.ERASURES); public messages stay, signed by a deleted member, and
     private ones stay readable for the other participants."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
         raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
     async with in_transaction():
@@ -127,7 +128,7 @@ async def delete_account(call: Call, password: str) -> None:
 async def export_data(call: Call) -> dict[str, Any]:
     """Everything held about the viewer, as JSON-ready data: no IP address anywhere,
     locations at country level."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     (profile,) = await profiles_by_user([viewer.id])
     (settings,) = await settings_by_user([viewer.id])
     return {

@@ -11,8 +11,8 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import accounts, moderation, policy, privacy, profiles, rights, sessions
-from resolvers.common import Refused, has_staff_powers
+from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
+from resolvers.common import Refused
 from resolvers.members import Member
 from resolvers.pages import Page
 from resolvers.privacy import Owner, Setting
@@ -156,20 +156,16 @@ class User(Node):
     )
     async def viewer_can_message(self, info: Info[Context, None]) -> bool:
         viewer = info.context.viewer
-        if viewer is None or viewer.id == self.row.id or not viewer.confirmed:
-            return False
+        if viewer is None or privacy.is_owner(viewer, self.row.id):
+            return False  # no query for a question with a known answer
         owner = await info.context.loaders.owner_by_id.load(self.row.id)
-        return privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE)
+        return privacy.can_message(viewer, owner)
 
     @strawberry.field(
         description="Until when the member may not write; for the member and moderators only."
     )
     def suspended_until(self, info: Info[Context, None]) -> datetime | None:
-        viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.row.id and not has_staff_powers(viewer)):
-            return None
-        until = self.row.suspended_until
-        return until if until is not None and until > datetime.now(UTC) else None
+        return access.suspension_shown(info.context.viewer, self.row)
 
     def _is_owner(self, info: Info[Context, None]) -> bool:
         viewer = info.context.viewer
@@ -225,7 +221,7 @@ class User(Node):
 
         if not self._is_owner(info):
             return None
-        page = await moderation.reads_of(self.row.id, first, after)
+        page = await audit.reads_of(self.row.id, first, after)
         return AuditEntryConnection.of(page)
 
     @classmethod

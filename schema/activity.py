@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import activity
+from resolvers import access, activity
 from resolvers.common import Refused
 from schema import ids
 from schema.accounts import User
@@ -106,7 +106,7 @@ class ActivityQuery:
         user_id: Annotated[strawberry.ID, strawberry.argument(description="The member's ID.")],
         reason: Annotated[str, strawberry.argument(description="Why (3-500 characters).")],
     ) -> list[SharedAddressMatch]:
-        activity.require_staff(info.context.call)
+        access.require_staff(info.context.call)
         pk = ids.decode_pk(user_id, "User")
         matches = await activity.accounts_sharing_address(info.context.call, pk, reason)
         rows = await info.context.loaders.user_by_id.load_many([m.user_id for m in matches])

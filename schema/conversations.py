@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from models import messages as models
 from resolvers import conversations, messages, sessions
+from resolvers.access import require_member
 from resolvers.common import Forbidden, Refused
 from schema import ids
 from schema.accounts import User
@@ -128,7 +129,7 @@ class ConversationQuery:
     async def conversations(
         self, info: Info[Context, None], first: First = None, after: After = None
     ) -> ConversationConnection:
-        viewer = info.context.call.require_member()
+        viewer = require_member(info.context.call)
         page, unread = await conversations.conversation_page(viewer, first, after)
         for conversation_id, count in unread.items():
             info.context.loaders.unread_in.prime(conversation_id, count)

@@ -13,7 +13,7 @@ from strawberry.types.nodes import SelectedField, Selection
 from models.messages import Report as ReportRow
 from models.messages import ReportStatus as ReportRowStatus
 from models.moderation import AuditEntry as AuditRow
-from resolvers import moderation
+from resolvers import access, audit, moderation
 from resolvers.common import Refused
 from resolvers.moderation import PrivateRecord
 from resolvers.pages import Page
@@ -157,7 +157,7 @@ class PrivilegedQuery:
             str, strawberry.argument(description="Why you need it (3-500 characters).")
         ],
     ) -> PrivilegedProfile | None:
-        moderation.require_staff(info.context.call)  # before looking at the arguments
+        access.require_staff(info.context.call)  # before looking at the arguments
         record = await moderation.privileged_profile(
             info.context.call, ids.decode_pk(user_id, "User"), reason, _selected(info)
         )
@@ -170,7 +170,7 @@ class PrivilegedQuery:
         first: PageSize = None,
         after: StartAfter = None,
     ) -> AuditEntryConnection:
-        return AuditEntryConnection.of(await moderation.audit_page(info.context.call, first, after))
+        return AuditEntryConnection.of(await audit.audit_page(info.context.call, first, after))
 
 
 @strawberry.enum(description="Where a report stands.")
@@ -343,7 +343,7 @@ class ModerationMutation:
     async def resolve_report(
         self, info: Info[Context, None], input: ResolveReportInput
     ) -> ResolveReportPayload:
-        moderation.require_staff(info.context.call)
+        access.require_staff(info.context.call)
         report_id = ids.decode_pk(input.report_id, "Report")
         hide = input.action is ReportAction.HIDE_MESSAGE
         try:
@@ -356,7 +356,7 @@ class ModerationMutation:
     async def hide_message(
         self, info: Info[Context, None], input: HideMessageInput
     ) -> HideMessagePayload:
-        moderation.require_staff(info.context.call)
+        access.require_staff(info.context.call)
         message_id = ids.decode_pk(input.message_id, "Message")
         try:
             row = await moderation.hide_message(info.context.call, message_id, input.reason)
@@ -370,7 +370,7 @@ class ModerationMutation:
     async def suspend_member(
         self, info: Info[Context, None], input: SuspendMemberInput
     ) -> SuspendMemberPayload:
-        moderation.require_staff(info.context.call)
+        access.require_staff(info.context.call)
         user_id = ids.decode_pk(input.user_id, "User")
         try:
             row = await moderation.suspend(info.context.call, user_id, input.until, input.reason)
@@ -382,7 +382,7 @@ class ModerationMutation:
     async def unsuspend_member(
         self, info: Info[Context, None], input: UnsuspendMemberInput
     ) -> UnsuspendMemberPayload:
-        moderation.require_staff(info.context.call)
+        access.require_staff(info.context.call)
         user_id = ids.decode_pk(input.user_id, "User")
         try:
             row = await moderation.unsuspend(info.context.call, user_id)

@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from models import accounts as account_models
 from models import policy as policy_models
-from resolvers import accounts, newsletters, passwords, policy, rights, sessions
+from resolvers import access, accounts, newsletters, passwords, policy, rights, sessions
 from resolvers.common import Refused
 from schema import ids
 from schema.accounts import User
@@ -452,7 +452,7 @@ class RightsMutation:
         self, info: Info[Context, None], input: ResolveCorrectionInput
     ) -> ResolveCorrectionPayload:
         call = info.context.call
-        rights.require_staff(call)
+        access.require_staff(call)
         request_id = ids.decode_pk(input.request_id, "CorrectionRequest")
         try:
             row = await rights.resolve_correction(call, request_id, input.apply, input.response)

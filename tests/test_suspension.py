@@ -232,6 +232,24 @@ async def test_a_suspended_member_cannot_start_a_conversation(
     assert response == suspended_error("startConversation", "conversation")
 
 
+async def test_a_suspended_member_reads_that_they_cannot_message_anyone(
+    gql: Client, ada: User, moderator: User
+) -> None:
+    await member(gql, "bob_k")
+    everyone = "mutation { updatePrivacySettings(input: {whoCanMessage: EVERYONE}) { __typename } }"
+    await gql(everyone, as_member="bob_k")
+    can_message = '{ user(username: "bob_k") { viewerCanMessage } }'
+    before = await gql(can_message, as_member="ada_l")
+
+    await suspend(gql, ada)
+
+    after = await gql(can_message, as_member="ada_l")
+    assert (before, after) == (
+        {"data": {"user": {"viewerCanMessage": True}}},
+        {"data": {"user": {"viewerCanMessage": False}}},
+    )
+
+
 async def test_unsuspending_restores_writing(
     gql: Client, ada: User, moderator: User, thread_id: str
 ) -> None:
