@@ -9,7 +9,7 @@ from models.accounts import User
 from models.moderation import AuditEntry
 from resolvers.access import require_admin
 from resolvers.common import BadInput, Call
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 REASON_MIN, REASON_MAX = 3, 500
 

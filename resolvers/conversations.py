@@ -16,7 +16,7 @@ from resolvers.access import require_member, require_writer
 from resolvers.common import Call, Forbidden, Problem, Refused
 from resolvers.forums import clean_title
 from resolvers.messages import clean_body, post
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 MAX_RECIPIENTS = 20
 

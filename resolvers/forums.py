@@ -10,7 +10,7 @@ from models.messages import Forum, Message, Thread
 from resolvers.access import require_writer
 from resolvers.common import Call, Refused
 from resolvers.messages import clean_body, post
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 TITLE_MIN, TITLE_MAX = 3, 150
 

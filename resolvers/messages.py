@@ -14,7 +14,7 @@ from models.sql import columns, fetch, placeholders
 from resolvers.access import has_staff_powers, require_member, require_writer
 from resolvers.audit import audit
 from resolvers.common import Call, Refused
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 BODY_MAX = 10_000
 EDIT_WINDOW = timedelta(minutes=30)

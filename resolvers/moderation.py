@@ -20,9 +20,10 @@ from resolvers.access import (
 from resolvers.audit import REASON_MIN, audit, staff_reason
 from resolvers.common import Call, Forbidden, Refused
 from resolvers.messages import readable
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
+from resolvers.sessions import member_changed
 
 OWN_SUSPENSION = "Nobody can suspend themselves or lift their own suspension."
 
@@ -186,7 +187,7 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
     member.suspended_until, member.suspension_reason = until, why
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "SUSPEND_MEMBER", member.id, [until.isoformat()], why)
-    await _member_changed(call, member.id)
+    await member_changed(call.broker, member.id)
     return member
 
 
@@ -202,12 +203,5 @@ async def unsuspend(call: Call, user_id: int) -> User:
     member.suspended_until, member.suspension_reason = None, None
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "UNSUSPEND_MEMBER", member.id, [], None)
-    await _member_changed(call, member.id)
+    await member_changed(call.broker, member.id)
     return member
-
-
-async def _member_changed(call: Call, user_id: int) -> None:
-    # Imported here: sessions -> accounts -> policy -> moderation would be a cycle.
-    from resolvers.sessions import member_changed
-
-    await member_changed(call.broker, user_id)

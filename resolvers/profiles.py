@@ -19,7 +19,7 @@ from models.profiles import Follow, Profile
 from models.sql import fetch, from_row, placeholders, select_list
 from resolvers.access import require_member, require_writer
 from resolvers.common import BadInput, Call, Problem, Refused
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import Setting, can_view, follows_viewer_sql, owner_of
 
 TEXT_LIMITS = {"bio": 2000, "location": 100, "website": 200, "diet_plan": 100}

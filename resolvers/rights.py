@@ -20,7 +20,7 @@ from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.addresses import erase
 from resolvers.audit import audit
 from resolvers.common import Call, Refused
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import Setting, settings_by_user
 from resolvers.profiles import profiles_by_user
 from services.passwords import verify_password

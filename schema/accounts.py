@@ -14,7 +14,7 @@ from models.base import Role as RoleValue
 from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
 from resolvers.common import Refused
 from resolvers.members import Member
-from resolvers.pages import Page
+from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context

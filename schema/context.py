@@ -15,7 +15,7 @@ from models.privacy import PrivacySettings
 from models.profiles import Profile
 from resolvers import accounts, conversations, forums, members, messages, privacy, profiles
 from resolvers.common import Call
-from resolvers.pages import Page
+from resolvers.pagination import Page
 from resolvers.privacy import Owner
 
 SESSION_COOKIE = "session"

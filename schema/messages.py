@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import messages as models
 from resolvers import forums, messages
 from resolvers.common import Refused
-from resolvers.pages import Page
+from resolvers.pagination import Page
 from schema import ids
 from schema.accounts import User
 from schema.context import Context

@@ -16,7 +16,7 @@ from models.moderation import AuditEntry as AuditRow
 from resolvers import access, audit, moderation
 from resolvers.common import Refused
 from resolvers.moderation import PrivateRecord
-from resolvers.pages import Page
+from resolvers.pagination import Page
 from schema import ids
 from schema.accounts import User
 from schema.context import Context

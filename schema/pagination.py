@@ -7,7 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 
-from resolvers.pages import Page, encode_cursor
+from resolvers.pagination import Page, encode_cursor
 
 T = TypeVar("T")
 
