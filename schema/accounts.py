@@ -12,7 +12,6 @@ from strawberry.types import Info
 from models import accounts as models
 from models.base import Role as RoleValue
 from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
-from resolvers.common import Refused
 from resolvers.members import Member
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
@@ -21,6 +20,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
 from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
+from schema.payloads import Payload, attempt
 from schema.privacy import PrivacySettings, Private
 from schema.profiles import Profile
 
@@ -305,7 +305,7 @@ class RegisterInput:
     description="Result of register. A new member opens the mailed link, then signs in "
     "with `login`."
 )
-class RegisterPayload:
+class RegisterPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing was created.")
 
 
@@ -315,7 +315,7 @@ class ConfirmEmailInput:
 
 
 @strawberry.type(description="Result of confirmEmail.")
-class ConfirmEmailPayload:
+class ConfirmEmailPayload(Payload):
     user: User | None = strawberry.field(description="The confirmed member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was confirmed.")
 
@@ -326,7 +326,7 @@ class ResendConfirmationInput:
 
 
 @strawberry.type(description="Result of resendConfirmation: the same for every address.")
-class ResendConfirmationPayload:
+class ResendConfirmationPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Always empty.")
 
 
@@ -337,13 +337,13 @@ class LoginInput:
 
 
 @strawberry.type(description="Result of login; on success the session cookie is set.")
-class LoginPayload:
+class LoginPayload(Payload):
     user: User | None = strawberry.field(description="The signed-in member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why sign-in failed.")
 
 
 @strawberry.type(description="Result of logout.")
-class LogoutPayload:
+class LogoutPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Always empty.")
 
 
@@ -393,11 +393,7 @@ class AccountMutation:
             accept_policy_version=input.accept_policy_version,
             newsletter=bool(input.newsletter),
         )
-        try:
-            await accounts.register(info.context.call, data)
-        except Refused as refused:
-            return RegisterPayload(user_errors=UserError.of(refused))
-        return RegisterPayload(user_errors=[])
+        return await attempt(RegisterPayload, accounts.register(info.context.call, data))
 
     @strawberry.mutation(
         description="Confirm an email address with the mailed token; a registration's "
@@ -406,11 +402,11 @@ class AccountMutation:
     async def confirm_email(
         self, info: Info[Context, None], input: ConfirmEmailInput
     ) -> ConfirmEmailPayload:
-        try:
-            row = await accounts.confirm_email(info.context.call, input.token)
-        except Refused as refused:
-            return ConfirmEmailPayload(user=None, user_errors=UserError.of(refused))
-        return ConfirmEmailPayload(user=User.from_row(row), user_errors=[])
+        return await attempt(
+            ConfirmEmailPayload,
+            accounts.confirm_email(info.context.call, input.token),
+            lambda row: ConfirmEmailPayload(user=User.from_row(row), user_errors=[]),
+        )
 
     @strawberry.mutation(
         description="Mail a new confirmation link to an address whose registration waits "
@@ -419,20 +415,21 @@ class AccountMutation:
     async def resend_confirmation(
         self, info: Info[Context, None], input: ResendConfirmationInput
     ) -> ResendConfirmationPayload:
-        await accounts.resend_confirmation(info.context.call, input.email)
-        return ResendConfirmationPayload(user_errors=[])
+        work = accounts.resend_confirmation(info.context.call, input.email)
+        return await attempt(ResendConfirmationPayload, work)
 
     @strawberry.mutation(description="Sign in with username or email; sets the session cookie.")
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
-        try:
-            row = await sessions.login(info.context.call, input.login, input.password)
-        except Refused as refused:
-            return LoginPayload(user=None, user_errors=UserError.of(refused))
+        result = await attempt(
+            LoginPayload,
+            sessions.login(info.context.call, input.login, input.password),
+            lambda row: LoginPayload(user=User.from_row(row), user_errors=[]),
+        )
         info.context.sync_cookie()
-        return LoginPayload(user=User.from_row(row), user_errors=[])
+        return result
 
     @strawberry.mutation(description="Sign out: the session ends on the server too.")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
-        await sessions.logout(info.context.call)
+        result = await attempt(LogoutPayload, sessions.logout(info.context.call))
         info.context.sync_cookie()
-        return LogoutPayload(user_errors=[])
+        return result

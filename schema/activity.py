@@ -10,11 +10,11 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import access, activity
-from resolvers.common import Refused
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
+from schema.payloads import Payload, attempt
 
 VISITOR_COOKIE = "visitor"
 VISITOR_DAYS = 365
@@ -30,7 +30,7 @@ class RecordPageViewInput:
 
 
 @strawberry.type(description="Result of recordPageView (the same whether or not it was kept).")
-class RecordPageViewPayload:
+class RecordPageViewPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why the input was refused.")
 
 
@@ -138,14 +138,14 @@ class ActivityMutation:
         if new_visitor:
             visitor = secrets.token_urlsafe(24)
         data = activity.PageViewData(input.path, input.referrer, input.title)
-        try:
-            await activity.record_page_view(info.context.call, data, visitor, tracking)
-        except Refused as refused:
-            return RecordPageViewPayload(user_errors=UserError.of(refused))
+        work = activity.record_page_view(info.context.call, data, visitor, tracking)
+        result = await attempt(RecordPageViewPayload, work)
+        if result.user_errors:
+            return result
         # Only once the view is kept: a refused one leaves no identifier behind.
         if new_visitor and info.context.response is not None:
             info.context.response.set_cookie(
                 VISITOR_COOKIE, visitor, max_age=VISITOR_DAYS * 86400, httponly=True,
                 samesite="lax", secure=info.context.call.settings.secure_cookies,
             )  # fmt: skip
-        return RecordPageViewPayload(user_errors=[])
+        return result

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import messages as models
 from resolvers import conversations, messages, sessions
 from resolvers.access import require_member
-from resolvers.common import Forbidden, Refused
+from resolvers.common import Forbidden
 from schema import ids
 from schema.accounts import User
 from schema.context import Context, Loaders
@@ -20,6 +20,7 @@ from schema.errors import UserError
 from schema.messages import Message, MessageConnection, Thread
 from schema.node import Node
 from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
+from schema.payloads import Payload, attempt
 
 
 @strawberry.type(description="A private exchange between a few members; only they can see it.")
@@ -86,7 +87,7 @@ class StartConversationInput:
 
 
 @strawberry.type(description="Result of startConversation.")
-class StartConversationPayload:
+class StartConversationPayload(Payload):
     conversation: Conversation | None = strawberry.field(description="It; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was started.")
 
@@ -98,7 +99,7 @@ class SendMessageInput:
 
 
 @strawberry.type(description="Result of sendMessage.")
-class SendMessagePayload:
+class SendMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The new message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was sent.")
 
@@ -109,12 +110,12 @@ class ConversationInput:
 
 
 @strawberry.type(description="Result of leaveConversation.")
-class LeaveConversationPayload:
+class LeaveConversationPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
 @strawberry.type(description="Result of markConversationRead.")
-class MarkConversationReadPayload:
+class MarkConversationReadPayload(Payload):
     conversation: Conversation | None = strawberry.field(description="It; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -159,47 +160,46 @@ class ConversationMutation:
         self, info: Info[Context, None], input: StartConversationInput
     ) -> StartConversationPayload:
         recipients = [ids.decode_pk(rid, "User") for rid in input.recipient_ids[:21]]
-        try:
-            row = await conversations.start_conversation(
+        return await attempt(
+            StartConversationPayload,
+            conversations.start_conversation(
                 info.context.call, recipients, input.title, input.body
-            )
-        except Refused as refused:
-            return StartConversationPayload(conversation=None, user_errors=UserError.of(refused))
-        return StartConversationPayload(conversation=Conversation(row=row), user_errors=[])
+            ),
+            lambda row: StartConversationPayload(
+                conversation=Conversation(row=row), user_errors=[]
+            ),
+        )
 
     @strawberry.mutation(description="Write in one of your conversations.")
     async def send_message(
         self, info: Info[Context, None], input: SendMessageInput
     ) -> SendMessagePayload:
-        try:
-            row = await conversations.send_message(
+        return await attempt(
+            SendMessagePayload,
+            conversations.send_message(
                 info.context.call, _conversation_pk(input.conversation_id), input.body
-            )
-        except Refused as refused:
-            return SendMessagePayload(message=None, user_errors=UserError.of(refused))
-        return SendMessagePayload(message=Message.of(row), user_errors=[])
+            ),
+            lambda row: SendMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Leave a conversation; the others carry on without you.")
     async def leave_conversation(
         self, info: Info[Context, None], input: ConversationInput
     ) -> LeaveConversationPayload:
-        try:
-            await conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
-        except Refused as refused:
-            return LeaveConversationPayload(user_errors=UserError.of(refused))
-        return LeaveConversationPayload(user_errors=[])
+        work = conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
+        return await attempt(LeaveConversationPayload, work)
 
     @strawberry.mutation(description="Mark every message in a conversation as read.")
     async def mark_conversation_read(
         self, info: Info[Context, None], input: ConversationInput
     ) -> MarkConversationReadPayload:
-        try:
-            row = await conversations.mark_read(
-                info.context.call, _conversation_pk(input.conversation_id)
-            )
-        except Refused as refused:
-            return MarkConversationReadPayload(conversation=None, user_errors=UserError.of(refused))
-        return MarkConversationReadPayload(conversation=Conversation(row=row), user_errors=[])
+        return await attempt(
+            MarkConversationReadPayload,
+            conversations.mark_read(info.context.call, _conversation_pk(input.conversation_id)),
+            lambda row: MarkConversationReadPayload(
+                conversation=Conversation(row=row), user_errors=[]
+            ),
+        )
 
 
 @strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from models import messages as models
 from resolvers import forums, messages
-from resolvers.common import Refused
 from resolvers.pagination import Page
 from schema import ids
 from schema.accounts import User
@@ -19,6 +17,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
 from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
+from schema.payloads import Payload, attempt
 
 if TYPE_CHECKING:
     from schema.conversations import Conversation
@@ -215,7 +214,7 @@ class CreateThreadInput:
 
 
 @strawberry.type(description="Result of createThread.")
-class CreateThreadPayload:
+class CreateThreadPayload(Payload):
     thread: Thread | None = strawberry.field(description="The new thread; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was created.")
 
@@ -227,24 +226,21 @@ class PostMessageInput:
 
 
 @strawberry.type(description="Result of postMessage.")
-class PostMessagePayload:
+class PostMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The new message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was posted.")
 
 
 @strawberry.type(description="Result of editMessage.")
-class EditMessagePayload:
+class EditMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The edited message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
 @strawberry.type(description="Result of deleteMessage.")
-class DeleteMessagePayload:
+class DeleteMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The deleted message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
-
-
-P = TypeVar("P", PostMessagePayload, EditMessagePayload, DeleteMessagePayload)
 
 
 @strawberry.input(description="New text for one of your recent messages.")
@@ -287,13 +283,12 @@ class MessageMutation:
     async def create_thread(
         self, info: Info[Context, None], input: CreateThreadInput
     ) -> CreateThreadPayload:
-        try:
-            row = await forums.create_thread(
-                info.context.call, ids.decode_pk(input.forum_id, "Forum"), input.title, input.body
-            )
-        except Refused as refused:
-            return CreateThreadPayload(thread=None, user_errors=UserError.of(refused))
-        return CreateThreadPayload(thread=Thread(row=row), user_errors=[])
+        forum_id = ids.decode_pk(input.forum_id, "Forum")
+        return await attempt(
+            CreateThreadPayload,
+            forums.create_thread(info.context.call, forum_id, input.title, input.body),
+            lambda row: CreateThreadPayload(thread=Thread(row=row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Reply in a thread. Confirmed, non-suspended members only.")
     async def post_message(
@@ -301,7 +296,11 @@ class MessageMutation:
     ) -> PostMessagePayload:
         thread_id = ids.decode_pk(input.thread_id, "Thread")
         work = forums.post_message(info.context.call, thread_id, input.body)
-        return await _message_result(PostMessagePayload, work)
+        return await attempt(
+            PostMessagePayload,
+            work,
+            lambda row: PostMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Edit your own message within 30 minutes of writing it.")
     async def edit_message(
@@ -309,7 +308,11 @@ class MessageMutation:
     ) -> EditMessagePayload:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.edit_message(info.context.call, message_id, input.body)
-        return await _message_result(EditMessagePayload, work)
+        return await attempt(
+            EditMessagePayload,
+            work,
+            lambda row: EditMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
     @strawberry.mutation(
         description="Delete your own message (moderators: any public one). It keeps its place "
@@ -320,12 +323,8 @@ class MessageMutation:
     ) -> DeleteMessagePayload:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.delete_message(info.context.call, message_id)
-        return await _message_result(DeleteMessagePayload, work)
-
-
-async def _message_result(payload: type[P], work: Coroutine[Any, Any, models.Message]) -> P:
-    try:
-        row = await work
-    except Refused as refused:
-        return payload(message=None, user_errors=UserError.of(refused))
-    return payload(message=Message.of(row), user_errors=[])
+        return await attempt(
+            DeleteMessagePayload,
+            work,
+            lambda row: DeleteMessagePayload(message=Message.of(row), user_errors=[]),
+        )

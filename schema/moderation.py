@@ -14,7 +14,6 @@ from models.messages import Report as ReportRow
 from models.messages import ReportStatus as ReportRowStatus
 from models.moderation import AuditEntry as AuditRow
 from resolvers import access, audit, moderation
-from resolvers.common import Refused
 from resolvers.moderation import PrivateRecord
 from resolvers.pagination import Page
 from schema import ids
@@ -24,6 +23,7 @@ from schema.errors import UserError
 from schema.messages import Message
 from schema.node import Node
 from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
+from schema.payloads import Payload, attempt
 from schema.privacy import PrivacySettings
 
 
@@ -272,7 +272,7 @@ class ReportMessageInput:
 
 
 @strawberry.type(description="Result of reportMessage and resolveReport.")
-class ReportMessagePayload:
+class ReportMessagePayload(Payload):
     report: Report | None = strawberry.field(description="The report; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -285,7 +285,7 @@ class ResolveReportInput:
 
 
 @strawberry.type(description="Result of resolveReport.")
-class ResolveReportPayload:
+class ResolveReportPayload(Payload):
     report: Report | None = strawberry.field(description="The report; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -297,7 +297,7 @@ class HideMessageInput:
 
 
 @strawberry.type(description="Result of hideMessage.")
-class HideMessagePayload:
+class HideMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -315,13 +315,13 @@ class UnsuspendMemberInput:
 
 
 @strawberry.type(description="Result of suspendMember and unsuspendMember.")
-class SuspendMemberPayload:
+class SuspendMemberPayload(Payload):
     user: User | None = strawberry.field(description="The member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
 @strawberry.type(description="Result of unsuspendMember.")
-class UnsuspendMemberPayload:
+class UnsuspendMemberPayload(Payload):
     user: User | None = strawberry.field(description="The member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -333,11 +333,11 @@ class ModerationMutation:
         self, info: Info[Context, None], input: ReportMessageInput
     ) -> ReportMessagePayload:
         message_id = ids.decode_pk(input.message_id, "Message")
-        try:
-            row = await moderation.report_message(info.context.call, message_id, input.reason)
-        except Refused as refused:
-            return ReportMessagePayload(report=None, user_errors=UserError.of(refused))
-        return ReportMessagePayload(report=Report(row=row), user_errors=[])
+        return await attempt(
+            ReportMessagePayload,
+            moderation.report_message(info.context.call, message_id, input.reason),
+            lambda row: ReportMessagePayload(report=Report(row=row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Moderators: close a report (audited).")
     async def resolve_report(
@@ -346,11 +346,11 @@ class ModerationMutation:
         access.require_staff(info.context.call)
         report_id = ids.decode_pk(input.report_id, "Report")
         hide = input.action is ReportAction.HIDE_MESSAGE
-        try:
-            row = await moderation.resolve_report(info.context.call, report_id, hide, input.note)
-        except Refused as refused:
-            return ResolveReportPayload(report=None, user_errors=UserError.of(refused))
-        return ResolveReportPayload(report=Report(row=row), user_errors=[])
+        return await attempt(
+            ResolveReportPayload,
+            moderation.resolve_report(info.context.call, report_id, hide, input.note),
+            lambda row: ResolveReportPayload(report=Report(row=row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Moderators: hide a message (audited).")
     async def hide_message(
@@ -358,11 +358,11 @@ class ModerationMutation:
     ) -> HideMessagePayload:
         access.require_staff(info.context.call)
         message_id = ids.decode_pk(input.message_id, "Message")
-        try:
-            row = await moderation.hide_message(info.context.call, message_id, input.reason)
-        except Refused as refused:
-            return HideMessagePayload(message=None, user_errors=UserError.of(refused))
-        return HideMessagePayload(message=Message.of(row), user_errors=[])
+        return await attempt(
+            HideMessagePayload,
+            moderation.hide_message(info.context.call, message_id, input.reason),
+            lambda row: HideMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
     @strawberry.mutation(
         description="Moderators: stop a member writing until a time; they are told why."
@@ -372,11 +372,11 @@ class ModerationMutation:
     ) -> SuspendMemberPayload:
         access.require_staff(info.context.call)
         user_id = ids.decode_pk(input.user_id, "User")
-        try:
-            row = await moderation.suspend(info.context.call, user_id, input.until, input.reason)
-        except Refused as refused:
-            return SuspendMemberPayload(user=None, user_errors=UserError.of(refused))
-        return SuspendMemberPayload(user=User.from_row(row), user_errors=[])
+        return await attempt(
+            SuspendMemberPayload,
+            moderation.suspend(info.context.call, user_id, input.until, input.reason),
+            lambda row: SuspendMemberPayload(user=User.from_row(row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Moderators: lift a suspension.")
     async def unsuspend_member(
@@ -384,11 +384,11 @@ class ModerationMutation:
     ) -> UnsuspendMemberPayload:
         access.require_staff(info.context.call)
         user_id = ids.decode_pk(input.user_id, "User")
-        try:
-            row = await moderation.unsuspend(info.context.call, user_id)
-        except Refused as refused:
-            return UnsuspendMemberPayload(user=None, user_errors=UserError.of(refused))
-        return UnsuspendMemberPayload(user=User.from_row(row), user_errors=[])
+        return await attempt(
+            UnsuspendMemberPayload,
+            moderation.unsuspend(info.context.call, user_id),
+            lambda row: UnsuspendMemberPayload(user=User.from_row(row), user_errors=[]),
+        )
 
 
 @strawberry.type

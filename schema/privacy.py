@@ -14,10 +14,10 @@ from strawberry.types.field import StrawberryField
 
 from models import privacy as models
 from resolvers import privacy
-from resolvers.common import Refused
 from resolvers.privacy import Setting
 from schema.context import Context
 from schema.errors import UserError
+from schema.payloads import Payload, attempt
 
 
 @strawberry.enum(description="Who may see a personal field.")
@@ -170,7 +170,7 @@ class UpdatePrivacySettingsInput:
 
 
 @strawberry.type(description="Result of updatePrivacySettings.")
-class UpdatePrivacySettingsPayload:
+class UpdatePrivacySettingsPayload(Payload):
     privacy_settings: PrivacySettings | None = strawberry.field(
         description="The settings now in force; null if refused."
     )
@@ -194,12 +194,10 @@ class PrivacyMutation:
     async def update_privacy_settings(
         self, info: Info[Context, None], input: UpdatePrivacySettingsInput
     ) -> UpdatePrivacySettingsPayload:
-        try:
-            row = await privacy.update_settings(info.context.call, _changes(input))
-        except Refused as refused:
-            return UpdatePrivacySettingsPayload(
-                privacy_settings=None, user_errors=UserError.of(refused)
-            )
-        return UpdatePrivacySettingsPayload(
-            privacy_settings=PrivacySettings(row=row), user_errors=[]
+        return await attempt(
+            UpdatePrivacySettingsPayload,
+            privacy.update_settings(info.context.call, _changes(input)),
+            lambda row: UpdatePrivacySettingsPayload(
+                privacy_settings=PrivacySettings(row=row), user_errors=[]
+            ),
         )

@@ -9,11 +9,11 @@ from strawberry.types import Info
 
 from models import profiles as models
 from resolvers import profiles
-from resolvers.common import Refused
 from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
+from schema.payloads import Payload, attempt
 from schema.privacy import Private
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class UpdateProfileInput:
 
 
 @strawberry.type(description="Result of updateProfile.")
-class UpdateProfilePayload:
+class UpdateProfilePayload(Payload):
     user: LazyUser | None = strawberry.field(description="You, updated; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -114,7 +114,7 @@ class FollowInput:
 
 
 @strawberry.type(description="Result of follow and unfollow.")
-class FollowPayload:
+class FollowPayload(Payload):
     user: LazyUser | None = strawberry.field(description="The member; null when refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -123,6 +123,10 @@ def _user(row: Any) -> User:
     from schema.accounts import User
 
     return User.from_row(row)
+
+
+def _followed(row: Any) -> FollowPayload:
+    return FollowPayload(user=_user(row), user_errors=[])
 
 
 @strawberry.type
@@ -135,24 +139,24 @@ class ProfileMutation:
         self, info: Info[Context, None], input: UpdateProfileInput
     ) -> UpdateProfilePayload:
         changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
-        try:
-            row = await profiles.update_profile(info.context.call, changes)
-        except Refused as refused:
-            return UpdateProfilePayload(user=None, user_errors=UserError.of(refused))
-        return UpdateProfilePayload(user=_user(row), user_errors=[])
+        return await attempt(
+            UpdateProfilePayload,
+            profiles.update_profile(info.context.call, changes),
+            lambda row: UpdateProfilePayload(user=_user(row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Follow a member. Following twice is harmless.")
     async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
-        try:
-            row = await profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User"))
-        except Refused as refused:
-            return FollowPayload(user=None, user_errors=UserError.of(refused))
-        return FollowPayload(user=_user(row), user_errors=[])
+        return await attempt(
+            FollowPayload,
+            profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User")),
+            _followed,
+        )
 
     @strawberry.mutation(description="Stop following a member. Unfollowing twice is harmless.")
     async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
-        try:
-            row = await profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User"))
-        except Refused as refused:
-            return FollowPayload(user=None, user_errors=UserError.of(refused))
-        return FollowPayload(user=_user(row), user_errors=[])
+        return await attempt(
+            FollowPayload,
+            profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User")),
+            _followed,
+        )

@@ -14,13 +14,13 @@ from strawberry.types import Info
 from models import accounts as account_models
 from models import policy as policy_models
 from resolvers import access, accounts, newsletters, passwords, policy, rights, sessions
-from resolvers.common import Refused
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
 from schema.pagination import PageInfo, PageSize, edges, page_info
+from schema.payloads import Payload, attempt
 from schema.policy import PolicyVersion
 
 
@@ -145,23 +145,44 @@ class CorrectionRequestConnection:
     page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
 
 
-def _errors_only(name: str, what: str) -> type:
-    """A payload type that carries userErrors only (named after its mutation)."""
-    cls = type(name, (), {"__annotations__": {"user_errors": list[UserError]}})
-    cls.user_errors = strawberry.field(description="Why nothing changed.")  # type: ignore[attr-defined]
-    return strawberry.type(cls, description=f"Result of {what}.")
+@strawberry.type(description="Result of changePassword.")
+class ChangePasswordPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
-ChangePasswordPayload = _errors_only("ChangePasswordPayload", "changePassword")
-ChangeEmailPayload = _errors_only("ChangeEmailPayload", "changeEmail")
-RevokeSessionPayload = _errors_only("RevokeSessionPayload", "revokeSession")
-RevokeOtherSessionsPayload = _errors_only("RevokeOtherSessionsPayload", "revokeOtherSessions")
-RequestPasswordResetPayload = _errors_only(
-    "RequestPasswordResetPayload", "requestPasswordReset (the same for every address)"
-)
-ResetPasswordPayload = _errors_only("ResetPasswordPayload", "resetPassword")
-AcceptPrivacyPolicyPayload = _errors_only("AcceptPrivacyPolicyPayload", "acceptPrivacyPolicy")
-DeleteAccountPayload = _errors_only("DeleteAccountPayload", "deleteAccount")
+@strawberry.type(description="Result of changeEmail.")
+class ChangeEmailPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of revokeSession.")
+class RevokeSessionPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of revokeOtherSessions.")
+class RevokeOtherSessionsPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of requestPasswordReset (the same for every address).")
+class RequestPasswordResetPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of resetPassword.")
+class ResetPasswordPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of acceptPrivacyPolicy.")
+class AcceptPrivacyPolicyPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of deleteAccount.")
+class DeleteAccountPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
 @strawberry.input(description="Your current password and the new one.")
@@ -198,7 +219,7 @@ class SetNewsletterSubscriptionInput:
 
 
 @strawberry.type(description="Result of setNewsletterSubscription.")
-class SetNewsletterSubscriptionPayload:
+class SetNewsletterSubscriptionPayload(Payload):
     user: User | None = strawberry.field(description="You; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -210,7 +231,7 @@ class SetConsentInput:
 
 
 @strawberry.type(description="Result of setConsent.")
-class SetConsentPayload:
+class SetConsentPayload(Payload):
     consent: Consent | None = strawberry.field(description="The new record; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -228,7 +249,7 @@ class RequestCorrectionInput:
 
 
 @strawberry.type(description="Result of requestCorrection.")
-class RequestCorrectionPayload:
+class RequestCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
     )
@@ -236,7 +257,7 @@ class RequestCorrectionPayload:
 
 
 @strawberry.type(description="Result of exportMyData.")
-class ExportMyDataPayload:
+class ExportMyDataPayload(Payload):
     export: JSON | None = strawberry.field(
         description="Everything held about you, as one JSON document (no IP addresses)."
     )
@@ -256,7 +277,7 @@ class ResolveCorrectionInput:
 
 
 @strawberry.type(description="Result of resolveCorrection.")
-class ResolveCorrectionPayload:
+class ResolveCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
     )
@@ -273,7 +294,7 @@ class PublishPrivacyPolicyInput:
 
 
 @strawberry.type(description="Result of publishPrivacyPolicy.")
-class PublishPrivacyPolicyPayload:
+class PublishPrivacyPolicyPayload(Payload):
     policy_version: PolicyVersion | None = strawberry.field(description="It; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was published.")
 
@@ -285,7 +306,7 @@ class SendNewsletterInput:
 
 
 @strawberry.type(description="Result of sendNewsletter.")
-class SendNewsletterPayload:
+class SendNewsletterPayload(Payload):
     recipients: int | None = strawberry.field(description="How many members it went to.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was sent.")
 
@@ -315,25 +336,16 @@ class RightsQuery:
         )
 
 
-async def _attempt(payload: type, work: object, **extra: object) -> object:
-    """Run a resolver; its refusal becomes the payload's userErrors."""
-    try:
-        await work  # type: ignore[misc]
-    except Refused as refused:
-        return payload(user_errors=UserError.of(refused), **dict.fromkeys(extra))
-    return payload(user_errors=[], **extra)
-
-
 @strawberry.type
 class RightsMutation:
     @strawberry.mutation(description="Change your password; every other session is signed out.")
     async def change_password(
         self, info: Info[Context, None], input: ChangePasswordInput
-    ) -> ChangePasswordPayload:  # type: ignore[valid-type]
+    ) -> ChangePasswordPayload:
         work = passwords.change_password(
             info.context.call, input.current_password, input.new_password
         )
-        return await _attempt(ChangePasswordPayload, work)  # type: ignore[return-value]
+        return await attempt(ChangePasswordPayload, work)
 
     @strawberry.mutation(
         description="Move your account to a new address, once a link mailed there is opened. "
@@ -341,25 +353,25 @@ class RightsMutation:
     )
     async def change_email(
         self, info: Info[Context, None], input: ChangeEmailInput
-    ) -> ChangeEmailPayload:  # type: ignore[valid-type]
+    ) -> ChangeEmailPayload:
         work = accounts.change_email(info.context.call, input.password, input.new_email)
-        return await _attempt(ChangeEmailPayload, work)  # type: ignore[return-value]
+        return await attempt(ChangeEmailPayload, work)
 
     @strawberry.mutation(description="Sign out one of your sessions.")
     async def revoke_session(
         self, info: Info[Context, None], input: RevokeSessionInput
-    ) -> RevokeSessionPayload:  # type: ignore[valid-type]
+    ) -> RevokeSessionPayload:
         work = sessions.revoke_session(
             info.context.call, ids.decode_pk(input.session_id, "Session")
         )
-        result = await _attempt(RevokeSessionPayload, work)
+        result = await attempt(RevokeSessionPayload, work)
         info.context.sync_cookie()
-        return result  # type: ignore[return-value]
+        return result
 
     @strawberry.mutation(description="Sign out every session but this one.")
-    async def revoke_other_sessions(self, info: Info[Context, None]) -> RevokeOtherSessionsPayload:  # type: ignore[valid-type]
+    async def revoke_other_sessions(self, info: Info[Context, None]) -> RevokeOtherSessionsPayload:
         work = sessions.revoke_others(info.context.call)
-        return await _attempt(RevokeOtherSessionsPayload, work)  # type: ignore[return-value]
+        return await attempt(RevokeOtherSessionsPayload, work)
 
     @strawberry.mutation(
         description="Mail a password-reset link (valid one hour). The answer is the same "
@@ -367,30 +379,30 @@ class RightsMutation:
     )
     async def request_password_reset(
         self, info: Info[Context, None], input: RequestPasswordResetInput
-    ) -> RequestPasswordResetPayload:  # type: ignore[valid-type]
+    ) -> RequestPasswordResetPayload:
         work = passwords.request_reset(info.context.call, input.email)
-        return await _attempt(RequestPasswordResetPayload, work)  # type: ignore[return-value]
+        return await attempt(RequestPasswordResetPayload, work)
 
     @strawberry.mutation(
         description="Set a new password with a mailed token; signs out everywhere."
     )
     async def reset_password(
         self, info: Info[Context, None], input: ResetPasswordInput
-    ) -> ResetPasswordPayload:  # type: ignore[valid-type]
+    ) -> ResetPasswordPayload:
         work = passwords.reset_password(info.context.call, input.token, input.new_password)
-        result = await _attempt(ResetPasswordPayload, work)
+        result = await attempt(ResetPasswordPayload, work)
         info.context.sync_cookie()
-        return result  # type: ignore[return-value]
+        return result
 
     @strawberry.mutation(description="Newsletters on or off (never on unless you say so).")
     async def set_newsletter_subscription(
         self, info: Info[Context, None], input: SetNewsletterSubscriptionInput
     ) -> SetNewsletterSubscriptionPayload:
-        try:
-            row = await newsletters.set_subscription(info.context.call, input.subscribed)
-        except Refused as refused:
-            return SetNewsletterSubscriptionPayload(user=None, user_errors=UserError.of(refused))
-        return SetNewsletterSubscriptionPayload(user=User.from_row(row), user_errors=[])
+        return await attempt(
+            SetNewsletterSubscriptionPayload,
+            newsletters.set_subscription(info.context.call, input.subscribed),
+            lambda row: SetNewsletterSubscriptionPayload(user=User.from_row(row), user_errors=[]),
+        )
 
     @strawberry.mutation(
         description="Give or withdraw a permission. Every change is kept in your consent history."
@@ -399,39 +411,39 @@ class RightsMutation:
         self, info: Info[Context, None], input: SetConsentInput
     ) -> SetConsentPayload:
         kind = policy_models.ConsentKind(input.kind.value)
-        try:
-            row = await policy.set_consent(info.context.call, kind, input.granted)
-        except Refused as refused:
-            return SetConsentPayload(consent=None, user_errors=UserError.of(refused))
-        return SetConsentPayload(consent=Consent(row=row), user_errors=[])
+        return await attempt(
+            SetConsentPayload,
+            policy.set_consent(info.context.call, kind, input.granted),
+            lambda row: SetConsentPayload(consent=Consent(row=row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Accept the current version of the privacy policy.")
     async def accept_privacy_policy(
         self, info: Info[Context, None], input: AcceptPrivacyPolicyInput
-    ) -> AcceptPrivacyPolicyPayload:  # type: ignore[valid-type]
+    ) -> AcceptPrivacyPolicyPayload:
         work = policy.accept_policy(info.context.call, input.version)
-        return await _attempt(AcceptPrivacyPolicyPayload, work)  # type: ignore[return-value]
+        return await attempt(AcceptPrivacyPolicyPayload, work)
 
     @strawberry.mutation(description="Ask moderators to correct data you cannot change yourself.")
     async def request_correction(
         self, info: Info[Context, None], input: RequestCorrectionInput
     ) -> RequestCorrectionPayload:
-        try:
-            row = await rights.request_correction(
+        return await attempt(
+            RequestCorrectionPayload,
+            rights.request_correction(
                 info.context.call, input.field, input.proposed_value, input.reason
-            )
-        except Refused as refused:
-            return RequestCorrectionPayload(
-                correction_request=None, user_errors=UserError.of(refused)
-            )
-        return RequestCorrectionPayload(
-            correction_request=CorrectionRequest(row=row), user_errors=[]
+            ),
+            lambda row: RequestCorrectionPayload(
+                correction_request=CorrectionRequest(row=row), user_errors=[]
+            ),
         )
 
     @strawberry.mutation(description="Everything held about you, as one JSON document.")
     async def export_my_data(self, info: Info[Context, None]) -> ExportMyDataPayload:
-        return ExportMyDataPayload(
-            export=await rights.export_data(info.context.call), user_errors=[]
+        return await attempt(
+            ExportMyDataPayload,
+            rights.export_data(info.context.call),
+            lambda export: ExportMyDataPayload(export=export, user_errors=[]),
         )
 
     @strawberry.mutation(
@@ -440,12 +452,12 @@ class RightsMutation:
     )
     async def delete_account(
         self, info: Info[Context, None], input: DeleteAccountInput
-    ) -> DeleteAccountPayload:  # type: ignore[valid-type]
-        result = await _attempt(
+    ) -> DeleteAccountPayload:
+        result = await attempt(
             DeleteAccountPayload, rights.delete_account(info.context.call, input.password)
         )
         info.context.sync_cookie()
-        return result  # type: ignore[return-value]
+        return result
 
     @strawberry.mutation(description="Moderators: apply or reject a correction request (audited).")
     async def resolve_correction(
@@ -454,30 +466,26 @@ class RightsMutation:
         call = info.context.call
         access.require_staff(call)
         request_id = ids.decode_pk(input.request_id, "CorrectionRequest")
-        try:
-            row = await rights.resolve_correction(call, request_id, input.apply, input.response)
-        except Refused as refused:
-            return ResolveCorrectionPayload(
-                correction_request=None, user_errors=UserError.of(refused)
-            )
-        return ResolveCorrectionPayload(
-            correction_request=CorrectionRequest(row=row), user_errors=[]
+        return await attempt(
+            ResolveCorrectionPayload,
+            rights.resolve_correction(call, request_id, input.apply, input.response),
+            lambda row: ResolveCorrectionPayload(
+                correction_request=CorrectionRequest(row=row), user_errors=[]
+            ),
         )
 
     @strawberry.mutation(description="Admins: publish a new privacy-policy version.")
     async def publish_privacy_policy(
         self, info: Info[Context, None], input: PublishPrivacyPolicyInput
     ) -> PublishPrivacyPolicyPayload:
-        try:
-            row = await policy.publish_policy(
+        return await attempt(
+            PublishPrivacyPolicyPayload,
+            policy.publish_policy(
                 info.context.call, input.version, input.body, input.summary_of_changes
-            )
-        except Refused as refused:
-            return PublishPrivacyPolicyPayload(
-                policy_version=None, user_errors=UserError.of(refused)
-            )
-        return PublishPrivacyPolicyPayload(
-            policy_version=PolicyVersion.from_row(row), user_errors=[]
+            ),
+            lambda row: PublishPrivacyPolicyPayload(
+                policy_version=PolicyVersion.from_row(row), user_errors=[]
+            ),
         )
 
     @strawberry.mutation(
@@ -487,8 +495,8 @@ class RightsMutation:
     async def send_newsletter(
         self, info: Info[Context, None], input: SendNewsletterInput
     ) -> SendNewsletterPayload:
-        try:
-            count = await newsletters.send_newsletter(info.context.call, input.subject, input.body)
-        except Refused as refused:
-            return SendNewsletterPayload(recipients=None, user_errors=UserError.of(refused))
-        return SendNewsletterPayload(recipients=count, user_errors=[])
+        return await attempt(
+            SendNewsletterPayload,
+            newsletters.send_newsletter(info.context.call, input.subject, input.body),
+            lambda count: SendNewsletterPayload(recipients=count, user_errors=[]),
+        )
