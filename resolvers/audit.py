@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from models.accounts import User
-from models.moderation import AuditEntry
+from models.audit import AuditEntry
 from resolvers.access import require_admin
 from resolvers.common import BadInput, Call
 from resolvers.pagination import Page, decode_cursor, make_page, page_size

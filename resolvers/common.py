@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from models.accounts import Session, User
-from models.moderation import AuditEntry
+from models.accounts import User
+from models.audit import AuditEntry
+from models.sessions import Session
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer

@@ -9,7 +9,8 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.messages import Conversation, Message, Participant
+from models.conversations import Conversation, Participant
+from models.messages import Message
 from models.sql import columns, fetch, placeholders
 from resolvers import privacy
 from resolvers.access import require_member, require_writer

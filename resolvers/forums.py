@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from tortoise.transactions import in_transaction
 
-from models.messages import Forum, Message, Thread
+from models.forums import Forum
+from models.messages import Message, Thread
 from resolvers.access import require_writer
 from resolvers.common import Call, Refused
 from resolvers.messages import clean_body, post

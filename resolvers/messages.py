@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.messages import Message, MessageEdit, Participant
+from models.conversations import Participant
+from models.messages import Message, MessageEdit
 from models.sql import columns, fetch, placeholders
 from resolvers.access import has_staff_powers, require_member, require_writer
 from resolvers.audit import audit

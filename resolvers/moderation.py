@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from models.accounts import User
-from models.messages import Message, Report, ReportStatus
+from models.messages import Message
 from models.privacy import PrivacySettings
 from models.profiles import Profile
+from models.reports import Report, ReportStatus
 from resolvers.access import (
     STAFF,
     STAFF_DATA,

@@ -8,7 +8,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.mail import Newsletter
+from models.newsletters import Newsletter
 from models.policy import ConsentKind
 from resolvers.access import require_admin, require_member
 from resolvers.common import Call, Refused

@@ -8,12 +8,14 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.accounts import CorrectionRequest, CorrectionStatus, Session, User
+from models.accounts import User
+from models.audit import AuditEntry
 from models.messages import Message, Thread
-from models.moderation import AuditEntry
 from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
+from models.rights import CorrectionRequest, CorrectionStatus
+from models.sessions import Session
 from resolvers import sessions
 from resolvers.access import require_member, require_staff
 from resolvers.accounts import birth_problems, username_problems, username_taken

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from tortoise import connections
 
 from models.accounts import User
-from models.messages import Forum, Message, Thread
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.sql import fetch
 from resolvers import search_sql
 from resolvers.common import BadInput, Call

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from models.accounts import Session, User
+from models.accounts import User
+from models.sessions import Session
 from resolvers.access import require_member
 from resolvers.accounts import normalise_email, user_by_username
 from resolvers.common import Call, Refused

@@ -10,7 +10,9 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from models.accounts import User
-from models.messages import Conversation, Forum, Message, Thread
+from models.conversations import Conversation
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.privacy import PrivacySettings
 from models.profiles import Profile
 from resolvers import accounts, conversations, forums, members, messages, privacy, profiles

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import messages as models
+from models import conversations as models
 from resolvers import conversations, messages, sessions
 from resolvers.access import require_member
 from resolvers.common import Forbidden

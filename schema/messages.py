@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from models import forums as forum_models
 from models import messages as models
 from resolvers import forums, messages
 from resolvers.pagination import Page
@@ -178,7 +179,7 @@ class ThreadConnection:
 
 @strawberry.type(description="A board of public threads on one topic.")
 class Forum(Node):
-    row: strawberry.Private[models.Forum]
+    row: strawberry.Private[forum_models.Forum]
 
     @strawberry.field(description="Opaque global ID of the forum.")
     def id(self) -> strawberry.ID:

@@ -10,9 +10,9 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
-from models.messages import Report as ReportRow
-from models.messages import ReportStatus as ReportRowStatus
-from models.moderation import AuditEntry as AuditRow
+from models.audit import AuditEntry as AuditRow
+from models.reports import Report as ReportRow
+from models.reports import ReportStatus as ReportRowStatus
 from resolvers import access, audit, moderation
 from resolvers.moderation import PrivateRecord
 from resolvers.pagination import Page

@@ -11,8 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from models import accounts as account_models
 from models import policy as policy_models
+from models import rights as rights_models
+from models import sessions as session_models
 from resolvers import access, accounts, newsletters, passwords, policy, rights, sessions
 from schema import ids
 from schema.accounts import User
@@ -26,7 +27,7 @@ from schema.policy import PolicyVersion
 
 @strawberry.type(description="A browser signed in to your account. Never shows an IP address.")
 class Session:
-    row: strawberry.Private[account_models.Session]
+    row: strawberry.Private[session_models.Session]
     current_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Opaque ID, for revokeSession.")
@@ -98,7 +99,7 @@ class CorrectionStatus(Enum):
 
 @strawberry.type(description="A request to correct data the member cannot change themselves.")
 class CorrectionRequest(Node):
-    row: strawberry.Private[account_models.CorrectionRequest]
+    row: strawberry.Private[rights_models.CorrectionRequest]
 
     @strawberry.field(description="Opaque global ID of the request.")
     def id(self) -> strawberry.ID:
@@ -327,7 +328,7 @@ class RightsQuery:
             CorrectionStatus | None, strawberry.argument(description="Only this state.")
         ] = None,
     ) -> CorrectionRequestConnection:
-        wanted = account_models.CorrectionStatus(status.value) if status else None
+        wanted = rights_models.CorrectionStatus(status.value) if status else None
         page = await rights.correction_page(info.context.call, wanted, first, after)
         found = edges(page, "CorrectionRequest", lambda row: CorrectionRequest(row=row))
         return CorrectionRequestConnection(

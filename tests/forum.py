@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.base import Role
-from models.messages import Forum
+from models.forums import Forum
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow, Profile
+from models.sessions import Session
 from schema import ids
 from services import usernames
 from services.passwords import hash_password

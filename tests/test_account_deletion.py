@@ -8,11 +8,14 @@ from datetime import date
 
 import pytest
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.activity import Visit
 from models.base import Role
-from models.messages import Conversation, Forum, Message, Thread
+from models.conversations import Conversation
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.policy import Consent
+from models.sessions import Session
 from resolvers.accounts import create_member
 from schema import ids
 from tests.conftest import register

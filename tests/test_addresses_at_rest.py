@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidTag
 from tortoise import Tortoise
 
 from models.base import Role
-from models.messages import Forum
+from models.forums import Forum
 from resolvers.accounts import create_member
 from resolvers.addresses import HOLDERS
 from resolvers.policy import current_policy

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from models.accounts import User
-from models.messages import Conversation, Message
+from models.conversations import Conversation
+from models.messages import Message
 from tests import forum
 from tests.forum import (
     SEND,

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.base import Role
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow, Profile
+from models.sessions import Session
 from resolvers.accounts import age_on
 from schema import ids
 from services import usernames

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from models.messages import Forum
+from models.forums import Forum
 from tests.forum import coded_error, gid, member, new_forum, open_thread, reply
 from tests.harness import Client
 

@@ -10,7 +10,7 @@ import pytest
 
 from models.accounts import User
 from models.base import Role
-from models.messages import Forum
+from models.forums import Forum
 from resolvers.accounts import create_member
 from schema import ids
 from tests.harness import LOOPBACK_IPS, PASSWORD, TEST_IP, Client, Mailbox, assert_no_ip

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from models.accounts import Session, User
+from models.accounts import User
+from models.sessions import Session
 from services.settings import Settings
 from tests.forum import member, set_audiences, set_profile
 from tests.harness import Client, Server

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.base import Role
+from models.sessions import Session
 from tests.forum import coded_error, gid, member, suspend
 from tests.harness import PASSWORD, Mailbox, token_in
 from tests.security import test_d_websockets as section_d
