@@ -21,7 +21,8 @@ from schema.errors import UserError
 from schema.node import Node
 from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
 from schema.payloads import Payload, attempt
-from schema.privacy import PrivacySettings, Private
+from schema.permissions import OwnerOnly, Private
+from schema.privacy import PrivacySettings
 from schema.profiles import Profile
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class User(Node):
 
     @property
     def owner_id(self) -> int:
-        """Whose data this is, for the privacy extension."""
+        """Whose data this is, for the Private and OwnerOnly extensions."""
         return self.row.id
 
     @property
@@ -137,12 +138,10 @@ class User(Node):
         return await UserConnection.of_follows(info, self.row.id, "following", first, after)
 
     @strawberry.field(
-        description="The member's privacy settings; null for everyone but the member."
+        description="The member's privacy settings; null for everyone but the member.",
+        extensions=[OwnerOnly()],
     )
     async def privacy_settings(self, info: Info[Context, None]) -> PrivacySettings | None:
-        viewer = info.context.viewer
-        if viewer is None or viewer.id != self.row.id:
-            return None
         return PrivacySettings(row=await info.context.loaders.settings_by_user.load(self.row.id))
 
     @strawberry.field(description="Do you follow this member? False when signed out.")
@@ -167,60 +166,58 @@ class User(Node):
     def suspended_until(self, info: Info[Context, None]) -> datetime | None:
         return access.suspension_shown(info.context.viewer, self.row)
 
-    def _is_owner(self, info: Info[Context, None]) -> bool:
-        viewer = info.context.viewer
-        return viewer is not None and viewer.id == self.row.id
-
-    @strawberry.field(description="Your signed-in browsers, newest first; owner only.")
+    @strawberry.field(
+        description="Your signed-in browsers, newest first; owner only.", extensions=[OwnerOnly()]
+    )
     async def sessions(self, info: Info[Context, None]) -> list[LazySession] | None:
         from schema.rights import Session
 
-        if not self._is_owner(info):
-            return None
         current = info.context.call.session
         rows = await sessions.my_sessions(info.context.call)
         return [Session(row=row, current_id=current.id if current else None) for row in rows]
 
-    @strawberry.field(description="Do you receive newsletters? Owner only.")
-    def newsletter(self, info: Info[Context, None]) -> bool | None:
-        return self.row.newsletter if self._is_owner(info) else None
+    @strawberry.field(
+        description="Do you receive newsletters? Owner only.", extensions=[OwnerOnly()]
+    )
+    def newsletter(self) -> bool | None:
+        return self.row.newsletter
 
-    @strawberry.field(description="Your consent history, newest first; owner only.")
+    @strawberry.field(
+        description="Your consent history, newest first; owner only.", extensions=[OwnerOnly()]
+    )
     async def consents(self, info: Info[Context, None]) -> list[LazyConsent] | None:
         from schema.rights import Consent
 
-        if not self._is_owner(info):
-            return None
         return [Consent(row=row) for row in await policy.my_consents(info.context.call)]
 
     @strawberry.field(
         description="Have you accepted the privacy policy in force? Owner only; when false, "
-        "read `privacyPolicy` and call acceptPrivacyPolicy."
+        "read `privacyPolicy` and call acceptPrivacyPolicy.",
+        extensions=[OwnerOnly()],
     )
-    async def policy_accepted(self, info: Info[Context, None]) -> bool | None:
-        if not self._is_owner(info):
-            return None
+    async def policy_accepted(self) -> bool | None:
         return await policy.policy_accepted(self.row)
 
-    @strawberry.field(description="Your correction requests, newest first; owner only.")
-    async def correction_requests(self, info: Info[Context, None]) -> list[LazyCorrection] | None:
+    @strawberry.field(
+        description="Your correction requests, newest first; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def correction_requests(self) -> list[LazyCorrection] | None:
         from schema.rights import CorrectionRequest
 
-        if not self._is_owner(info):
-            return None
         return [CorrectionRequest(row=row) for row in await rights.my_corrections(self.row)]
 
-    @strawberry.field(description="Staff reads of your private data, newest first; owner only.")
+    @strawberry.field(
+        description="Staff reads of your private data, newest first; owner only.",
+        extensions=[OwnerOnly()],
+    )
     async def privacy_reads(
         self,
-        info: Info[Context, None],
         first: PageSize = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
     ) -> LazyAuditConnection | None:
         from schema.moderation import AuditEntryConnection
 
-        if not self._is_owner(info):
-            return None
         page = await audit.reads_of(self.row.id, first, after)
         return AuditEntryConnection.of(page)
 

@@ -9,12 +9,13 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import access, activity
+from resolvers import activity
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
 from schema.payloads import Payload, attempt
+from schema.permissions import IsAdmin, IsStaff
 
 VISITOR_COOKIE = "visitor"
 VISITOR_DAYS = 365
@@ -75,7 +76,10 @@ def _counts(pairs: list[tuple[str, int]]) -> list[Count]:
 
 @strawberry.type
 class ActivityQuery:
-    @strawberry.field(description="Admins: site statistics between two dates (inclusive, UTC).")
+    @strawberry.field(
+        description="Admins: site statistics between two dates (inclusive, UTC).",
+        permission_classes=[IsAdmin],
+    )
     async def site_stats(
         self,
         info: Info[Context, None],
@@ -98,7 +102,8 @@ class ActivityQuery:
 
     @strawberry.field(
         description="Moderators and admins: accounts that used an address this member used, "
-        "with when and how often; never the address. Audited with the reason."
+        "with when and how often; never the address. Audited with the reason.",
+        permission_classes=[IsStaff],
     )
     async def accounts_sharing_address(
         self,
@@ -106,7 +111,6 @@ class ActivityQuery:
         user_id: Annotated[strawberry.ID, strawberry.argument(description="The member's ID.")],
         reason: Annotated[str, strawberry.argument(description="Why (3-500 characters).")],
     ) -> list[SharedAddressMatch]:
-        access.require_staff(info.context.call)
         pk = ids.decode_pk(user_id, "User")
         matches = await activity.accounts_sharing_address(info.context.call, pk, reason)
         rows = await info.context.loaders.user_by_id.load_many([m.user_id for m in matches])

@@ -13,7 +13,7 @@ from strawberry.types.nodes import SelectedField, Selection
 from models.audit import AuditEntry as AuditRow
 from models.reports import Report as ReportRow
 from models.reports import ReportStatus as ReportRowStatus
-from resolvers import access, audit, moderation
+from resolvers import audit, moderation
 from resolvers.moderation import PrivateRecord
 from resolvers.pagination import Page
 from schema import ids
@@ -24,6 +24,7 @@ from schema.messages import Message
 from schema.node import Node
 from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
 from schema.payloads import Payload, attempt
+from schema.permissions import IsAdmin, IsStaff
 from schema.privacy import PrivacySettings
 
 
@@ -147,7 +148,8 @@ def _field_names(selections: list[Selection]) -> list[str]:
 class PrivilegedQuery:
     @strawberry.field(
         description="Moderators and admins: a member's private profile for moderation. "
-        "Every read is written to the audit log, with the reason given."
+        "Every read is written to the audit log, with the reason given.",
+        permission_classes=[IsStaff],
     )
     async def privileged_profile(
         self,
@@ -157,13 +159,14 @@ class PrivilegedQuery:
             str, strawberry.argument(description="Why you need it (3-500 characters).")
         ],
     ) -> PrivilegedProfile | None:
-        access.require_staff(info.context.call)  # before looking at the arguments
         record = await moderation.privileged_profile(
             info.context.call, ids.decode_pk(user_id, "User"), reason, _selected(info)
         )
         return PrivilegedProfile(record=record) if record is not None else None
 
-    @strawberry.field(description="Admins: the audit log, newest first.")
+    @strawberry.field(
+        description="Admins: the audit log, newest first.", permission_classes=[IsAdmin]
+    )
     async def audit_log(
         self,
         info: Info[Context, None],
@@ -246,7 +249,9 @@ class ReportConnection:
 
 @strawberry.type
 class ReportQuery:
-    @strawberry.field(description="Moderators and admins: reports, oldest first.")
+    @strawberry.field(
+        description="Moderators and admins: reports, oldest first.", permission_classes=[IsStaff]
+    )
     async def reports(
         self,
         info: Info[Context, None],
@@ -339,11 +344,12 @@ class ModerationMutation:
             lambda row: ReportMessagePayload(report=Report(row=row), user_errors=[]),
         )
 
-    @strawberry.mutation(description="Moderators: close a report (audited).")
+    @strawberry.mutation(
+        description="Moderators: close a report (audited).", permission_classes=[IsStaff]
+    )
     async def resolve_report(
         self, info: Info[Context, None], input: ResolveReportInput
     ) -> ResolveReportPayload:
-        access.require_staff(info.context.call)
         report_id = ids.decode_pk(input.report_id, "Report")
         hide = input.action is ReportAction.HIDE_MESSAGE
         return await attempt(
@@ -352,11 +358,12 @@ class ModerationMutation:
             lambda row: ResolveReportPayload(report=Report(row=row), user_errors=[]),
         )
 
-    @strawberry.mutation(description="Moderators: hide a message (audited).")
+    @strawberry.mutation(
+        description="Moderators: hide a message (audited).", permission_classes=[IsStaff]
+    )
     async def hide_message(
         self, info: Info[Context, None], input: HideMessageInput
     ) -> HideMessagePayload:
-        access.require_staff(info.context.call)
         message_id = ids.decode_pk(input.message_id, "Message")
         return await attempt(
             HideMessagePayload,
@@ -365,12 +372,12 @@ class ModerationMutation:
         )
 
     @strawberry.mutation(
-        description="Moderators: stop a member writing until a time; they are told why."
+        description="Moderators: stop a member writing until a time; they are told why.",
+        permission_classes=[IsStaff],
     )
     async def suspend_member(
         self, info: Info[Context, None], input: SuspendMemberInput
     ) -> SuspendMemberPayload:
-        access.require_staff(info.context.call)
         user_id = ids.decode_pk(input.user_id, "User")
         return await attempt(
             SuspendMemberPayload,
@@ -378,11 +385,10 @@ class ModerationMutation:
             lambda row: SuspendMemberPayload(user=User.from_row(row), user_errors=[]),
         )
 
-    @strawberry.mutation(description="Moderators: lift a suspension.")
+    @strawberry.mutation(description="Moderators: lift a suspension.", permission_classes=[IsStaff])
     async def unsuspend_member(
         self, info: Info[Context, None], input: UnsuspendMemberInput
     ) -> UnsuspendMemberPayload:
-        access.require_staff(info.context.call)
         user_id = ids.decode_pk(input.user_id, "User")
         return await attempt(
             UnsuspendMemberPayload,

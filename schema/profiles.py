@@ -14,7 +14,7 @@ from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.payloads import Payload, attempt
-from schema.privacy import Private
+from schema.permissions import Private
 
 if TYPE_CHECKING:
     from schema.accounts import User

@@ -14,7 +14,7 @@ from strawberry.types import Info
 from models import policy as policy_models
 from models import rights as rights_models
 from models import sessions as session_models
-from resolvers import access, accounts, newsletters, passwords, policy, rights, sessions
+from resolvers import accounts, newsletters, passwords, policy, rights, sessions
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
@@ -22,6 +22,7 @@ from schema.errors import UserError
 from schema.node import Node
 from schema.pagination import PageInfo, PageSize, edges, page_info
 from schema.payloads import Payload, attempt
+from schema.permissions import IsAdmin, IsStaff
 from schema.policy import PolicyVersion
 
 
@@ -318,7 +319,10 @@ class RightsQuery:
     async def privacy_policy_versions(self) -> list[PolicyVersion]:
         return [PolicyVersion.from_row(row) for row in await policy.policy_versions()]
 
-    @strawberry.field(description="Moderators and admins: correction requests, oldest first.")
+    @strawberry.field(
+        description="Moderators and admins: correction requests, oldest first.",
+        permission_classes=[IsStaff],
+    )
     async def correction_requests(
         self,
         info: Info[Context, None],
@@ -460,12 +464,14 @@ class RightsMutation:
         info.context.sync_cookie()
         return result
 
-    @strawberry.mutation(description="Moderators: apply or reject a correction request (audited).")
+    @strawberry.mutation(
+        description="Moderators: apply or reject a correction request (audited).",
+        permission_classes=[IsStaff],
+    )
     async def resolve_correction(
         self, info: Info[Context, None], input: ResolveCorrectionInput
     ) -> ResolveCorrectionPayload:
         call = info.context.call
-        access.require_staff(call)
         request_id = ids.decode_pk(input.request_id, "CorrectionRequest")
         return await attempt(
             ResolveCorrectionPayload,
@@ -475,7 +481,9 @@ class RightsMutation:
             ),
         )
 
-    @strawberry.mutation(description="Admins: publish a new privacy-policy version.")
+    @strawberry.mutation(
+        description="Admins: publish a new privacy-policy version.", permission_classes=[IsAdmin]
+    )
     async def publish_privacy_policy(
         self, info: Info[Context, None], input: PublishPrivacyPolicyInput
     ) -> PublishPrivacyPolicyPayload:
@@ -491,7 +499,8 @@ class RightsMutation:
 
     @strawberry.mutation(
         description="Admins: mail a newsletter to confirmed, active, opted-in members, each "
-        "copy with a one-click unsubscribe link."
+        "copy with a one-click unsubscribe link.",
+        permission_classes=[IsAdmin],
     )
     async def send_newsletter(
         self, info: Info[Context, None], input: SendNewsletterInput
