@@ -16,7 +16,7 @@ from resolvers import privacy
 from resolvers.access import require_member, require_writer
 from resolvers.common import Call, Forbidden, Problem, Refused
 from resolvers.forums import clean_title
-from resolvers.messages import clean_body, post
+from resolvers.messages import clean_body, participant_conversations, post
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 MAX_RECIPIENTS = 20
@@ -24,12 +24,9 @@ MAX_RECIPIENTS = 20
 
 async def visible_conversation(viewer: User | None, conversation_id: int) -> Conversation | None:
     """The conversation if the viewer takes part in it; otherwise it does not exist."""
-    if viewer is None:
+    if not await participant_conversations(viewer, [conversation_id]):
         return None
-    taking_part = await Participant.exists(
-        conversation_id=conversation_id, user_id=viewer.id, left_at__isnull=True
-    )
-    return await Conversation.get_or_none(id=conversation_id) if taking_part else None
+    return await Conversation.get_or_none(id=conversation_id)
 
 
 MineBatch = Callable[[Sequence[int]], Awaitable[list[Conversation | None]]]
@@ -39,13 +36,9 @@ def mine_loader(viewer: User | None) -> MineBatch:
     """Batch for one request: each conversation if the viewer takes part, else None."""
 
     async def mine(ids: Sequence[int]) -> list[Conversation | None]:
-        if viewer is None:
+        taking_part = await participant_conversations(viewer, ids)
+        if not taking_part:
             return [None] * len(ids)
-        taking_part = set(
-            await Participant.filter(
-                user_id=viewer.id, conversation_id__in=ids, left_at__isnull=True
-            ).values_list("conversation_id", flat=True)
-        )
         rows = {c.id: c for c in await Conversation.filter(id__in=list(taking_part))}
         return [rows.get(id_) for id_ in ids]
 
@@ -81,12 +74,13 @@ async def conversation_page(
     return page, unread
 
 
-# Messages in the participant's conversation after the last one they read, not their own.
-_UNREAD = (
-    "SELECT COUNT(m.id) FROM messages m WHERE m.conversation_id = p.conversation_id "
-    "AND m.id > p.last_read_message_id AND m.deleted_at IS NULL "
-    "AND (m.author_id IS NULL OR m.author_id <> {0})"
+# A message m that participant p (the viewer, placeholder {0}) has not read: in their
+# conversation, after the last one they read, not deleted, not their own.
+_UNREAD_MESSAGE = (
+    "m.conversation_id = p.conversation_id AND m.id > p.last_read_message_id "
+    "AND m.deleted_at IS NULL AND (m.author_id IS NULL OR m.author_id <> {0})"
 )
+_UNREAD = "SELECT COUNT(m.id) FROM messages m WHERE " + _UNREAD_MESSAGE  # noqa: S608
 
 
 async def participants_of(ids: Sequence[int]) -> list[list[int]]:
@@ -107,9 +101,7 @@ def unread_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[li
         marks = ", ".join(placeholders(1, len(ids)))  # placeholders only, never values
         sql = (
             "SELECT p.conversation_id AS id, COUNT(m.id) AS n FROM participants p "  # noqa: S608
-            "JOIN messages m ON m.conversation_id = p.conversation_id "
-            "AND m.id > p.last_read_message_id AND m.deleted_at IS NULL "
-            "AND (m.author_id IS NULL OR m.author_id <> {0}) "
+            f"JOIN messages m ON {_UNREAD_MESSAGE} "
             "WHERE p.user_id = {0} AND p.conversation_id IN (" + marks + ") "
             "GROUP BY p.conversation_id"
         )

@@ -40,7 +40,8 @@ async def messages_by_id(ids: Sequence[int]) -> list[Message | None]:
 
 
 async def participant_conversations(viewer: User | None, ids: Sequence[int]) -> set[int]:
-    """Which of these conversations the viewer is in (and has not left)."""
+    """Which of these conversations the viewer takes part in (joined and not left): the
+    one active-participant check every conversation path uses."""
     if viewer is None or not ids:
         return set()
     rows = await Participant.filter(

@@ -11,12 +11,12 @@ from tortoise.transactions import in_transaction
 from models.accounts import EmailToken, TokenPurpose, User
 from resolvers import mails
 from resolvers.access import require_member
-from resolvers.accounts import normalise_email, password_problems
+from resolvers.accounts import issue_email_token, normalise_email, password_problems
 from resolvers.common import Call, Refused
 from resolvers.sessions import member_changed, revoke_all
 from services.passwords import hash_password, verify_password
 from services.ratelimits import RateLimitExceeded
-from services.tokens import new_token, token_hash
+from services.tokens import token_hash
 
 log = logging.getLogger("forum.accounts")
 _background: set[asyncio.Task[None]] = set()
@@ -65,19 +65,10 @@ async def _mail_reset(call: Call, email: str) -> None:
         user = await User.get_or_none(email_key=address, deleted_at__isnull=True)
         if user is None:
             return
-        token = new_token()
+        lifetime = timedelta(minutes=call.settings.reset_token_minutes)
         async with in_transaction():
-            # Only the newest link works (SECURITY.md G9).
-            await EmailToken.filter(
-                user_id=user.id, purpose=TokenPurpose.RESET_PASSWORD, used_at__isnull=True
-            ).update(used_at=datetime.now(UTC))
-            await EmailToken.create(
-                user=user,
-                purpose=TokenPurpose.RESET_PASSWORD,
-                token_hash=token_hash(token),
-                email=user.email,
-                expires_at=datetime.now(UTC) + timedelta(minutes=call.settings.reset_token_minutes),
-                **call.ip_columns,
+            token = await issue_email_token(
+                call, user, TokenPurpose.RESET_PASSWORD, user.email, lifetime
             )
             await mails.send_reset(call.settings, user.email, user.username, token)
     except (Refused, RateLimitExceeded):
