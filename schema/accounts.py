@@ -1,4 +1,5 @@
-"""Members, registration, email confirmation and sessions."""
+"""Members: the User type, the directory, registration, email confirmation and
+changing the address."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
-from schema.node import Node
+from schema.node import Node, register
 from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
 from schema.payloads import Payload, attempt
 from schema.permissions import OwnerOnly, Private
@@ -26,14 +27,16 @@ from schema.privacy import PrivacySettings
 from schema.profiles import Profile
 
 if TYPE_CHECKING:
-    from schema.moderation import AuditEntryConnection
-    from schema.rights import Consent, CorrectionRequest, Session
+    from schema.audit import AuditEntryConnection
+    from schema.policy import Consent
+    from schema.rights import CorrectionRequest
+    from schema.sessions import Session
 
 LAST_SEEN_MINUTES = 15
-LazySession = Annotated["Session", strawberry.lazy("schema.rights")]
-LazyConsent = Annotated["Consent", strawberry.lazy("schema.rights")]
+LazySession = Annotated["Session", strawberry.lazy("schema.sessions")]
+LazyConsent = Annotated["Consent", strawberry.lazy("schema.policy")]
 LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
-LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.moderation")]
+LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.audit")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -170,7 +173,7 @@ class User(Node):
         description="Your signed-in browsers, newest first; owner only.", extensions=[OwnerOnly()]
     )
     async def sessions(self, info: Info[Context, None]) -> list[LazySession] | None:
-        from schema.rights import Session
+        from schema.sessions import Session
 
         current = info.context.call.session
         rows = await sessions.my_sessions(info.context.call)
@@ -186,7 +189,7 @@ class User(Node):
         description="Your consent history, newest first; owner only.", extensions=[OwnerOnly()]
     )
     async def consents(self, info: Info[Context, None]) -> list[LazyConsent] | None:
-        from schema.rights import Consent
+        from schema.policy import Consent
 
         return [Consent(row=row) for row in await policy.my_consents(info.context.call)]
 
@@ -216,7 +219,7 @@ class User(Node):
         first: PageSize = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
     ) -> LazyAuditConnection | None:
-        from schema.moderation import AuditEntryConnection
+        from schema.audit import AuditEntryConnection
 
         page = await audit.reads_of(self.row.id, first, after)
         return AuditEntryConnection.of(page)
@@ -232,6 +235,15 @@ class User(Node):
         row = member.row
         user_id = strawberry.ID(ids.encode("User", row.id))
         return cls(id=user_id, username=row.username, row=row, member=member)
+
+
+async def load_account(info: Info[Context, None], user_id: int | None) -> User | None:
+    """An account by database id through the request's loader (any account, unlike the
+    members loader: staff pages name unconfirmed and deleted accounts too)."""
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user_by_id.load(user_id)
+    return User.from_row(row) if row is not None else None
 
 
 @strawberry.type(description="One member in a list, with its cursor.")
@@ -327,21 +339,15 @@ class ResendConfirmationPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Always empty.")
 
 
-@strawberry.input(description="Credentials to sign in with.")
-class LoginInput:
-    login: str = strawberry.field(description="Username or email address.")
-    password: str = strawberry.field(description="The account's password.")
+@strawberry.type(description="Result of changeEmail.")
+class ChangeEmailPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
-@strawberry.type(description="Result of login; on success the session cookie is set.")
-class LoginPayload(Payload):
-    user: User | None = strawberry.field(description="The signed-in member; null if refused.")
-    user_errors: list[UserError] = strawberry.field(description="Why sign-in failed.")
-
-
-@strawberry.type(description="Result of logout.")
-class LogoutPayload(Payload):
-    user_errors: list[UserError] = strawberry.field(description="Always empty.")
+@strawberry.input(description="Move your account to another address.")
+class ChangeEmailInput:
+    password: str = strawberry.field(description="Your password, to prove it is you.")
+    new_email: str = strawberry.field(description="The new address; it must confirm by email.")
 
 
 @strawberry.type
@@ -415,18 +421,20 @@ class AccountMutation:
         work = accounts.resend_confirmation(info.context.call, input.email)
         return await attempt(ResendConfirmationPayload, work)
 
-    @strawberry.mutation(description="Sign in with username or email; sets the session cookie.")
-    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
-        result = await attempt(
-            LoginPayload,
-            sessions.login(info.context.call, input.login, input.password),
-            lambda row: LoginPayload(user=User.from_row(row), user_errors=[]),
-        )
-        info.context.sync_cookie()
-        return result
+    @strawberry.mutation(
+        description="Move your account to a new address, once a link mailed there is opened. "
+        "The old address is told."
+    )
+    async def change_email(
+        self, info: Info[Context, None], input: ChangeEmailInput
+    ) -> ChangeEmailPayload:
+        work = accounts.change_email(info.context.call, input.password, input.new_email)
+        return await attempt(ChangeEmailPayload, work)
 
-    @strawberry.mutation(description="Sign out: the session ends on the server too.")
-    async def logout(self, info: Info[Context, None]) -> LogoutPayload:
-        result = await attempt(LogoutPayload, sessions.logout(info.context.call))
-        info.context.sync_cookie()
-        return result
+
+async def _user_node(info: Info[Context, None], key: int) -> Node | None:
+    member = await info.context.loaders.member_by_id.load(key)
+    return User.of_member(member) if member is not None else None
+
+
+register("User", _user_node)

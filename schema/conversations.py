@@ -1,4 +1,4 @@
-"""Private conversations and live updates."""
+"""Private conversations, and their new messages as they are written."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import strawberry
 from strawberry.types import Info
 
 from models import conversations as models
-from resolvers import conversations, messages, sessions
+from resolvers import conversations, messages
 from resolvers.access import require_member
 from resolvers.common import Forbidden
 from schema import ids
 from schema.accounts import User
-from schema.context import Context, Loaders
+from schema.context import Context
 from schema.errors import UserError
-from schema.messages import Message, MessageConnection, Thread
-from schema.node import Node
+from schema.messages import Message, MessageConnection, Thread, still_signed_in
+from schema.node import Node, register
 from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
 from schema.payloads import Payload, attempt
 
@@ -202,21 +202,8 @@ class ConversationMutation:
         )
 
 
-@strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")
-class Subscription:
-    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
-    # `error` message (the operation never starts), not a `next` carrying errors.
-    @strawberry.subscription(description="New messages in a public thread, as they are posted.")
-    async def thread_message_added(
-        self,
-        info: Info[Context, None],
-        thread_id: Annotated[strawberry.ID, strawberry.argument(description="The thread's ID.")],
-    ) -> AsyncGenerator[Message, None]:
-        pk = ids.decode_pk(thread_id, "Thread")
-        if await info.context.loaders.thread_by_id.load(pk) is None:
-            raise Forbidden("There is no such thread.")
-        return _thread_messages(info, pk)
-
+@strawberry.type
+class ConversationSubscription:
     @strawberry.subscription(
         description="New messages in one of your conversations (participants only)."
     )
@@ -233,21 +220,12 @@ class Subscription:
         return _conversation_messages(info, pk)
 
 
-async def _thread_messages(info: Info[Context, None], pk: int) -> AsyncGenerator[Message, None]:
-    async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
-        if not await _still_signed_in(info):
-            return
-        row = await messages.load_fresh(message_id)
-        if row is not None:
-            yield Message.of(row)
-
-
 async def _conversation_messages(
     info: Info[Context, None], pk: int
 ) -> AsyncGenerator[Message, None]:
     async for message_id in info.context.call.broker.subscribe(f"conversation:{pk}"):
         # Re-checked per message: a member who signed out or left stops receiving at once.
-        if not await _still_signed_in(info):
+        if not await still_signed_in(info):
             return
         if await conversations.visible_conversation(info.context.viewer, pk) is None:
             return
@@ -256,18 +234,12 @@ async def _conversation_messages(
             yield Message.of(row)
 
 
-async def _still_signed_in(info: Info[Context, None]) -> bool:
-    """Before each event: is the socket's session still live? The member is read afresh
-    (role, confirmation) and the loaders are new, since a connection's context lives as
-    long as the socket and nothing may be cached past the event that read it."""
-    call = info.context.call
-    if call.session is not None:
-        found = await sessions.live_session(call.session.id)
-        if found is None:
-            return False  # signed out, revoked or expired: the stream ends
-        call.session, call.viewer = found
-    info.context.loaders = Loaders.for_viewer(call.viewer)
-    return True
+__all__ = ["Conversation", "Thread"]
 
 
-__all__ = ["Conversation", "Subscription", "Thread"]
+async def _conversation_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.my_conversation.load(key)
+    return Conversation(row=row) if row is not None else None
+
+
+register("Conversation", _conversation_node)

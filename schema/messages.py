@@ -1,29 +1,33 @@
-"""Forums, threads and messages."""
+"""Public threads and the messages in threads and conversations: reading, writing,
+editing, deleting, and new messages of a thread as they are posted."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from models import forums as forum_models
 from models import messages as models
-from resolvers import forums, messages
+from resolvers import forums, messages, sessions
+from resolvers.common import Forbidden
 from resolvers.pagination import Page
 from schema import ids
 from schema.accounts import User
-from schema.context import Context
+from schema.context import Context, Loaders
 from schema.errors import UserError
-from schema.node import Node
+from schema.node import Node, register
 from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
 from schema.payloads import Payload, attempt
 
 if TYPE_CHECKING:
     from schema.conversations import Conversation
+    from schema.forums import Forum
 
 LazyConversation = Annotated["Conversation", strawberry.lazy("schema.conversations")]
+LazyForum = Annotated["Forum", strawberry.lazy("schema.forums")]
 
 
 async def load_user(info: Info[Context, None], user_id: int | None) -> User | None:
@@ -136,9 +140,11 @@ class Thread(Node):
         return self.row.title
 
     @strawberry.field(description="The forum it belongs to.")
-    async def forum(self, info: Info[Context, None]) -> Forum:
+    async def forum(self, info: Info[Context, None]) -> LazyForum:
         row = await info.context.loaders.forum_by_id.load(self.row.forum_id)  # type: ignore[attr-defined]
         assert row is not None  # a thread's forum cannot go while the thread stays
+        from schema.forums import Forum
+
         return Forum(row=row)
 
     @strawberry.field(description="Who opened it; null when their account was deleted.")
@@ -175,36 +181,6 @@ class ThreadEdge:
 class ThreadConnection:
     edges: list[ThreadEdge] = strawberry.field(description="The threads on this page.")
     page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-
-
-@strawberry.type(description="A board of public threads on one topic.")
-class Forum(Node):
-    row: strawberry.Private[forum_models.Forum]
-
-    @strawberry.field(description="Opaque global ID of the forum.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Forum", self.row.id))
-
-    @strawberry.field(description="Short name used in addresses, e.g. `weight-loss-support`.")
-    def slug(self) -> str:
-        return self.row.slug
-
-    @strawberry.field(description="The forum's title.")
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field(description="What the forum is about.")
-    def description(self) -> str | None:
-        return self.row.description
-
-    @strawberry.field(description="Its threads, most recently active first.")
-    async def threads(self, first: First = None, after: After = None) -> ThreadConnection:
-        page = await forums.thread_page(self.row.id, first, after)
-        found = edges(page, "Activity", lambda row: Thread(row=row))
-        return ThreadConnection(
-            edges=[ThreadEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Activity"),
-        )
 
 
 @strawberry.input(description="A new thread and its first message.")
@@ -257,17 +233,6 @@ class DeleteMessageInput:
 
 @strawberry.type
 class MessageQuery:
-    @strawberry.field(description="Every forum, in display order.")
-    async def forums(self) -> list[Forum]:
-        return [Forum(row=row) for row in await forums.forums()]
-
-    @strawberry.field(description="A forum by its slug; null if there is none.")
-    async def forum(
-        self, slug: Annotated[str, strawberry.argument(description="The forum's slug.")]
-    ) -> Forum | None:
-        row = await forums.forum_by_slug(slug)
-        return Forum(row=row) if row is not None else None
-
     @strawberry.field(description="A thread by its global ID; null if there is none.")
     async def thread(
         self,
@@ -329,3 +294,59 @@ class MessageMutation:
             work,
             lambda row: DeleteMessagePayload(message=Message.of(row), user_errors=[]),
         )
+
+
+@strawberry.type
+class MessageSubscription:
+    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
+    # `error` message (the operation never starts), not a `next` carrying errors.
+    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
+    # `error` message (the operation never starts), not a `next` carrying errors.
+    @strawberry.subscription(description="New messages in a public thread, as they are posted.")
+    async def thread_message_added(
+        self,
+        info: Info[Context, None],
+        thread_id: Annotated[strawberry.ID, strawberry.argument(description="The thread's ID.")],
+    ) -> AsyncGenerator[Message, None]:
+        pk = ids.decode_pk(thread_id, "Thread")
+        if await info.context.loaders.thread_by_id.load(pk) is None:
+            raise Forbidden("There is no such thread.")
+        return _thread_messages(info, pk)
+
+
+async def _thread_messages(info: Info[Context, None], pk: int) -> AsyncGenerator[Message, None]:
+    async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
+        if not await still_signed_in(info):
+            return
+        row = await messages.load_fresh(message_id)
+        if row is not None:
+            yield Message.of(row)
+
+
+async def still_signed_in(info: Info[Context, None]) -> bool:
+    """For subscriptions, before each event: is the socket's session still live? The
+    member is read afresh (role, confirmation) and the loaders are new, since a
+    connection's context lives as long as the socket and nothing may be cached past the
+    event that read it."""
+    call = info.context.call
+    if call.session is not None:
+        found = await sessions.live_session(call.session.id)
+        if found is None:
+            return False  # signed out, revoked or expired: the stream ends
+        call.session, call.viewer = found
+    info.context.loaders = Loaders.for_viewer(call.viewer)
+    return True
+
+
+async def _thread_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.thread_by_id.load(key)
+    return Thread(row=row) if row is not None else None
+
+
+async def _message_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await messages.readable(info.context.viewer, await messages.load_fresh(key))
+    return Message.of(row) if row is not None else None
+
+
+register("Thread", _thread_node)
+register("Message", _message_node)
