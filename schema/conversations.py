@@ -19,7 +19,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message, MessageConnection, Thread, still_signed_in
 from schema.node import Node, register
-from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
+from schema.pagination import After, Before, Connection, Edge, First, Last
 from schema.payloads import Payload, attempt
 
 
@@ -66,15 +66,13 @@ class Conversation(Node):
 
 
 @strawberry.type(description="One conversation in a list, with its cursor.")
-class ConversationEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this conversation.")
-    node: Conversation = strawberry.field(description="The conversation.")
+class ConversationEdge(Edge[Conversation]):
+    pass
 
 
 @strawberry.type(description="A page of your conversations, most recently active first.")
-class ConversationConnection:
-    edges: list[ConversationEdge] = strawberry.field(description="The conversations.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class ConversationConnection(Connection[ConversationEdge]):
+    pass
 
 
 @strawberry.input(description="A new conversation: who, about what, and the first message.")
@@ -134,11 +132,7 @@ class ConversationQuery:
         page, unread = await conversations.conversation_page(viewer, first, after)
         for conversation_id, count in unread.items():
             info.context.loaders.unread_in.prime(conversation_id, count)
-        found = edges(page, "Activity", lambda row: Conversation(row=row))
-        return ConversationConnection(
-            edges=[ConversationEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Activity"),
-        )
+        return ConversationConnection.of(page, "Activity", lambda row: Conversation(row=row))
 
     @strawberry.field(description="One of your conversations; null for anyone not taking part.")
     async def conversation(

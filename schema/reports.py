@@ -18,7 +18,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message
 from schema.node import Node
-from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
+from schema.pagination import Connection, Edge, PageSize, StartAfter
 from schema.payloads import Payload, attempt
 from schema.permissions import IsStaff
 
@@ -83,15 +83,13 @@ class Report(Node):
 
 
 @strawberry.type(description="One report in a list, with its cursor.")
-class ReportEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this report.")
-    node: Report = strawberry.field(description="The report.")
+class ReportEdge(Edge[Report]):
+    pass
 
 
 @strawberry.type(description="A page of reports, oldest first.")
-class ReportConnection:
-    edges: list[ReportEdge] = strawberry.field(description="The reports on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class ReportConnection(Connection[ReportEdge]):
+    pass
 
 
 @strawberry.type
@@ -110,11 +108,7 @@ class ReportQuery:
     ) -> ReportConnection:
         wanted = ReportRowStatus(status.value) if status is not None else None
         page = await moderation.report_page(info.context.call, wanted, first, after)
-        found = edges(page, "Report", lambda row: Report(row=row))
-        return ReportConnection(
-            edges=[ReportEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Report"),
-        )
+        return ReportConnection.of(page, "Report", lambda row: Report(row=row))
 
 
 @strawberry.input(description="A message to report, and why.")
