@@ -21,7 +21,7 @@ from resolvers.access import (
 from resolvers.audit import REASON_MIN, audit, staff_reason
 from resolvers.common import Call, Forbidden, Refused
 from resolvers.messages import readable
-from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, id_page
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
 from resolvers.sessions import member_changed
@@ -82,13 +82,8 @@ async def report_page(
     """Reports, oldest first, optionally of one status (staff only). Reading the queue
     shows reported private messages, so each listing is audited."""
     staff = require_staff(call)
-    size = page_size(first)
-    position = decode_cursor("Report", after)
     query = Report.all() if status is None else Report.filter(status=status)
-    if position is not None:
-        query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
-    page = make_page(rows, [r.id for r in rows], size, after=position is not None)
+    page: Page[Report] = await id_page(query, "Report", first, after, newest_first=False)
     if page.rows:
         await audit(staff, "READ_REPORTS", None, [f"report:{r.id}" for r in page.rows], None)
     return page
@@ -173,16 +168,23 @@ async def hide_message(call: Call, message_id: int, reason: str) -> Message:
     return message
 
 
-async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> User:
-    """Stop a member writing until a time; they can still sign in and read."""
-    staff = require_staff(call)
-    why = staff_reason(reason)
+async def _suspendable(staff: User, user_id: int, staff_message: str) -> User:
+    """The member whose suspension `staff` sets or lifts: nobody their own, and only
+    admins a staff member's (else Forbidden with `staff_message`)."""
     member = await User.get_or_none(id=user_id)
     if member is None:
         raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
     if member.id == staff.id:
         raise Forbidden(OWN_SUSPENSION)
-    require_admin_for_staff(staff, member, "Only admins can suspend staff.")
+    require_admin_for_staff(staff, member, staff_message)
+    return member
+
+
+async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> User:
+    """Stop a member writing until a time; they can still sign in and read."""
+    staff = require_staff(call)
+    why = staff_reason(reason)
+    member = await _suspendable(staff, user_id, "Only admins can suspend staff.")
     if until.tzinfo is None or until <= datetime.now(UTC):
         raise Refused("UNTIL_IN_PAST", "Suspend until a time in the future (with zone).", "until")
     member.suspended_until, member.suspension_reason = until, why
@@ -195,12 +197,7 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
 async def unsuspend(call: Call, user_id: int) -> User:
     """Lift a suspension: only admins lift a staff member's, and nobody their own."""
     staff = require_staff(call)
-    member = await User.get_or_none(id=user_id)
-    if member is None:
-        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
-    if member.id == staff.id:
-        raise Forbidden(OWN_SUSPENSION)
-    require_admin_for_staff(staff, member, "Only admins can lift a staff member's suspension.")
+    member = await _suspendable(staff, user_id, "Only admins can lift a staff member's suspension.")
     member.suspended_until, member.suspension_reason = None, None
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "UNSUSPEND_MEMBER", member.id, [], None)

@@ -17,9 +17,9 @@ from schema import ids
 from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
-from schema.messages import Message, MessageConnection, Thread, still_signed_in
+from schema.messages import Message, Thread, message_page, still_signed_in
 from schema.node import Node, register
-from schema.pagination import After, Before, Connection, Edge, First, Last
+from schema.pagination import After, Connection, Edge, First
 from schema.payloads import Payload, attempt
 
 
@@ -49,20 +49,12 @@ class Conversation(Node):
     async def unread_count(self, info: Info[Context, None]) -> int:
         return await info.context.loaders.unread_in.load(self.row.id)
 
-    @strawberry.field(
+    messages_of = "conversation_id"  # the column holding a message's conversation
+    messages = strawberry.field(
+        resolver=message_page,
         description="Its messages, oldest first: `first`/`after` forwards, `last`/`before` "
-        "backwards."
+        "backwards.",
     )
-    async def messages(
-        self,
-        info: Info[Context, None],
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> MessageConnection:
-        key = messages.MessagePageKey("conversation_id", self.row.id, first, after, last, before)
-        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One conversation in a list, with its cursor.")

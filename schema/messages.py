@@ -119,6 +119,19 @@ class MessageConnection(Connection[MessageEdge]):
         return cls.of(page, "Message", Message.of)
 
 
+async def message_page(
+    root: Thread | LazyConversation,
+    info: Info[Context, None],
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+) -> MessageConnection:
+    """The messages field of threads and conversations: a page through the batched loader."""
+    key = messages.MessagePageKey(root.messages_of, root.row.id, first, after, last, before)
+    return await MessageConnection.load(info, key)
+
+
 @strawberry.type(description="A public discussion in a forum.")
 class Thread(Node):
     row: strawberry.Private[models.Thread]
@@ -147,20 +160,12 @@ class Thread(Node):
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field(
+    messages_of = "thread_id"  # the column holding a message's thread (read by message_page)
+    messages = strawberry.field(
+        resolver=message_page,
         description="Its messages, oldest first: `first`/`after` pages forwards, "
-        "`last`/`before` backwards."
+        "`last`/`before` backwards.",
     )
-    async def messages(
-        self,
-        info: Info[Context, None],
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> MessageConnection:
-        key = messages.MessagePageKey("thread_id", self.row.id, first, after, last, before)
-        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One thread in a list, with its cursor.")
