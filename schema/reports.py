@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from models.reports import Report as ReportRow
 from models.reports import ReportStatus as ReportRowStatus
-from resolvers import moderation
+from resolvers import reports
 from schema import ids
 from schema.accounts import User, load_account
 from schema.context import Context
@@ -53,7 +53,7 @@ class Report(Node):
     )
     async def message(self, info: Info[Context, None]) -> Message:
         row = await self.row.message
-        await moderation.audit_private_reads(info.context.call, self.row, [row])
+        await reports.audit_private_reads(info.context.call, self.row, [row])
         return Message.of(row)
 
     @strawberry.field(description="Who reported it; null if their account is gone.")
@@ -77,8 +77,8 @@ class Report(Node):
         "private ones is written to each author's privacyReads."
     )
     async def context(self, info: Info[Context, None]) -> list[Message]:
-        rows = await moderation.report_context(await self.row.message)
-        await moderation.audit_private_reads(info.context.call, self.row, rows)
+        rows = await reports.report_context(await self.row.message)
+        await reports.audit_private_reads(info.context.call, self.row, rows)
         return [Message.of(row) for row in rows]
 
 
@@ -107,7 +107,7 @@ class ReportQuery:
         ] = None,
     ) -> ReportConnection:
         wanted = ReportRowStatus(status.value) if status is not None else None
-        page = await moderation.report_page(info.context.call, wanted, first, after)
+        page = await reports.report_page(info.context.call, wanted, first, after)
         return ReportConnection.of(page, "Report", lambda row: Report(row=row))
 
 
@@ -145,7 +145,7 @@ class ReportMutation:
         message_id = ids.decode_pk(input.message_id, "Message")
         return await attempt(
             ReportMessagePayload,
-            moderation.report_message(info.context.call, message_id, input.reason),
+            reports.report_message(info.context.call, message_id, input.reason),
             lambda row: ReportMessagePayload(report=Report(row=row), user_errors=[]),
         )
 
@@ -159,6 +159,6 @@ class ReportMutation:
         hide = input.action is ReportAction.HIDE_MESSAGE
         return await attempt(
             ResolveReportPayload,
-            moderation.resolve_report(info.context.call, report_id, hide, input.note),
+            reports.resolve_report(info.context.call, report_id, hide, input.note),
             lambda row: ResolveReportPayload(report=Report(row=row), user_errors=[]),
         )
