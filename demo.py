@@ -8,7 +8,9 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.base import Role
-from models.messages import Conversation, Forum, Message, Participant, Thread
+from models.conversations import Conversation, Participant
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow, Profile
 from resolvers.accounts import create_member

@@ -12,13 +12,19 @@ from tortoise.migrations.api import migrate as run_migrations
 
 MODEL_MODULES = [
     "models.accounts",
+    "models.sessions",
     "models.policy",
     "models.mail",
+    "models.newsletters",
     "models.limits",
     "models.privacy",
     "models.profiles",
-    "models.moderation",
+    "models.audit",
+    "models.forums",
     "models.messages",
+    "models.conversations",
+    "models.reports",
+    "models.rights",
     "models.activity",
 ]
 

@@ -1,4 +1,4 @@
-"""Members, registrations waiting for their email link, sessions and one-time email tokens."""
+"""Members, registrations waiting for their email link and one-time email tokens."""
 
 from __future__ import annotations
 
@@ -67,28 +67,6 @@ class PendingRegistration(IpRecord):
         table = "pending_registrations"
 
 
-class Session(IpRecord):
-    """A signed-in browser, whose cookie token is stored only as a hash."""
-
-    id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="sessions", on_delete=fields.CASCADE
-    )
-    token_hash = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    last_used_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-    revoked_at = fields.DatetimeField(null=True)
-    # Derived once at sign-in, so the member's list never needs the address again.
-    browser = fields.CharField(max_length=60, null=True)
-    operating_system = fields.CharField(max_length=60, null=True)
-    country = fields.CharField(max_length=2, null=True)
-
-    class Meta:
-        table = "sessions"
-        indexes = (("user_id", "revoked_at"),)
-
-
 class TokenPurpose(StrEnum):
     """What a mailed one-time token is good for."""
 
@@ -114,34 +92,3 @@ class EmailToken(IpRecord):
     class Meta:
         table = "email_tokens"
         indexes = (("user_id", "purpose", "used_at"),)
-
-
-class CorrectionStatus(StrEnum):
-    """Where a correction request stands."""
-
-    OPEN = "open"
-    APPLIED = "applied"
-    REJECTED = "rejected"
-
-
-class CorrectionRequest(IpRecord):
-    """A member asking for a change to data they cannot change themselves."""
-
-    id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="corrections", on_delete=fields.CASCADE
-    )
-    field = fields.CharField(max_length=40)
-    proposed_value = fields.CharField(max_length=500)
-    reason = fields.CharField(max_length=1000)
-    status = fields.CharEnumField(CorrectionStatus, max_length=16, default=CorrectionStatus.OPEN)
-    response = fields.CharField(max_length=1000, null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    resolved_at = fields.DatetimeField(null=True)
-    resolved_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="corrections_resolved", null=True, on_delete=fields.SET_NULL
-    )
-
-    class Meta:
-        table = "correction_requests"
-        indexes = (("status", "id"), ("user_id", "id"))

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import EmailToken, TokenPurpose, User
 from models.base import Role
 from resolvers import mails, registrations
+from resolvers.access import require_member
 from resolvers.common import Call, Problem, Refused
 from resolvers.policy import current_policy
 from services import usernames
@@ -153,20 +154,32 @@ async def register(call: Call, data: Registration) -> None:
     await registrations.hold(call, newcomer)
 
 
-async def _mail_confirmation(call: Call, user: User) -> None:
-    """A fresh link for an account registered before registrations waited for theirs."""
+async def issue_email_token(
+    call: Call, user: User, purpose: TokenPurpose, email: str, lifetime: timedelta
+) -> str:
+    """A new one-time token for `email` (only its hash is kept); the member's earlier
+    unused tokens of that purpose stop working, so only the newest link works (G9).
+    Call it inside the transaction that mails the link."""
     token = new_token()
-    await EmailToken.filter(
-        user=user, purpose=TokenPurpose.CONFIRM_EMAIL, used_at__isnull=True
-    ).update(used_at=datetime.now(UTC))  # only the newest link works
+    now = datetime.now(UTC)
+    await EmailToken.filter(user_id=user.id, purpose=purpose, used_at__isnull=True).update(
+        used_at=now
+    )
     await EmailToken.create(
         user=user,
-        purpose=TokenPurpose.CONFIRM_EMAIL,
+        purpose=purpose,
         token_hash=token_hash(token),
-        email=user.email,
-        expires_at=datetime.now(UTC) + timedelta(hours=call.settings.confirm_token_hours),
+        email=email,
+        expires_at=now + lifetime,
         **call.ip_columns,
     )
+    return token
+
+
+async def _mail_confirmation(call: Call, user: User) -> None:
+    """A fresh link for an account registered before registrations waited for theirs."""
+    lifetime = timedelta(hours=call.settings.confirm_token_hours)
+    token = await issue_email_token(call, user, TokenPurpose.CONFIRM_EMAIL, user.email, lifetime)
     await mails.send_confirmation(call.settings, user.email, user.username, token)
 
 
@@ -248,7 +261,7 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
     same answer (and its owner a notice), so the change never reveals members; mail
     to either address is counted per address alike and skipped silently past its limit.
     """
-    viewer = call.require_member()
+    viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
         raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
     try:
@@ -270,18 +283,8 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
         if owner is not None:
             await mails.send_already_registered(call.settings, owner.email)
             return
-        token = new_token()
-        await EmailToken.filter(
-            user=viewer, purpose=TokenPurpose.CHANGE_EMAIL, used_at__isnull=True
-        ).update(used_at=datetime.now(UTC))
-        await EmailToken.create(
-            user=viewer,
-            purpose=TokenPurpose.CHANGE_EMAIL,
-            token_hash=token_hash(token),
-            email=address,
-            expires_at=datetime.now(UTC) + timedelta(hours=call.settings.confirm_token_hours),
-            **call.ip_columns,
-        )
+        lifetime = timedelta(hours=call.settings.confirm_token_hours)
+        token = await issue_email_token(call, viewer, TokenPurpose.CHANGE_EMAIL, address, lifetime)
         await mails.send_change_email(call.settings, address, viewer.username, token)
 
 

@@ -10,17 +10,10 @@ from tortoise.functions import Count
 
 from models.accounts import User
 from models.activity import PageView, Visit
+from resolvers.access import STAFF_DATA, require_admin, require_admin_for_staff, require_staff
 from resolvers.addresses import sightings
+from resolvers.audit import audit, audit_each, staff_reason
 from resolvers.common import BadInput, Call, Refused
-from resolvers.moderation import (
-    STAFF_DATA,
-    audit,
-    audit_each,
-    require_admin,
-    require_admin_for_staff,
-    require_staff,
-    staff_reason,
-)
 from services.clients import agent, country
 
 VISIT_GAP = timedelta(minutes=30)

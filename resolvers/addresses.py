@@ -11,12 +11,16 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
-from models.accounts import CorrectionRequest, EmailToken, PendingRegistration, Session, User
+from models.accounts import EmailToken, PendingRegistration, User
 from models.activity import Visit
+from models.audit import AuditEntry
+from models.conversations import Conversation
 from models.mail import OutboxMail
-from models.messages import Conversation, Message, MessageEdit, Report, Thread
-from models.moderation import AuditEntry
+from models.messages import Message, MessageEdit, Thread
 from models.policy import Consent
+from models.reports import Report
+from models.rights import CorrectionRequest
+from models.sessions import Session
 
 
 @dataclass(frozen=True)

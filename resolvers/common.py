@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from models.accounts import Session, User
-from models.base import Role
-from models.moderation import AuditEntry
+from models.accounts import User
+from models.audit import AuditEntry
+from models.sessions import Session
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
@@ -41,20 +40,6 @@ class Refused(Exception):
         refused = cls(problems[0].code, problems[0].message, problems[0].field)
         refused.problems = list(problems)
         return refused
-
-
-STAFF = frozenset({Role.MODERATOR, Role.ADMIN})
-
-
-def suspended(user: User) -> bool:
-    """Is the member suspended at this moment?"""
-    until = user.suspended_until
-    return until is not None and until > datetime.now(UTC)
-
-
-def has_staff_powers(user: User | None) -> bool:
-    """A moderator or admin who is not suspended: a suspension takes every staff power."""
-    return user is not None and user.role in STAFF and not suspended(user)
 
 
 class NotSignedIn(Exception):
@@ -122,21 +107,3 @@ class Call:
         except RateLimitExceeded:
             return False
         return True
-
-    def require_member(self) -> User:
-        """The viewer, or NotSignedIn."""
-        if self.viewer is None:
-            raise NotSignedIn()
-        return self.viewer
-
-    def require_writer(self) -> User:
-        """The viewer if they may write: confirmed and not suspended (else a Refused)."""
-        viewer = self.require_member()
-        if not viewer.confirmed:
-            raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.")
-        if suspended(viewer):
-            reason = viewer.suspension_reason or "no reason given"
-            until = viewer.suspended_until
-            message = f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC: {reason}"
-            raise Refused("SUSPENDED", message)
-        return viewer

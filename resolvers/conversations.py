@@ -9,27 +9,24 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.messages import Conversation, Message, Participant
-from models.profiles import Follow
+from models.conversations import Conversation, Participant
+from models.messages import Message
 from models.sql import columns, fetch, placeholders
 from resolvers import privacy
+from resolvers.access import require_member, require_writer
 from resolvers.common import Call, Forbidden, Problem, Refused
 from resolvers.forums import clean_title
-from resolvers.messages import clean_body, post
-from resolvers.pages import Page, decode_cursor, make_page, page_size
-from resolvers.privacy import Setting
+from resolvers.messages import clean_body, participant_conversations, post
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 MAX_RECIPIENTS = 20
 
 
 async def visible_conversation(viewer: User | None, conversation_id: int) -> Conversation | None:
     """The conversation if the viewer takes part in it; otherwise it does not exist."""
-    if viewer is None:
+    if not await participant_conversations(viewer, [conversation_id]):
         return None
-    taking_part = await Participant.exists(
-        conversation_id=conversation_id, user_id=viewer.id, left_at__isnull=True
-    )
-    return await Conversation.get_or_none(id=conversation_id) if taking_part else None
+    return await Conversation.get_or_none(id=conversation_id)
 
 
 MineBatch = Callable[[Sequence[int]], Awaitable[list[Conversation | None]]]
@@ -39,13 +36,9 @@ def mine_loader(viewer: User | None) -> MineBatch:
     """Batch for one request: each conversation if the viewer takes part, else None."""
 
     async def mine(ids: Sequence[int]) -> list[Conversation | None]:
-        if viewer is None:
+        taking_part = await participant_conversations(viewer, ids)
+        if not taking_part:
             return [None] * len(ids)
-        taking_part = set(
-            await Participant.filter(
-                user_id=viewer.id, conversation_id__in=ids, left_at__isnull=True
-            ).values_list("conversation_id", flat=True)
-        )
         rows = {c.id: c for c in await Conversation.filter(id__in=list(taking_part))}
         return [rows.get(id_) for id_ in ids]
 
@@ -81,12 +74,13 @@ async def conversation_page(
     return page, unread
 
 
-# Messages in the participant's conversation after the last one they read, not their own.
-_UNREAD = (
-    "SELECT COUNT(m.id) FROM messages m WHERE m.conversation_id = p.conversation_id "
-    "AND m.id > p.last_read_message_id AND m.deleted_at IS NULL "
-    "AND (m.author_id IS NULL OR m.author_id <> {0})"
+# A message m that participant p (the viewer, placeholder {0}) has not read: in their
+# conversation, after the last one they read, not deleted, not their own.
+_UNREAD_MESSAGE = (
+    "m.conversation_id = p.conversation_id AND m.id > p.last_read_message_id "
+    "AND m.deleted_at IS NULL AND (m.author_id IS NULL OR m.author_id <> {0})"
 )
+_UNREAD = "SELECT COUNT(m.id) FROM messages m WHERE " + _UNREAD_MESSAGE  # noqa: S608
 
 
 async def participants_of(ids: Sequence[int]) -> list[list[int]]:
@@ -107,9 +101,7 @@ def unread_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[li
         marks = ", ".join(placeholders(1, len(ids)))  # placeholders only, never values
         sql = (
             "SELECT p.conversation_id AS id, COUNT(m.id) AS n FROM participants p "  # noqa: S608
-            "JOIN messages m ON m.conversation_id = p.conversation_id "
-            "AND m.id > p.last_read_message_id AND m.deleted_at IS NULL "
-            "AND (m.author_id IS NULL OR m.author_id <> {0}) "
+            f"JOIN messages m ON {_UNREAD_MESSAGE} "
             "WHERE p.user_id = {0} AND p.conversation_id IN (" + marks + ") "
             "GROUP BY p.conversation_id"
         )
@@ -126,18 +118,13 @@ async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User
         message = f"Choose 1 to {MAX_RECIPIENTS} other members."
         raise Refused("RECIPIENTS_COUNT", message, "recipientIds")
     users = {u.id: u for u in await User.filter(id__in=unique)}
-    settings = await privacy.settings_by_user(unique)
-    follows = set(
-        await Follow.filter(follower_id__in=unique, followee_id=viewer.id).values_list(
-            "follower_id", flat=True
-        )
-    )
+    owners = await privacy.owners(viewer, unique)
     # A refusal points at the id as sent (the viewer and repeats included in the count).
     sent_at = {user_id: index for index, user_id in reversed(list(enumerate(ids)))}
     refused = []
-    for user_id, row in zip(unique, settings, strict=True):
-        owner = privacy.Owner(user_id, row, user_id in follows)
-        if user_id not in users or not privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE):
+    for owner in owners:
+        user_id = owner.id
+        if user_id not in users or not privacy.can_message(viewer, owner):
             # The same words for "no such member" and "does not accept you".
             field = ("recipientIds", str(sent_at[user_id]))
             refused.append(Problem("CANNOT_MESSAGE", "You cannot message this member.", field))
@@ -150,7 +137,7 @@ async def start_conversation(
     call: Call, recipient_ids: Sequence[int], title: str, body: str
 ) -> Conversation:
     """Start a conversation with members whose settings let the viewer message them."""
-    viewer = call.require_writer()
+    viewer = require_writer(call)
     title, body = clean_title(title), clean_body(body)
     recipients = await _recipients(call, viewer, recipient_ids)
     await call.limits.hit("conversation-member", str(viewer.id))
@@ -173,10 +160,10 @@ async def start_conversation(
 
 async def send_message(call: Call, conversation_id: int, body: str) -> Message:
     """Write in a conversation the viewer takes part in (FORBIDDEN for anyone else)."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     if await visible_conversation(viewer, conversation_id) is None:
         raise Forbidden()
-    viewer = call.require_writer()
+    viewer = require_writer(call)
     body = clean_body(body)
     await call.limits.hit("post-member", str(viewer.id))
     await call.limits.hit("post-client", call.client_key)  # many accounts, one client
@@ -192,7 +179,7 @@ async def send_message(call: Call, conversation_id: int, body: str) -> Message:
 
 
 async def _own_place(call: Call, conversation_id: int) -> tuple[User, Conversation]:
-    viewer = call.require_member()
+    viewer = require_member(call)
     conversation = await visible_conversation(viewer, conversation_id)
     if conversation is None:
         raise Refused("CONVERSATION_NOT_FOUND", "You have no such conversation.", "conversationId")

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 from tortoise.transactions import in_transaction
 
-from models.messages import Forum, Message, Thread
+from models.forums import Forum
+from models.messages import Message, Thread
+from resolvers.access import require_writer
 from resolvers.common import Call, Refused
 from resolvers.messages import clean_body, post
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 TITLE_MIN, TITLE_MAX = 3, 150
 
@@ -58,7 +60,7 @@ async def thread_page(forum_id: int, first: int | None, after: str | None) -> Pa
 
 async def create_thread(call: Call, forum_id: int, title: str, body: str) -> Thread:
     """Open a thread with its first message, both recording the writer's address."""
-    author = call.require_writer()
+    author = require_writer(call)
     title, body = clean_title(title), clean_body(body)
     forum = await Forum.get_or_none(id=forum_id)
     if forum is None:
@@ -75,7 +77,7 @@ async def create_thread(call: Call, forum_id: int, title: str, body: str) -> Thr
 
 async def post_message(call: Call, thread_id: int, body: str) -> Message:
     """Add a message to a thread."""
-    author = call.require_writer()
+    author = require_writer(call)
     body = clean_body(body)
     thread = await Thread.get_or_none(id=thread_id)
     if thread is None:

@@ -14,7 +14,7 @@ from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Profile
 from models.sql import fetch, from_row, placeholders, select_list
-from resolvers.privacy import Owner, owner_of
+from resolvers.privacy import Owner, follows_viewer_sql, owner_of
 
 NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
 
@@ -41,10 +41,9 @@ def _select(count: int) -> str:
     """The statement for `count` ids ({0}: the viewer; {1}..: the ids)."""
     selected = ", ".join(select_list(alias, model) for alias, model in _PARTS)
     ids = ", ".join(placeholders(1, count))
+    follows = follows_viewer_sql("u.id", "{0}")
     return (
-        f"SELECT {selected}, "  # noqa: S608 - names are our models' columns, values placeholders
-        "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = {0}) "
-        'AS "follows_viewer", '
+        f'SELECT {selected}, {follows} AS "follows_viewer", '  # noqa: S608 - our columns, placeholders
         "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = {0} AND f.followee_id = u.id) "
         'AS "viewer_follows" '
         "FROM users u LEFT JOIN profiles p ON p.user_id = u.id "

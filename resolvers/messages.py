@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.messages import Message, MessageEdit, Participant
+from models.conversations import Participant
+from models.messages import Message, MessageEdit
 from models.sql import columns, fetch, placeholders
-from resolvers.common import Call, Refused, has_staff_powers
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.access import has_staff_powers, require_member, require_writer
+from resolvers.audit import audit
+from resolvers.common import Call, Refused
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 BODY_MAX = 10_000
 EDIT_WINDOW = timedelta(minutes=30)
@@ -37,7 +40,8 @@ async def messages_by_id(ids: Sequence[int]) -> list[Message | None]:
 
 
 async def participant_conversations(viewer: User | None, ids: Sequence[int]) -> set[int]:
-    """Which of these conversations the viewer is in (and has not left)."""
+    """Which of these conversations the viewer takes part in (joined and not left): the
+    one active-participant check every conversation path uses."""
     if viewer is None or not ids:
         return set()
     rows = await Participant.filter(
@@ -172,7 +176,7 @@ def _page_of(rows: list[Message], shape: tuple[str, bool, int, int | None]) -> P
 
 async def editable(call: Call, message_id: int) -> tuple[User, Message]:
     """The viewer's own message, still open to editing."""
-    viewer = call.require_writer()
+    viewer = require_writer(call)
     message = await readable(viewer, await Message.get_or_none(id=message_id))
     if message is None or message.author_id != viewer.id:  # type: ignore[attr-defined]
         raise Refused("MESSAGE_NOT_FOUND", "You have no such message.", "messageId")
@@ -199,7 +203,7 @@ async def edit_message(call: Call, message_id: int, body: str) -> Message:
 
 async def delete_message(call: Call, message_id: int) -> Message:
     """Delete your own message (or, as staff, any public one); it keeps its place."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     message = await readable(viewer, await Message.get_or_none(id=message_id))
     # Staff powers cover public threads only; in a conversation a moderator is a member.
     public = message is not None and message.thread_id is not None  # type: ignore[attr-defined]
@@ -211,8 +215,6 @@ async def delete_message(call: Call, message_id: int) -> Message:
         message.deleted_at = datetime.now(UTC)
         await message.save(update_fields=["deleted_at"])
         if not own:
-            from resolvers.moderation import audit
-
             await audit(viewer, "DELETE_MESSAGE", message.author_id, [str(message.id)], None)  # type: ignore[attr-defined]
     return message
 

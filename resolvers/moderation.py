@@ -1,91 +1,29 @@
-"""Staff powers: privileged reads of private data, always written to the audit log."""
+"""Staff powers: privileged reads of private data, hiding messages and suspensions,
+always written to the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from models.accounts import User
-from models.base import Role
-from models.messages import Message, Report, ReportStatus
-from models.moderation import AuditEntry
+from models.messages import Message
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers.common import STAFF, BadInput, Call, Forbidden, Refused, has_staff_powers
-from resolvers.messages import readable
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from models.reports import Report
+from resolvers.access import (
+    STAFF_DATA,
+    require_admin_for_staff,
+    require_staff,
+)
+from resolvers.audit import audit, staff_reason
+from resolvers.common import Call, Forbidden, Refused
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
+from resolvers.sessions import member_changed
 
-REASON_MIN, REASON_MAX = 3, 500
-STAFF_DATA = "Only admins can read a staff member's private data."
 OWN_SUSPENSION = "Nobody can suspend themselves or lift their own suspension."
-
-
-def require_staff(call: Call) -> User:
-    """The viewer if a moderator or admin who is not suspended; else NotSignedIn or
-    Forbidden."""
-    viewer = call.require_member()
-    if not has_staff_powers(viewer):
-        raise Forbidden()
-    return viewer
-
-
-def require_admin(call: Call) -> User:
-    """The viewer if an admin who is not suspended; else NotSignedIn or Forbidden."""
-    viewer = require_staff(call)
-    if viewer.role is not Role.ADMIN:
-        raise Forbidden()
-    return viewer
-
-
-def require_admin_for_staff(staff: User, member: User, message: str) -> None:
-    """Forbidden (with `message`) when a moderator would act on or read staff: only
-    admins do that. Roles are public, so the refusal reveals nothing."""
-    if member.role in STAFF and staff.role is not Role.ADMIN:
-        raise Forbidden(message)
-
-
-async def audit(
-    actor: User, action: str, subject_id: int | None, fields: Sequence[str], reason: str | None
-) -> AuditEntry:
-    """Append an entry to the audit log."""
-    return await AuditEntry.create(
-        actor_id=actor.id,
-        action=action,
-        subject_id=subject_id,
-        fields_read=list(fields),
-        reason=reason,
-    )
-
-
-async def audit_each(
-    actor: User, action: str, subject_ids: Sequence[int], fields: Sequence[str], reason: str
-) -> None:
-    """Append one entry per subject, in one statement."""
-    if subject_ids:
-        await AuditEntry.bulk_create(
-            [
-                AuditEntry(
-                    actor_id=actor.id,
-                    action=action,
-                    subject_id=subject_id,
-                    fields_read=list(fields),
-                    reason=reason,
-                )
-                for subject_id in subject_ids
-            ]
-        )
-
-
-def staff_reason(reason: str) -> str:
-    """A staff member's stated reason, or BadInput when it is missing or too long."""
-    reason = reason.strip()
-    if not REASON_MIN <= len(reason) <= REASON_MAX or "\x00" in reason:
-        raise BadInput(f"Give a reason of {REASON_MIN} to {REASON_MAX} characters.")
-    return reason
 
 
 @dataclass(frozen=True)
@@ -113,130 +51,6 @@ async def privileged_profile(
     return PrivateRecord(user, profile, settings)
 
 
-async def audit_page(call: Call, first: int | None, after: str | None) -> Page[AuditEntry]:
-    """The audit log, newest first (admins only)."""
-    require_admin(call)
-    return await _audit_page(AuditEntry.all(), first, after)
-
-
-async def reads_of(user_id: int, first: int | None, after: str | None) -> Page[AuditEntry]:
-    """Staff reads of and actions on one member's data, newest first (for that member)."""
-    return await _audit_page(AuditEntry.filter(subject_id=user_id), first, after)
-
-
-async def _audit_page(query: Any, first: int | None, after: str | None) -> Page[AuditEntry]:
-    size = page_size(first)
-    position = decode_cursor("AuditEntry", after)
-    if position is not None:
-        query = query.filter(id__lt=position)
-    rows = await query.order_by("-id").limit(size + 1)
-    return make_page(rows, [row.id for row in rows], size, after=position is not None)
-
-
-# ------------------------------------------------------------ reports and actions
-
-REPORT_MAX = 1000
-CONTEXT_AROUND = 2
-
-
-async def report_message(call: Call, message_id: int, reason: str) -> Report:
-    """Ask moderators to look at a message the viewer can read."""
-    viewer = call.require_writer()
-    reason = reason.strip()
-    if not REASON_MIN <= len(reason) <= REPORT_MAX:
-        message = f"Say what is wrong in {REASON_MIN} to {REPORT_MAX} characters."
-        raise Refused("REASON_LENGTH", message, "reason")
-    message_row = await readable(viewer, await Message.get_or_none(id=message_id))
-    if message_row is None:
-        raise Refused("MESSAGE_NOT_FOUND", "There is no such message.", "messageId")
-    await call.limits.hit("report-member", str(viewer.id))
-    return await Report.create(
-        message=message_row, reporter=viewer, reason=reason, **call.ip_columns
-    )
-
-
-async def report_page(
-    call: Call, status: ReportStatus | None, first: int | None, after: str | None
-) -> Page[Report]:
-    """Reports, oldest first, optionally of one status (staff only). Reading the queue
-    shows reported private messages, so each listing is audited."""
-    staff = require_staff(call)
-    size = page_size(first)
-    position = decode_cursor("Report", after)
-    query = Report.all() if status is None else Report.filter(status=status)
-    if position is not None:
-        query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
-    page = make_page(rows, [r.id for r in rows], size, after=position is not None)
-    if page.rows:
-        await audit(staff, "READ_REPORTS", None, [f"report:{r.id}" for r in page.rows], None)
-    return page
-
-
-READ_REPORTED = "READ_REPORTED_CONVERSATION"
-
-
-async def audit_private_reads(call: Call, report: Report, shown: Sequence[Message]) -> None:
-    """Tell each member whose private (conversation) message staff are shown through a
-    report: an entry in their privacyReads naming the messages and the report. Every
-    staff path that shows a reported message calls this. One entry per author and
-    report in a request: showing more of the same author's messages extends it before
-    the answer leaves. The staff member's own messages need none."""
-    staff = call.viewer
-    if staff is None or staff.role not in STAFF:
-        return  # the reporter, a participant, sees what the conversation shows them
-    by_author: dict[int, set[int]] = {}
-    for message in shown:
-        author = message.author_id  # type: ignore[attr-defined]
-        if message.conversation_id is not None and author not in (None, staff.id):  # type: ignore[attr-defined]
-            by_author.setdefault(author, set()).add(message.id)
-    async with call.audit_lock:  # sibling fields of one report resolve concurrently
-        for author, ids in by_author.items():
-            entry = call.private_reads.get((report.id, author))
-            if entry is None:
-                fields = _message_fields(ids)
-                entry = await audit(staff, READ_REPORTED, author, fields, f"report:{report.id}")
-                call.private_reads[(report.id, author)] = entry
-            elif not set(_message_fields(ids)) <= set(entry.fields_read):
-                known = {int(name.partition(":")[2]) for name in entry.fields_read}
-                entry.fields_read = _message_fields(known | ids)
-                await entry.save(update_fields=["fields_read"])
-
-
-def _message_fields(ids: set[int]) -> list[str]:
-    return [f"message:{id_}" for id_ in sorted(ids)]
-
-
-async def report_context(message: Message) -> list[Message]:
-    """The reported message with the few around it in its thread or conversation."""
-    where = (
-        {"thread_id": message.thread_id}  # type: ignore[attr-defined]
-        if message.thread_id is not None  # type: ignore[attr-defined]
-        else {"conversation_id": message.conversation_id}  # type: ignore[attr-defined]
-    )
-    before = await Message.filter(**where, id__lt=message.id).order_by("-id").limit(CONTEXT_AROUND)
-    after = await Message.filter(**where, id__gt=message.id).order_by("id").limit(CONTEXT_AROUND)
-    return [*reversed(before), message, *after]
-
-
-async def resolve_report(call: Call, report_id: int, hide: bool, note: str | None) -> Report:
-    """Close a report: dismiss it, or hide the message it is about."""
-    staff = require_staff(call)
-    report = await Report.get_or_none(id=report_id).select_related("message")
-    if report is None:
-        raise Refused("REPORT_NOT_FOUND", "There is no such report.", "reportId")
-    now = datetime.now(UTC)
-    report.status = ReportStatus.RESOLVED if hide else ReportStatus.DISMISSED
-    report.resolved_at, report.resolved_by, report.note = now, staff, (note or "")[:1000] or None
-    await report.save(update_fields=["status", "resolved_at", "resolved_by_id", "note"])
-    if hide and report.message.hidden_at is None:
-        report.message.hidden_at = now  # the payload shows the message as it is now
-        await Message.filter(id=report.message.id).update(hidden_at=now)
-    action = "HIDE_REPORTED_MESSAGE" if hide else "DISMISS_REPORT"
-    await audit(staff, action, report.message.author_id, [f"report:{report.id}"], note)  # type: ignore[attr-defined]
-    return report
-
-
 async def hide_message(call: Call, message_id: int, reason: str) -> Message:
     """Hide a public message (private ones only once reported)."""
     staff = require_staff(call)
@@ -252,43 +66,38 @@ async def hide_message(call: Call, message_id: int, reason: str) -> Message:
     return message
 
 
-async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> User:
-    """Stop a member writing until a time; they can still sign in and read."""
-    staff = require_staff(call)
-    why = staff_reason(reason)
+async def _suspendable(staff: User, user_id: int, staff_message: str) -> User:
+    """The member whose suspension `staff` sets or lifts: nobody their own, and only
+    admins a staff member's (else Forbidden with `staff_message`)."""
     member = await User.get_or_none(id=user_id)
     if member is None:
         raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
     if member.id == staff.id:
         raise Forbidden(OWN_SUSPENSION)
-    require_admin_for_staff(staff, member, "Only admins can suspend staff.")
+    require_admin_for_staff(staff, member, staff_message)
+    return member
+
+
+async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> User:
+    """Stop a member writing until a time; they can still sign in and read."""
+    staff = require_staff(call)
+    why = staff_reason(reason)
+    member = await _suspendable(staff, user_id, "Only admins can suspend staff.")
     if until.tzinfo is None or until <= datetime.now(UTC):
         raise Refused("UNTIL_IN_PAST", "Suspend until a time in the future (with zone).", "until")
     member.suspended_until, member.suspension_reason = until, why
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "SUSPEND_MEMBER", member.id, [until.isoformat()], why)
-    await _member_changed(call, member.id)
+    await member_changed(call.broker, member.id)
     return member
 
 
 async def unsuspend(call: Call, user_id: int) -> User:
     """Lift a suspension: only admins lift a staff member's, and nobody their own."""
     staff = require_staff(call)
-    member = await User.get_or_none(id=user_id)
-    if member is None:
-        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
-    if member.id == staff.id:
-        raise Forbidden(OWN_SUSPENSION)
-    require_admin_for_staff(staff, member, "Only admins can lift a staff member's suspension.")
+    member = await _suspendable(staff, user_id, "Only admins can lift a staff member's suspension.")
     member.suspended_until, member.suspension_reason = None, None
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "UNSUSPEND_MEMBER", member.id, [], None)
-    await _member_changed(call, member.id)
+    await member_changed(call.broker, member.id)
     return member
-
-
-async def _member_changed(call: Call, user_id: int) -> None:
-    # Imported here: sessions -> accounts -> policy -> moderation would be a cycle.
-    from resolvers.sessions import member_changed
-
-    await member_changed(call.broker, user_id)

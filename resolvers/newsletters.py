@@ -8,11 +8,11 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.mail import Newsletter
+from models.newsletters import Newsletter
 from models.policy import ConsentKind
+from resolvers.access import require_admin, require_member
 from resolvers.common import Call, Refused
 from resolvers.mails import link
-from resolvers.moderation import require_admin
 from resolvers.policy import append_consent, set_consent
 from services.mail import enqueue
 from services.settings import Settings
@@ -25,7 +25,7 @@ BODY_MAX = 50_000
 async def set_subscription(call: Call, subscribed: bool) -> User:
     """Opt in to or out of newsletters (recorded in the consent ledger)."""
     await set_consent(call, ConsentKind.NEWSLETTER, subscribed)
-    return call.require_member()
+    return require_member(call)
 
 
 def unsubscribe_signature(settings: Settings, user_id: int) -> str:

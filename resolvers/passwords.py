@@ -10,12 +10,13 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import EmailToken, TokenPurpose, User
 from resolvers import mails
-from resolvers.accounts import normalise_email, password_problems
+from resolvers.access import require_member
+from resolvers.accounts import issue_email_token, normalise_email, password_problems
 from resolvers.common import Call, Refused
 from resolvers.sessions import member_changed, revoke_all
 from services.passwords import hash_password, verify_password
 from services.ratelimits import RateLimitExceeded
-from services.tokens import new_token, token_hash
+from services.tokens import token_hash
 
 log = logging.getLogger("forum.accounts")
 _background: set[asyncio.Task[None]] = set()
@@ -34,7 +35,7 @@ async def set_password(user: User, password: str) -> None:
 
 async def change_password(call: Call, current: str, new: str) -> None:
     """Change the viewer's password; every other session is signed out."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, current[:1024]):
         await call.limits.hit("login-account", call.vault.fingerprint(f"user:{viewer.id}"))
         raise Refused("WRONG_PASSWORD", "Your current password is not right.", "currentPassword")
@@ -64,19 +65,10 @@ async def _mail_reset(call: Call, email: str) -> None:
         user = await User.get_or_none(email_key=address, deleted_at__isnull=True)
         if user is None:
             return
-        token = new_token()
+        lifetime = timedelta(minutes=call.settings.reset_token_minutes)
         async with in_transaction():
-            # Only the newest link works (SECURITY.md G9).
-            await EmailToken.filter(
-                user_id=user.id, purpose=TokenPurpose.RESET_PASSWORD, used_at__isnull=True
-            ).update(used_at=datetime.now(UTC))
-            await EmailToken.create(
-                user=user,
-                purpose=TokenPurpose.RESET_PASSWORD,
-                token_hash=token_hash(token),
-                email=user.email,
-                expires_at=datetime.now(UTC) + timedelta(minutes=call.settings.reset_token_minutes),
-                **call.ip_columns,
+            token = await issue_email_token(
+                call, user, TokenPurpose.RESET_PASSWORD, user.email, lifetime
             )
             await mails.send_reset(call.settings, user.email, user.username, token)
     except (Refused, RateLimitExceeded):

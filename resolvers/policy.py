@@ -8,8 +8,8 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.policy import Consent, ConsentKind, PolicyVersion
+from resolvers.access import require_admin, require_member
 from resolvers.common import Call, Refused
-from resolvers.moderation import require_admin
 
 INITIAL_VERSION = "2026-01"
 _INITIAL_TEXT = Path(__file__).resolve().parent.parent / "services" / "data" / "privacy-policy.md"
@@ -100,7 +100,7 @@ async def policy_accepted(user: User) -> bool:
 
 async def accept_policy(call: Call, version: str) -> None:
     """Accept the current version of the policy."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     policy = await current_policy()
     if version != policy.version:
         message = f"Accept the current privacy policy (version {policy.version})."
@@ -110,7 +110,7 @@ async def accept_policy(call: Call, version: str) -> None:
 
 async def set_consent(call: Call, kind: ConsentKind, granted: bool) -> Consent:
     """Give or withdraw a permission; the ledger keeps every change."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     if kind is ConsentKind.PRIVACY_POLICY:
         raise Refused("USE_ACCEPT_POLICY", "Accept the policy with acceptPrivacyPolicy.", "kind")
     async with in_transaction():
@@ -126,5 +126,5 @@ async def set_consent(call: Call, kind: ConsentKind, granted: bool) -> Consent:
 
 async def my_consents(call: Call) -> list[Consent]:
     """The viewer's ledger, newest first."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     return await Consent.filter(user_id=viewer.id).order_by("-created_at", "-id")

@@ -9,6 +9,7 @@ from enum import StrEnum
 from models.accounts import User
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow
+from resolvers.access import may_write, require_member
 from resolvers.common import Call, Problem, Refused
 
 
@@ -54,7 +55,7 @@ def owner_of(user_id: int, settings: PrivacySettings | None, follows_viewer: boo
 
 def can_view(viewer: User | None, owner: Owner, setting: Setting) -> bool:
     """May this viewer see this owner's field? The owner always may; staff never here."""
-    if viewer is not None and viewer.id == owner.id:
+    if is_owner(viewer, owner.id):
         return True
     audience = owner.audience(setting)
     if audience is Audience.EVERYONE:
@@ -68,27 +69,56 @@ def can_view(viewer: User | None, owner: Owner, setting: Setting) -> bool:
     return False
 
 
+def is_owner(viewer: User | None, owner_id: int) -> bool:
+    """Is the viewer the member `owner_id`?"""
+    return viewer is not None and viewer.id == owner_id
+
+
+def can_message(viewer: User | None, owner: Owner) -> bool:
+    """May this viewer start a conversation with this owner? Their whoCanMessage must
+    admit the viewer, the viewer must be able to write (confirmed, not suspended), and
+    nobody messages themself."""
+    if not may_write(viewer) or is_owner(viewer, owner.id):
+        return False
+    return can_view(viewer, owner, Setting.WHO_CAN_MESSAGE)
+
+
 async def settings_by_user(ids: Sequence[int]) -> list[PrivacySettings]:
     """Batch: each member's settings (defaults for members who never changed one)."""
     rows = {row.user_id: row for row in await PrivacySettings.filter(user_id__in=ids)}  # type: ignore[attr-defined]
     return [rows.get(id_) or PrivacySettings(user_id=id_) for id_ in ids]
 
 
-def owners_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[list[Owner]]]:
-    """Batch for the owner loader of one request's viewer: settings plus who follows them."""
+def follows_viewer_sql(member: str, viewer: str) -> str:
+    """SQL truth value: does the member in column `member` follow the viewer whose id is
+    the placeholder `viewer`? Batches written in SQL use this, `owners` the same rule."""
+    return (
+        f"EXISTS (SELECT 1 FROM follows fv WHERE fv.follower_id = {member} "  # noqa: S608
+        f"AND fv.followee_id = {viewer})"
+    )
 
-    async def owners(ids: Sequence[int]) -> list[Owner]:
-        settings = await settings_by_user(ids)
-        followers: set[int] = set()
-        if viewer is not None:
-            followers = set(
-                await Follow.filter(follower_id__in=ids, followee_id=viewer.id).values_list(
-                    "follower_id", flat=True
-                )
+
+async def owners(viewer: User | None, ids: Sequence[int]) -> list[Owner]:
+    """Batch: the Owner of each member for this viewer (settings plus whether each
+    follows the viewer), in id order."""
+    settings = await settings_by_user(ids)
+    followers: set[int] = set()
+    if viewer is not None:
+        followers = set(
+            await Follow.filter(follower_id__in=ids, followee_id=viewer.id).values_list(
+                "follower_id", flat=True
             )
-        return [Owner(id_, row, id_ in followers) for id_, row in zip(ids, settings, strict=True)]
+        )
+    return [owner_of(id_, row, id_ in followers) for id_, row in zip(ids, settings, strict=True)]
 
-    return owners
+
+def owners_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[list[Owner]]]:
+    """Batch for the owner loader of one request's viewer."""
+
+    async def load(ids: Sequence[int]) -> list[Owner]:
+        return await owners(viewer, ids)
+
+    return load
 
 
 _AUDIENCE_FIELDS = {field.value for field in Setting}
@@ -96,7 +126,7 @@ _AUDIENCE_FIELDS = {field.value for field in Setting}
 
 async def update_settings(call: Call, changes: dict[str, Audience | bool]) -> PrivacySettings:
     """Change any subset of the viewer's settings; the next request already obeys them."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     unknown = set(changes) - _AUDIENCE_FIELDS - {"listed_in_members"}
     if unknown:
         problems = [Problem("UNKNOWN_SETTING", "No such setting.", (name,)) for name in unknown]

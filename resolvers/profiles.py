@@ -17,9 +17,10 @@ from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from models.sql import fetch, from_row, placeholders, select_list
+from resolvers.access import require_member, require_writer
 from resolvers.common import BadInput, Call, Problem, Refused
-from resolvers.pages import Page, decode_cursor, make_page, page_size
-from resolvers.privacy import Setting, can_view, owner_of
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from resolvers.privacy import Setting, can_view, follows_viewer_sql, owner_of
 
 TEXT_LIMITS = {"bio": 2000, "location": 100, "website": 200, "diet_plan": 100}
 WEIGHTS = ("start_weight_kg", "current_weight_kg", "goal_weight_kg")
@@ -90,7 +91,7 @@ def _camel(name: str) -> str:
 async def update_profile(call: Call, changes: dict[str, Any]) -> User:
     """Change the viewer's profile fields named in `changes` (None clears one). A profile
     is public text, so the rule for posting holds: confirmed and not suspended."""
-    viewer = call.require_writer()
+    viewer = require_writer(call)
     cleaned: dict[str, Any] = {}
     problems: list[Problem] = []
     for name, value in changes.items():
@@ -109,7 +110,7 @@ async def update_profile(call: Call, changes: dict[str, Any]) -> User:
 
 
 async def _target(call: Call, user_id: int) -> tuple[User, User]:
-    viewer = call.require_member()
+    viewer = require_member(call)
     if not viewer.confirmed:
         raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.", "userId")
     target = await User.get_or_none(id=user_id)
@@ -235,10 +236,10 @@ def _follow_select(direction: str, count: int) -> str:
         else ("follower_id", "followee_id")
     )
     marks = ", ".join(placeholders(3, count))  # placeholders only, never values
+    follows = follows_viewer_sql("n.member", "{2}")
     return (
         f"SELECT n.id, n.owner, n.member, {select_list('s', PrivacySettings)}, "  # noqa: S608
-        "EXISTS (SELECT 1 FROM follows v WHERE v.follower_id = n.member "
-        "AND v.followee_id = {2}) AS follows_viewer "
+        f"{follows} AS follows_viewer "
         f"FROM (SELECT id, {owner} AS owner, {member} AS member, "
         f"ROW_NUMBER() OVER (PARTITION BY {owner} ORDER BY id) AS rn FROM follows "
         f"WHERE {owner} IN ({marks}) AND id > {{1}}) AS n "

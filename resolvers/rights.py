@@ -8,18 +8,21 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.accounts import CorrectionRequest, CorrectionStatus, Session, User
+from models.accounts import User
+from models.audit import AuditEntry
 from models.messages import Message, Thread
-from models.moderation import AuditEntry
 from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
+from models.rights import CorrectionRequest, CorrectionStatus
+from models.sessions import Session
 from resolvers import sessions
+from resolvers.access import require_member, require_staff
 from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.addresses import erase
+from resolvers.audit import audit
 from resolvers.common import Call, Refused
-from resolvers.moderation import audit, require_staff
-from resolvers.pages import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, id_page
 from resolvers.privacy import Setting, settings_by_user
 from resolvers.profiles import profiles_by_user
 from services.passwords import verify_password
@@ -31,7 +34,7 @@ FIELD_MAX, VALUE_MAX, REASON_MAX = 40, 500, 1000
 
 async def request_correction(call: Call, field: str, value: str, reason: str) -> CorrectionRequest:
     """Ask moderators to correct data the member cannot change themselves."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     field, value, reason = field.strip(), value.strip(), reason.strip()
     if not 1 <= len(field) <= FIELD_MAX:
         raise Refused("FIELD_INVALID", f"Name the field in 1 to {FIELD_MAX} characters.", "field")
@@ -71,13 +74,8 @@ async def correction_page(
 ) -> Page[CorrectionRequest]:
     """Correction requests, oldest first (staff only)."""
     require_staff(call)
-    size = page_size(first)
-    position = decode_cursor("CorrectionRequest", after)
     query = CorrectionRequest.all() if status is None else CorrectionRequest.filter(status=status)
-    if position is not None:
-        query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
-    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+    return await id_page(query, "CorrectionRequest", first, after, newest_first=False)
 
 
 async def resolve_correction(
@@ -115,7 +113,7 @@ async def delete_account(call: Call, password: str) -> None:
     """Erase the viewer's personal data, address records and mail (the list is
     resolvers.addresses.ERASURES); public messages stay, signed by a deleted member, and
     private ones stay readable for the other participants."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
         raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
     async with in_transaction():
@@ -127,7 +125,7 @@ async def delete_account(call: Call, password: str) -> None:
 async def export_data(call: Call) -> dict[str, Any]:
     """Everything held about the viewer, as JSON-ready data: no IP address anywhere,
     locations at country level."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     (profile,) = await profiles_by_user([viewer.id])
     (settings,) = await settings_by_user([viewer.id])
     return {

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from tortoise import connections
 
 from models.accounts import User
-from models.messages import Forum, Message, Thread
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.sql import fetch
 from resolvers import search_sql
 from resolvers.common import BadInput, Call
-from resolvers.pages import page_size
+from resolvers.pagination import page_size
 from services.ratelimits import RULES
 
 QUERY_MAX = 200  # characters of search text

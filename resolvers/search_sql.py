@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from models.messages import Forum, Message, Thread
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.sql import columns
 
 TITLE, BODY = 2, 1  # grades: a higher grade comes first

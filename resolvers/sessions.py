@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from models.accounts import Session, User
+from models.accounts import User
+from models.sessions import Session
+from resolvers.access import require_member
 from resolvers.accounts import normalise_email, user_by_username
 from resolvers.common import Call, Refused
 from services import usernames
@@ -150,7 +152,7 @@ async def session_for_token(token: str | None, days: int) -> tuple[Session, User
 
 async def my_sessions(call: Call) -> list[Session]:
     """The viewer's live sessions, newest first."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     return await Session.filter(
         user_id=viewer.id, revoked_at__isnull=True, expires_at__gt=datetime.now(UTC)
     ).order_by("-last_used_at", "-id")
@@ -158,7 +160,7 @@ async def my_sessions(call: Call) -> list[Session]:
 
 async def revoke_session(call: Call, session_id: int) -> None:
     """Sign out one of the viewer's sessions (another browser, say)."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     found = await Session.filter(id=session_id, user_id=viewer.id, revoked_at__isnull=True).update(
         revoked_at=datetime.now(UTC)
     )
@@ -171,7 +173,7 @@ async def revoke_session(call: Call, session_id: int) -> None:
 
 async def revoke_others(call: Call) -> int:
     """Sign out every session of the viewer's but this one; return how many ended."""
-    viewer = call.require_member()
+    viewer = require_member(call)
     ended = await revoke_all(viewer.id, keep=call.session)
     await member_changed(call.broker, viewer.id)
     return ended

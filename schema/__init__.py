@@ -18,9 +18,15 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery, User
 from schema.activity import ActivityMutation, ActivityQuery
-from schema.conversations import ConversationMutation, ConversationQuery, Subscription
+from schema.audit import AuditQuery
+from schema.conversations import (
+    ConversationMutation,
+    ConversationQuery,
+    ConversationSubscription,
+)
 from schema.cost import ExpensiveQueries, QueryCost
 from schema.errors import ErrorPolicy, log_errors, public_errors
+from schema.forums import ForumQuery
 from schema.limits import (
     AliasLimit,
     DepthLimit,
@@ -28,14 +34,18 @@ from schema.limits import (
     LimitedValidation,
     RefuseNul,
 )
-from schema.messages import MessageMutation, MessageQuery
+from schema.messages import MessageMutation, MessageQuery, MessageSubscription
 from schema.moderation import ModerationMutation, ModerationQuery
-from schema.policy import PolicyQuery
+from schema.newsletters import NewsletterMutation
+from schema.node import NodeQuery
+from schema.passwords import PasswordMutation
+from schema.policy import PolicyMutation, PolicyQuery
 from schema.privacy import PrivacyMutation
 from schema.profiles import ProfileMutation
+from schema.reports import ReportMutation, ReportQuery
 from schema.rights import RightsMutation, RightsQuery
-from schema.root import NodeQuery
 from schema.search import SearchQuery
+from schema.sessions import SessionMutation
 
 MAX_TOKENS = 3000
 
@@ -44,11 +54,14 @@ MAX_TOKENS = 3000
 class Query(
     NodeQuery,
     AccountQuery,
+    ForumQuery,
     MessageQuery,
     ConversationQuery,
     PolicyQuery,
     RightsQuery,
     ModerationQuery,
+    AuditQuery,
+    ReportQuery,
     ActivityQuery,
     SearchQuery,
 ):
@@ -58,14 +71,24 @@ class Query(
 @strawberry.type(description="Everything that changes something.")
 class Mutation(
     AccountMutation,
+    SessionMutation,
     ProfileMutation,
     PrivacyMutation,
     MessageMutation,
     ConversationMutation,
+    ReportMutation,
     ModerationMutation,
+    PasswordMutation,
+    NewsletterMutation,
+    PolicyMutation,
     RightsMutation,
     ActivityMutation,
 ):
+    pass
+
+
+@strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")
+class Subscription(MessageSubscription, ConversationSubscription):
     pass
 
 

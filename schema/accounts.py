@@ -1,4 +1,5 @@
-"""Members, registration, email confirmation and sessions."""
+"""Members: the User type, the directory, registration, email confirmation and
+changing the address."""
 
 from __future__ import annotations
 
@@ -11,28 +12,31 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import accounts, moderation, policy, privacy, profiles, rights, sessions
-from resolvers.common import Refused, has_staff_powers
+from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
 from resolvers.members import Member
-from resolvers.pages import Page
+from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
-from schema.node import Node
-from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
-from schema.privacy import PrivacySettings, Private
-from schema.profiles import Profile
+from schema.node import Node, register
+from schema.pagination import Connection, Edge, PageSize, StartAfter
+from schema.payloads import Payload, attempt
+from schema.permissions import OwnerOnly, Private
+from schema.privacy import PrivacySettings
+from schema.profiles import Profile, follow_page
 
 if TYPE_CHECKING:
-    from schema.moderation import AuditEntryConnection
-    from schema.rights import Consent, CorrectionRequest, Session
+    from schema.audit import AuditEntryConnection
+    from schema.policy import Consent
+    from schema.rights import CorrectionRequest
+    from schema.sessions import Session
 
 LAST_SEEN_MINUTES = 15
-LazySession = Annotated["Session", strawberry.lazy("schema.rights")]
-LazyConsent = Annotated["Consent", strawberry.lazy("schema.rights")]
+LazySession = Annotated["Session", strawberry.lazy("schema.sessions")]
+LazyConsent = Annotated["Consent", strawberry.lazy("schema.policy")]
 LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
-LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.moderation")]
+LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.audit")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -57,7 +61,7 @@ class User(Node):
 
     @property
     def owner_id(self) -> int:
-        """Whose data this is, for the privacy extension."""
+        """Whose data this is, for the Private and OwnerOnly extensions."""
         return self.row.id
 
     @property
@@ -125,7 +129,7 @@ class User(Node):
     async def followers(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await UserConnection.of_follows(info, self.row.id, "followers", first, after)
+        return await follow_page(info, self.row.id, "followers", first, after)
 
     @strawberry.field(
         description="Members this member follows, in follow order; null unless shared with you.",
@@ -134,15 +138,13 @@ class User(Node):
     async def following(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await UserConnection.of_follows(info, self.row.id, "following", first, after)
+        return await follow_page(info, self.row.id, "following", first, after)
 
     @strawberry.field(
-        description="The member's privacy settings; null for everyone but the member."
+        description="The member's privacy settings; null for everyone but the member.",
+        extensions=[OwnerOnly()],
     )
     async def privacy_settings(self, info: Info[Context, None]) -> PrivacySettings | None:
-        viewer = info.context.viewer
-        if viewer is None or viewer.id != self.row.id:
-            return None
         return PrivacySettings(row=await info.context.loaders.settings_by_user.load(self.row.id))
 
     @strawberry.field(description="Do you follow this member? False when signed out.")
@@ -156,77 +158,71 @@ class User(Node):
     )
     async def viewer_can_message(self, info: Info[Context, None]) -> bool:
         viewer = info.context.viewer
-        if viewer is None or viewer.id == self.row.id or not viewer.confirmed:
-            return False
+        if viewer is None or privacy.is_owner(viewer, self.row.id):
+            return False  # no query for a question with a known answer
         owner = await info.context.loaders.owner_by_id.load(self.row.id)
-        return privacy.can_view(viewer, owner, Setting.WHO_CAN_MESSAGE)
+        return privacy.can_message(viewer, owner)
 
     @strawberry.field(
         description="Until when the member may not write; for the member and moderators only."
     )
     def suspended_until(self, info: Info[Context, None]) -> datetime | None:
-        viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.row.id and not has_staff_powers(viewer)):
-            return None
-        until = self.row.suspended_until
-        return until if until is not None and until > datetime.now(UTC) else None
+        return access.suspension_shown(info.context.viewer, self.row)
 
-    def _is_owner(self, info: Info[Context, None]) -> bool:
-        viewer = info.context.viewer
-        return viewer is not None and viewer.id == self.row.id
-
-    @strawberry.field(description="Your signed-in browsers, newest first; owner only.")
+    @strawberry.field(
+        description="Your signed-in browsers, newest first; owner only.", extensions=[OwnerOnly()]
+    )
     async def sessions(self, info: Info[Context, None]) -> list[LazySession] | None:
-        from schema.rights import Session
+        from schema.sessions import Session
 
-        if not self._is_owner(info):
-            return None
         current = info.context.call.session
         rows = await sessions.my_sessions(info.context.call)
         return [Session(row=row, current_id=current.id if current else None) for row in rows]
 
-    @strawberry.field(description="Do you receive newsletters? Owner only.")
-    def newsletter(self, info: Info[Context, None]) -> bool | None:
-        return self.row.newsletter if self._is_owner(info) else None
+    @strawberry.field(
+        description="Do you receive newsletters? Owner only.", extensions=[OwnerOnly()]
+    )
+    def newsletter(self) -> bool | None:
+        return self.row.newsletter
 
-    @strawberry.field(description="Your consent history, newest first; owner only.")
+    @strawberry.field(
+        description="Your consent history, newest first; owner only.", extensions=[OwnerOnly()]
+    )
     async def consents(self, info: Info[Context, None]) -> list[LazyConsent] | None:
-        from schema.rights import Consent
+        from schema.policy import Consent
 
-        if not self._is_owner(info):
-            return None
         return [Consent(row=row) for row in await policy.my_consents(info.context.call)]
 
     @strawberry.field(
         description="Have you accepted the privacy policy in force? Owner only; when false, "
-        "read `privacyPolicy` and call acceptPrivacyPolicy."
+        "read `privacyPolicy` and call acceptPrivacyPolicy.",
+        extensions=[OwnerOnly()],
     )
-    async def policy_accepted(self, info: Info[Context, None]) -> bool | None:
-        if not self._is_owner(info):
-            return None
+    async def policy_accepted(self) -> bool | None:
         return await policy.policy_accepted(self.row)
 
-    @strawberry.field(description="Your correction requests, newest first; owner only.")
-    async def correction_requests(self, info: Info[Context, None]) -> list[LazyCorrection] | None:
+    @strawberry.field(
+        description="Your correction requests, newest first; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def correction_requests(self) -> list[LazyCorrection] | None:
         from schema.rights import CorrectionRequest
 
-        if not self._is_owner(info):
-            return None
         return [CorrectionRequest(row=row) for row in await rights.my_corrections(self.row)]
 
-    @strawberry.field(description="Staff reads of your private data, newest first; owner only.")
+    @strawberry.field(
+        description="Staff reads of your private data, newest first; owner only.",
+        extensions=[OwnerOnly()],
+    )
     async def privacy_reads(
         self,
-        info: Info[Context, None],
         first: PageSize = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
     ) -> LazyAuditConnection | None:
-        from schema.moderation import AuditEntryConnection
+        from schema.audit import AuditEntryConnection
 
-        if not self._is_owner(info):
-            return None
-        page = await moderation.reads_of(self.row.id, first, after)
-        return AuditEntryConnection.of(page)
+        page = await audit.reads_of(self.row.id, first, after)
+        return AuditEntryConnection.of_entries(page)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:
@@ -241,50 +237,26 @@ class User(Node):
         return cls(id=user_id, username=row.username, row=row, member=member)
 
 
+async def load_account(info: Info[Context, None], user_id: int | None) -> User | None:
+    """An account by database id through the request's loader (any account, unlike the
+    members loader: staff pages name unconfirmed and deleted accounts too)."""
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user_by_id.load(user_id)
+    return User.from_row(row) if row is not None else None
+
+
 @strawberry.type(description="One member in a list, with its cursor.")
-class UserEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this member.")
-    node: User = strawberry.field(description="The member.")
+class UserEdge(Edge[User]):
+    pass
 
 
 @strawberry.type(description="A page of members.")
-class UserConnection:
-    edges: list[UserEdge] = strawberry.field(description="The members on this page, in order.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-
+class UserConnection(Connection[UserEdge]):
     @classmethod
     def of_rows(cls, page: Page[models.User], kind: str) -> UserConnection:
         """A connection of loaded member rows."""
-        found = edges(page, kind, User.from_row)
-        return cls(
-            edges=[UserEdge(cursor=c, node=n) for c, n in found], page_info=page_info(page, kind)
-        )
-
-    @classmethod
-    async def of_follows(
-        cls,
-        info: Info[Context, None],
-        owner_id: int,
-        direction: str,
-        first: int | None,
-        after: str | None,
-    ) -> UserConnection:
-        """A page of a member's followers or following, through the batched loader."""
-        key = profiles.FollowPageKey(owner_id, direction, first, after)
-        return await cls.of_ids(info, await info.context.loaders.follow_page.load(key), "Follow")
-
-    @classmethod
-    async def of_ids(cls, info: Info[Context, None], page: Page[int], kind: str) -> UserConnection:
-        """A connection of member ids, loaded in one batch with their profiles and privacy."""
-        found = await info.context.loaders.member_by_id.load_many(page.rows)
-        present = [(key, m) for key, m in zip(page.keys, found, strict=True) if m is not None]
-        loaded = Page(
-            [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
-        )
-        users = edges(loaded, kind, User.of_member)
-        return cls(
-            edges=[UserEdge(cursor=c, node=n) for c, n in users], page_info=page_info(loaded, kind)
-        )
+        return cls.of(page, kind, User.from_row)
 
 
 @strawberry.input(description="A newcomer's registration.")
@@ -309,7 +281,7 @@ class RegisterInput:
     description="Result of register. A new member opens the mailed link, then signs in "
     "with `login`."
 )
-class RegisterPayload:
+class RegisterPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing was created.")
 
 
@@ -319,7 +291,7 @@ class ConfirmEmailInput:
 
 
 @strawberry.type(description="Result of confirmEmail.")
-class ConfirmEmailPayload:
+class ConfirmEmailPayload(Payload):
     user: User | None = strawberry.field(description="The confirmed member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was confirmed.")
 
@@ -330,25 +302,19 @@ class ResendConfirmationInput:
 
 
 @strawberry.type(description="Result of resendConfirmation: the same for every address.")
-class ResendConfirmationPayload:
+class ResendConfirmationPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Always empty.")
 
 
-@strawberry.input(description="Credentials to sign in with.")
-class LoginInput:
-    login: str = strawberry.field(description="Username or email address.")
-    password: str = strawberry.field(description="The account's password.")
+@strawberry.type(description="Result of changeEmail.")
+class ChangeEmailPayload(Payload):
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
-@strawberry.type(description="Result of login; on success the session cookie is set.")
-class LoginPayload:
-    user: User | None = strawberry.field(description="The signed-in member; null if refused.")
-    user_errors: list[UserError] = strawberry.field(description="Why sign-in failed.")
-
-
-@strawberry.type(description="Result of logout.")
-class LogoutPayload:
-    user_errors: list[UserError] = strawberry.field(description="Always empty.")
+@strawberry.input(description="Move your account to another address.")
+class ChangeEmailInput:
+    password: str = strawberry.field(description="Your password, to prove it is you.")
+    new_email: str = strawberry.field(description="The new address; it must confirm by email.")
 
 
 @strawberry.type
@@ -397,11 +363,7 @@ class AccountMutation:
             accept_policy_version=input.accept_policy_version,
             newsletter=bool(input.newsletter),
         )
-        try:
-            await accounts.register(info.context.call, data)
-        except Refused as refused:
-            return RegisterPayload(user_errors=UserError.of(refused))
-        return RegisterPayload(user_errors=[])
+        return await attempt(RegisterPayload, accounts.register(info.context.call, data))
 
     @strawberry.mutation(
         description="Confirm an email address with the mailed token; a registration's "
@@ -410,11 +372,11 @@ class AccountMutation:
     async def confirm_email(
         self, info: Info[Context, None], input: ConfirmEmailInput
     ) -> ConfirmEmailPayload:
-        try:
-            row = await accounts.confirm_email(info.context.call, input.token)
-        except Refused as refused:
-            return ConfirmEmailPayload(user=None, user_errors=UserError.of(refused))
-        return ConfirmEmailPayload(user=User.from_row(row), user_errors=[])
+        return await attempt(
+            ConfirmEmailPayload,
+            accounts.confirm_email(info.context.call, input.token),
+            lambda row: ConfirmEmailPayload(user=User.from_row(row), user_errors=[]),
+        )
 
     @strawberry.mutation(
         description="Mail a new confirmation link to an address whose registration waits "
@@ -423,20 +385,23 @@ class AccountMutation:
     async def resend_confirmation(
         self, info: Info[Context, None], input: ResendConfirmationInput
     ) -> ResendConfirmationPayload:
-        await accounts.resend_confirmation(info.context.call, input.email)
-        return ResendConfirmationPayload(user_errors=[])
+        work = accounts.resend_confirmation(info.context.call, input.email)
+        return await attempt(ResendConfirmationPayload, work)
 
-    @strawberry.mutation(description="Sign in with username or email; sets the session cookie.")
-    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
-        try:
-            row = await sessions.login(info.context.call, input.login, input.password)
-        except Refused as refused:
-            return LoginPayload(user=None, user_errors=UserError.of(refused))
-        info.context.sync_cookie()
-        return LoginPayload(user=User.from_row(row), user_errors=[])
+    @strawberry.mutation(
+        description="Move your account to a new address, once a link mailed there is opened. "
+        "The old address is told."
+    )
+    async def change_email(
+        self, info: Info[Context, None], input: ChangeEmailInput
+    ) -> ChangeEmailPayload:
+        work = accounts.change_email(info.context.call, input.password, input.new_email)
+        return await attempt(ChangeEmailPayload, work)
 
-    @strawberry.mutation(description="Sign out: the session ends on the server too.")
-    async def logout(self, info: Info[Context, None]) -> LogoutPayload:
-        await sessions.logout(info.context.call)
-        info.context.sync_cookie()
-        return LogoutPayload(user_errors=[])
+
+async def _user_node(info: Info[Context, None], key: int) -> Node | None:
+    member = await info.context.loaders.member_by_id.load(key)
+    return User.of_member(member) if member is not None else None
+
+
+register("User", _user_node)

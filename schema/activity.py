@@ -10,11 +10,12 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import activity
-from resolvers.common import Refused
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
+from schema.payloads import Payload, attempt
+from schema.permissions import IsAdmin, IsStaff
 
 VISITOR_COOKIE = "visitor"
 VISITOR_DAYS = 365
@@ -30,7 +31,7 @@ class RecordPageViewInput:
 
 
 @strawberry.type(description="Result of recordPageView (the same whether or not it was kept).")
-class RecordPageViewPayload:
+class RecordPageViewPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why the input was refused.")
 
 
@@ -75,7 +76,10 @@ def _counts(pairs: list[tuple[str, int]]) -> list[Count]:
 
 @strawberry.type
 class ActivityQuery:
-    @strawberry.field(description="Admins: site statistics between two dates (inclusive, UTC).")
+    @strawberry.field(
+        description="Admins: site statistics between two dates (inclusive, UTC).",
+        permission_classes=[IsAdmin],
+    )
     async def site_stats(
         self,
         info: Info[Context, None],
@@ -98,7 +102,8 @@ class ActivityQuery:
 
     @strawberry.field(
         description="Moderators and admins: accounts that used an address this member used, "
-        "with when and how often; never the address. Audited with the reason."
+        "with when and how often; never the address. Audited with the reason.",
+        permission_classes=[IsStaff],
     )
     async def accounts_sharing_address(
         self,
@@ -106,7 +111,6 @@ class ActivityQuery:
         user_id: Annotated[strawberry.ID, strawberry.argument(description="The member's ID.")],
         reason: Annotated[str, strawberry.argument(description="Why (3-500 characters).")],
     ) -> list[SharedAddressMatch]:
-        activity.require_staff(info.context.call)
         pk = ids.decode_pk(user_id, "User")
         matches = await activity.accounts_sharing_address(info.context.call, pk, reason)
         rows = await info.context.loaders.user_by_id.load_many([m.user_id for m in matches])
@@ -138,11 +142,11 @@ class ActivityMutation:
         if new_visitor:
             visitor = secrets.token_urlsafe(24)
         data = activity.PageViewData(input.path, input.referrer, input.title)
-        try:
-            await activity.record_page_view(info.context.call, data, visitor, tracking)
-        except Refused as refused:
-            return RecordPageViewPayload(user_errors=UserError.of(refused))
+        work = activity.record_page_view(info.context.call, data, visitor, tracking)
+        result = await attempt(RecordPageViewPayload, work)
+        if result.user_errors:
+            return result
         # Only once the view is kept: a refused one leaves no identifier behind.
         if new_visitor:
             info.context.set_cookie(VISITOR_COOKIE, visitor, max_age=VISITOR_DAYS * 86400)
-        return RecordPageViewPayload(user_errors=[])
+        return result

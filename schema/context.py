@@ -14,12 +14,14 @@ from typing import Protocol
 from strawberry.dataloader import DataLoader
 
 from models.accounts import User
-from models.messages import Conversation, Forum, Message, Thread
+from models.conversations import Conversation
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.privacy import PrivacySettings
 from models.profiles import Profile
 from resolvers import accounts, conversations, forums, members, messages, privacy, profiles
 from resolvers.common import Call
-from resolvers.pages import Page
+from resolvers.pagination import Page
 from resolvers.privacy import Owner
 
 SESSION_COOKIE = "session"

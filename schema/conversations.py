@@ -1,4 +1,4 @@
-"""Private conversations and live updates."""
+"""Private conversations, and their new messages as they are written."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import messages as models
-from resolvers import conversations, messages, sessions
-from resolvers.common import Forbidden, Refused
+from models import conversations as models
+from resolvers import conversations, messages
+from resolvers.access import require_member
+from resolvers.common import Forbidden
 from schema import ids
 from schema.accounts import User
-from schema.context import Context, Loaders
+from schema.context import Context
 from schema.errors import UserError
-from schema.messages import Message, MessageConnection, Thread
-from schema.node import Node
-from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
+from schema.messages import Message, Thread, message_page, still_signed_in
+from schema.node import Node, register
+from schema.pagination import After, Connection, Edge, First
+from schema.payloads import Payload, attempt
 
 
 @strawberry.type(description="A private exchange between a few members; only they can see it.")
@@ -47,32 +49,22 @@ class Conversation(Node):
     async def unread_count(self, info: Info[Context, None]) -> int:
         return await info.context.loaders.unread_in.load(self.row.id)
 
-    @strawberry.field(
+    messages_of = "conversation_id"  # the column holding a message's conversation
+    messages = strawberry.field(
+        resolver=message_page,
         description="Its messages, oldest first: `first`/`after` forwards, `last`/`before` "
-        "backwards."
+        "backwards.",
     )
-    async def messages(
-        self,
-        info: Info[Context, None],
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> MessageConnection:
-        key = messages.MessagePageKey("conversation_id", self.row.id, first, after, last, before)
-        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One conversation in a list, with its cursor.")
-class ConversationEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this conversation.")
-    node: Conversation = strawberry.field(description="The conversation.")
+class ConversationEdge(Edge[Conversation]):
+    pass
 
 
 @strawberry.type(description="A page of your conversations, most recently active first.")
-class ConversationConnection:
-    edges: list[ConversationEdge] = strawberry.field(description="The conversations.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class ConversationConnection(Connection[ConversationEdge]):
+    pass
 
 
 @strawberry.input(description="A new conversation: who, about what, and the first message.")
@@ -85,7 +77,7 @@ class StartConversationInput:
 
 
 @strawberry.type(description="Result of startConversation.")
-class StartConversationPayload:
+class StartConversationPayload(Payload):
     conversation: Conversation | None = strawberry.field(description="It; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was started.")
 
@@ -97,7 +89,7 @@ class SendMessageInput:
 
 
 @strawberry.type(description="Result of sendMessage.")
-class SendMessagePayload:
+class SendMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The new message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was sent.")
 
@@ -108,12 +100,12 @@ class ConversationInput:
 
 
 @strawberry.type(description="Result of leaveConversation.")
-class LeaveConversationPayload:
+class LeaveConversationPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
 @strawberry.type(description="Result of markConversationRead.")
-class MarkConversationReadPayload:
+class MarkConversationReadPayload(Payload):
     conversation: Conversation | None = strawberry.field(description="It; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -128,15 +120,11 @@ class ConversationQuery:
     async def conversations(
         self, info: Info[Context, None], first: First = None, after: After = None
     ) -> ConversationConnection:
-        viewer = info.context.call.require_member()
+        viewer = require_member(info.context.call)
         page, unread = await conversations.conversation_page(viewer, first, after)
         for conversation_id, count in unread.items():
             info.context.loaders.unread_in.prime(conversation_id, count)
-        found = edges(page, "Activity", lambda row: Conversation(row=row))
-        return ConversationConnection(
-            edges=[ConversationEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Activity"),
-        )
+        return ConversationConnection.of(page, "Activity", lambda row: Conversation(row=row))
 
     @strawberry.field(description="One of your conversations; null for anyone not taking part.")
     async def conversation(
@@ -158,64 +146,50 @@ class ConversationMutation:
         self, info: Info[Context, None], input: StartConversationInput
     ) -> StartConversationPayload:
         recipients = [ids.decode_pk(rid, "User") for rid in input.recipient_ids[:21]]
-        try:
-            row = await conversations.start_conversation(
+        return await attempt(
+            StartConversationPayload,
+            conversations.start_conversation(
                 info.context.call, recipients, input.title, input.body
-            )
-        except Refused as refused:
-            return StartConversationPayload(conversation=None, user_errors=UserError.of(refused))
-        return StartConversationPayload(conversation=Conversation(row=row), user_errors=[])
+            ),
+            lambda row: StartConversationPayload(
+                conversation=Conversation(row=row), user_errors=[]
+            ),
+        )
 
     @strawberry.mutation(description="Write in one of your conversations.")
     async def send_message(
         self, info: Info[Context, None], input: SendMessageInput
     ) -> SendMessagePayload:
-        try:
-            row = await conversations.send_message(
+        return await attempt(
+            SendMessagePayload,
+            conversations.send_message(
                 info.context.call, _conversation_pk(input.conversation_id), input.body
-            )
-        except Refused as refused:
-            return SendMessagePayload(message=None, user_errors=UserError.of(refused))
-        return SendMessagePayload(message=Message.of(row), user_errors=[])
+            ),
+            lambda row: SendMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Leave a conversation; the others carry on without you.")
     async def leave_conversation(
         self, info: Info[Context, None], input: ConversationInput
     ) -> LeaveConversationPayload:
-        try:
-            await conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
-        except Refused as refused:
-            return LeaveConversationPayload(user_errors=UserError.of(refused))
-        return LeaveConversationPayload(user_errors=[])
+        work = conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
+        return await attempt(LeaveConversationPayload, work)
 
     @strawberry.mutation(description="Mark every message in a conversation as read.")
     async def mark_conversation_read(
         self, info: Info[Context, None], input: ConversationInput
     ) -> MarkConversationReadPayload:
-        try:
-            row = await conversations.mark_read(
-                info.context.call, _conversation_pk(input.conversation_id)
-            )
-        except Refused as refused:
-            return MarkConversationReadPayload(conversation=None, user_errors=UserError.of(refused))
-        return MarkConversationReadPayload(conversation=Conversation(row=row), user_errors=[])
+        return await attempt(
+            MarkConversationReadPayload,
+            conversations.mark_read(info.context.call, _conversation_pk(input.conversation_id)),
+            lambda row: MarkConversationReadPayload(
+                conversation=Conversation(row=row), user_errors=[]
+            ),
+        )
 
 
-@strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")
-class Subscription:
-    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
-    # `error` message (the operation never starts), not a `next` carrying errors.
-    @strawberry.subscription(description="New messages in a public thread, as they are posted.")
-    async def thread_message_added(
-        self,
-        info: Info[Context, None],
-        thread_id: Annotated[strawberry.ID, strawberry.argument(description="The thread's ID.")],
-    ) -> AsyncGenerator[Message, None]:
-        pk = ids.decode_pk(thread_id, "Thread")
-        if await info.context.loaders.thread_by_id.load(pk) is None:
-            raise Forbidden("There is no such thread.")
-        return _thread_messages(info, pk)
-
+@strawberry.type
+class ConversationSubscription:
     @strawberry.subscription(
         description="New messages in one of your conversations (participants only)."
     )
@@ -232,21 +206,12 @@ class Subscription:
         return _conversation_messages(info, pk)
 
 
-async def _thread_messages(info: Info[Context, None], pk: int) -> AsyncGenerator[Message, None]:
-    async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
-        if not await _still_signed_in(info):
-            return
-        row = await messages.load_fresh(message_id)
-        if row is not None:
-            yield Message.of(row)
-
-
 async def _conversation_messages(
     info: Info[Context, None], pk: int
 ) -> AsyncGenerator[Message, None]:
     async for message_id in info.context.call.broker.subscribe(f"conversation:{pk}"):
         # Re-checked per message: a member who signed out or left stops receiving at once.
-        if not await _still_signed_in(info):
+        if not await still_signed_in(info):
             return
         if await conversations.visible_conversation(info.context.viewer, pk) is None:
             return
@@ -255,18 +220,12 @@ async def _conversation_messages(
             yield Message.of(row)
 
 
-async def _still_signed_in(info: Info[Context, None]) -> bool:
-    """Before each event: is the socket's session still live? The member is read afresh
-    (role, confirmation) and the loaders are new, since a connection's context lives as
-    long as the socket and nothing may be cached past the event that read it."""
-    call = info.context.call
-    if call.session is not None:
-        found = await sessions.live_session(call.session.id)
-        if found is None:
-            return False  # signed out, revoked or expired: the stream ends
-        call.session, call.viewer = found
-    info.context.loaders = Loaders.for_viewer(call.viewer)
-    return True
+__all__ = ["Conversation", "Thread"]
 
 
-__all__ = ["Conversation", "Subscription", "Thread"]
+async def _conversation_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.my_conversation.load(key)
+    return Conversation(row=row) if row is not None else None
+
+
+register("Conversation", _conversation_node)

@@ -27,7 +27,7 @@ from strawberry.types import ExecutionResult
 
 from resolvers.common import RateLimitExceeded
 from resolvers.conversations import MAX_RECIPIENTS
-from resolvers.moderation import CONTEXT_AROUND
+from resolvers.reports import CONTEXT_AROUND
 from schema.fragments import dependency_order, fragments_of, operations_of
 
 MAX_NODES = 20_000  # the most rows one query may ask for, counted before execution

@@ -1,29 +1,33 @@
-"""Forums, threads and messages."""
+"""Public threads and the messages in threads and conversations: reading, writing,
+editing, deleting, and new messages of a thread as they are posted."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from models import messages as models
-from resolvers import forums, messages
-from resolvers.common import Refused
-from resolvers.pages import Page
+from resolvers import forums, messages, sessions
+from resolvers.common import Forbidden
+from resolvers.pagination import Page
 from schema import ids
 from schema.accounts import User
-from schema.context import Context
+from schema.context import Context, Loaders
 from schema.errors import UserError
-from schema.node import Node
-from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
+from schema.node import Node, register
+from schema.pagination import After, Before, Connection, Edge, First, Last
+from schema.payloads import Payload, attempt
 
 if TYPE_CHECKING:
     from schema.conversations import Conversation
+    from schema.forums import Forum
 
 LazyConversation = Annotated["Conversation", strawberry.lazy("schema.conversations")]
+LazyForum = Annotated["Forum", strawberry.lazy("schema.forums")]
 
 
 async def load_user(info: Info[Context, None], user_id: int | None) -> User | None:
@@ -94,16 +98,12 @@ class Message(Node):
 
 
 @strawberry.type(description="One message in a list, with its cursor.")
-class MessageEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this message.")
-    node: Message = strawberry.field(description="The message.")
+class MessageEdge(Edge[Message]):
+    pass
 
 
 @strawberry.type(description="A page of messages, oldest first.")
-class MessageConnection:
-    edges: list[MessageEdge] = strawberry.field(description="The messages, oldest first.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-
+class MessageConnection(Connection[MessageEdge]):
     @classmethod
     async def load(
         cls,
@@ -111,16 +111,25 @@ class MessageConnection:
         key: messages.MessagePageKey,
     ) -> MessageConnection:
         """The page a key asks for, through the request's batched loader."""
-        return cls.of(await info.context.loaders.message_page.load(key))
+        return cls.of_messages(await info.context.loaders.message_page.load(key))
 
     @classmethod
-    def of(cls, page: Page[models.Message]) -> MessageConnection:
+    def of_messages(cls, page: Page[models.Message]) -> MessageConnection:
         """The connection for a page of message rows."""
-        found = edges(page, "Message", Message.of)
-        return cls(
-            edges=[MessageEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Message"),
-        )
+        return cls.of(page, "Message", Message.of)
+
+
+async def message_page(
+    root: Thread | LazyConversation,
+    info: Info[Context, None],
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+) -> MessageConnection:
+    """The messages field of threads and conversations: a page through the batched loader."""
+    key = messages.MessagePageKey(root.messages_of, root.row.id, first, after, last, before)
+    return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="A public discussion in a forum.")
@@ -136,9 +145,11 @@ class Thread(Node):
         return self.row.title
 
     @strawberry.field(description="The forum it belongs to.")
-    async def forum(self, info: Info[Context, None]) -> Forum:
+    async def forum(self, info: Info[Context, None]) -> LazyForum:
         row = await info.context.loaders.forum_by_id.load(self.row.forum_id)  # type: ignore[attr-defined]
         assert row is not None  # a thread's forum cannot go while the thread stays
+        from schema.forums import Forum
+
         return Forum(row=row)
 
     @strawberry.field(description="Who opened it; null when their account was deleted.")
@@ -149,62 +160,22 @@ class Thread(Node):
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field(
+    messages_of = "thread_id"  # the column holding a message's thread (read by message_page)
+    messages = strawberry.field(
+        resolver=message_page,
         description="Its messages, oldest first: `first`/`after` pages forwards, "
-        "`last`/`before` backwards."
+        "`last`/`before` backwards.",
     )
-    async def messages(
-        self,
-        info: Info[Context, None],
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> MessageConnection:
-        key = messages.MessagePageKey("thread_id", self.row.id, first, after, last, before)
-        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One thread in a list, with its cursor.")
-class ThreadEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this thread.")
-    node: Thread = strawberry.field(description="The thread.")
+class ThreadEdge(Edge[Thread]):
+    pass
 
 
 @strawberry.type(description="A page of threads, most recently active first.")
-class ThreadConnection:
-    edges: list[ThreadEdge] = strawberry.field(description="The threads on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-
-
-@strawberry.type(description="A board of public threads on one topic.")
-class Forum(Node):
-    row: strawberry.Private[models.Forum]
-
-    @strawberry.field(description="Opaque global ID of the forum.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Forum", self.row.id))
-
-    @strawberry.field(description="Short name used in addresses, e.g. `weight-loss-support`.")
-    def slug(self) -> str:
-        return self.row.slug
-
-    @strawberry.field(description="The forum's title.")
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field(description="What the forum is about.")
-    def description(self) -> str | None:
-        return self.row.description
-
-    @strawberry.field(description="Its threads, most recently active first.")
-    async def threads(self, first: First = None, after: After = None) -> ThreadConnection:
-        page = await forums.thread_page(self.row.id, first, after)
-        found = edges(page, "Activity", lambda row: Thread(row=row))
-        return ThreadConnection(
-            edges=[ThreadEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Activity"),
-        )
+class ThreadConnection(Connection[ThreadEdge]):
+    pass
 
 
 @strawberry.input(description="A new thread and its first message.")
@@ -215,7 +186,7 @@ class CreateThreadInput:
 
 
 @strawberry.type(description="Result of createThread.")
-class CreateThreadPayload:
+class CreateThreadPayload(Payload):
     thread: Thread | None = strawberry.field(description="The new thread; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was created.")
 
@@ -227,24 +198,21 @@ class PostMessageInput:
 
 
 @strawberry.type(description="Result of postMessage.")
-class PostMessagePayload:
+class PostMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The new message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was posted.")
 
 
 @strawberry.type(description="Result of editMessage.")
-class EditMessagePayload:
+class EditMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The edited message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
 @strawberry.type(description="Result of deleteMessage.")
-class DeleteMessagePayload:
+class DeleteMessagePayload(Payload):
     message: Message | None = strawberry.field(description="The deleted message; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
-
-
-P = TypeVar("P", PostMessagePayload, EditMessagePayload, DeleteMessagePayload)
 
 
 @strawberry.input(description="New text for one of your recent messages.")
@@ -260,17 +228,6 @@ class DeleteMessageInput:
 
 @strawberry.type
 class MessageQuery:
-    @strawberry.field(description="Every forum, in display order.")
-    async def forums(self) -> list[Forum]:
-        return [Forum(row=row) for row in await forums.forums()]
-
-    @strawberry.field(description="A forum by its slug; null if there is none.")
-    async def forum(
-        self, slug: Annotated[str, strawberry.argument(description="The forum's slug.")]
-    ) -> Forum | None:
-        row = await forums.forum_by_slug(slug)
-        return Forum(row=row) if row is not None else None
-
     @strawberry.field(description="A thread by its global ID; null if there is none.")
     async def thread(
         self,
@@ -287,13 +244,12 @@ class MessageMutation:
     async def create_thread(
         self, info: Info[Context, None], input: CreateThreadInput
     ) -> CreateThreadPayload:
-        try:
-            row = await forums.create_thread(
-                info.context.call, ids.decode_pk(input.forum_id, "Forum"), input.title, input.body
-            )
-        except Refused as refused:
-            return CreateThreadPayload(thread=None, user_errors=UserError.of(refused))
-        return CreateThreadPayload(thread=Thread(row=row), user_errors=[])
+        forum_id = ids.decode_pk(input.forum_id, "Forum")
+        return await attempt(
+            CreateThreadPayload,
+            forums.create_thread(info.context.call, forum_id, input.title, input.body),
+            lambda row: CreateThreadPayload(thread=Thread(row=row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Reply in a thread. Confirmed, non-suspended members only.")
     async def post_message(
@@ -301,7 +257,11 @@ class MessageMutation:
     ) -> PostMessagePayload:
         thread_id = ids.decode_pk(input.thread_id, "Thread")
         work = forums.post_message(info.context.call, thread_id, input.body)
-        return await _message_result(PostMessagePayload, work)
+        return await attempt(
+            PostMessagePayload,
+            work,
+            lambda row: PostMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Edit your own message within 30 minutes of writing it.")
     async def edit_message(
@@ -309,7 +269,11 @@ class MessageMutation:
     ) -> EditMessagePayload:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.edit_message(info.context.call, message_id, input.body)
-        return await _message_result(EditMessagePayload, work)
+        return await attempt(
+            EditMessagePayload,
+            work,
+            lambda row: EditMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
     @strawberry.mutation(
         description="Delete your own message (moderators: any public one). It keeps its place "
@@ -320,12 +284,64 @@ class MessageMutation:
     ) -> DeleteMessagePayload:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.delete_message(info.context.call, message_id)
-        return await _message_result(DeleteMessagePayload, work)
+        return await attempt(
+            DeleteMessagePayload,
+            work,
+            lambda row: DeleteMessagePayload(message=Message.of(row), user_errors=[]),
+        )
 
 
-async def _message_result(payload: type[P], work: Coroutine[Any, Any, models.Message]) -> P:
-    try:
-        row = await work
-    except Refused as refused:
-        return payload(message=None, user_errors=UserError.of(refused))
-    return payload(message=Message.of(row), user_errors=[])
+@strawberry.type
+class MessageSubscription:
+    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
+    # `error` message (the operation never starts), not a `next` carrying errors.
+    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
+    # `error` message (the operation never starts), not a `next` carrying errors.
+    @strawberry.subscription(description="New messages in a public thread, as they are posted.")
+    async def thread_message_added(
+        self,
+        info: Info[Context, None],
+        thread_id: Annotated[strawberry.ID, strawberry.argument(description="The thread's ID.")],
+    ) -> AsyncGenerator[Message, None]:
+        pk = ids.decode_pk(thread_id, "Thread")
+        if await info.context.loaders.thread_by_id.load(pk) is None:
+            raise Forbidden("There is no such thread.")
+        return _thread_messages(info, pk)
+
+
+async def _thread_messages(info: Info[Context, None], pk: int) -> AsyncGenerator[Message, None]:
+    async for message_id in info.context.call.broker.subscribe(f"thread:{pk}"):
+        if not await still_signed_in(info):
+            return
+        row = await messages.load_fresh(message_id)
+        if row is not None:
+            yield Message.of(row)
+
+
+async def still_signed_in(info: Info[Context, None]) -> bool:
+    """For subscriptions, before each event: is the socket's session still live? The
+    member is read afresh (role, confirmation) and the loaders are new, since a
+    connection's context lives as long as the socket and nothing may be cached past the
+    event that read it."""
+    call = info.context.call
+    if call.session is not None:
+        found = await sessions.live_session(call.session.id)
+        if found is None:
+            return False  # signed out, revoked or expired: the stream ends
+        call.session, call.viewer = found
+    info.context.loaders = Loaders.for_viewer(call.viewer)
+    return True
+
+
+async def _thread_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.thread_by_id.load(key)
+    return Thread(row=row) if row is not None else None
+
+
+async def _message_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await messages.readable(info.context.viewer, await messages.load_fresh(key))
+    return Message.of(row) if row is not None else None
+
+
+register("Thread", _thread_node)
+register("Message", _message_node)

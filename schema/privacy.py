@@ -1,23 +1,18 @@
-"""Field-level privacy: audiences, the settings, and the one extension that applies them."""
+"""Privacy settings: the audiences a member chooses for each personal field."""
 
 from __future__ import annotations
 
-import inspect
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 import strawberry
-from strawberry.extensions import FieldExtension
 from strawberry.types import Info
-from strawberry.types.base import StrawberryOptional
-from strawberry.types.field import StrawberryField
 
 from models import privacy as models
 from resolvers import privacy
-from resolvers.common import Refused
-from resolvers.privacy import Setting
 from schema.context import Context
 from schema.errors import UserError
+from schema.payloads import Payload, attempt
 
 
 @strawberry.enum(description="Who may see a personal field.")
@@ -30,44 +25,6 @@ class Audience(Enum):
         "following", description="Members the owner follows (not the owner's followers)."
     )
     ONLY_ME = strawberry.enum_value("only_me", description="Nobody but the owner.")
-
-
-class Owned(Protocol):
-    """A GraphQL object holding one member's data (and, when loaded with it, the owner)."""
-
-    owner_id: int
-    owner: privacy.Owner | None
-
-
-class Private(FieldExtension):
-    """Null the field for every viewer outside the owner's audience for it."""
-
-    def __init__(self, setting: Setting) -> None:
-        self.setting = setting
-
-    def apply(self, field: StrawberryField) -> None:
-        """Refuse, at schema build time, a private field that could not be null."""
-        if not isinstance(field.type, StrawberryOptional):
-            raise TypeError(f"private field {field.python_name!r} must be nullable")
-
-    def resolve(self, next_: Any, source: Owned, info: Info[Context, None], **kwargs: Any) -> Any:
-        """Decide at once when the owner came with the object (the usual case on pages);
-        otherwise load the owner first."""
-        if source.owner is None:
-            return self.resolve_async(next_, source, info, **kwargs)
-        if not privacy.can_view(info.context.viewer, source.owner, self.setting):
-            return None
-        return next_(source, info, **kwargs)
-
-    async def resolve_async(
-        self, next_: Any, source: Owned, info: Info[Context, None], **kwargs: Any
-    ) -> Any:
-        """Decide first: a hidden value costs no query and reveals nothing."""
-        owner = source.owner or await info.context.loaders.owner_by_id.load(source.owner_id)
-        if not privacy.can_view(info.context.viewer, owner, self.setting):
-            return None
-        value = next_(source, info, **kwargs)
-        return await value if inspect.isawaitable(value) else value
 
 
 def _audience(row: models.PrivacySettings, name: str) -> Audience:
@@ -170,7 +127,7 @@ class UpdatePrivacySettingsInput:
 
 
 @strawberry.type(description="Result of updatePrivacySettings.")
-class UpdatePrivacySettingsPayload:
+class UpdatePrivacySettingsPayload(Payload):
     privacy_settings: PrivacySettings | None = strawberry.field(
         description="The settings now in force; null if refused."
     )
@@ -194,12 +151,10 @@ class PrivacyMutation:
     async def update_privacy_settings(
         self, info: Info[Context, None], input: UpdatePrivacySettingsInput
     ) -> UpdatePrivacySettingsPayload:
-        try:
-            row = await privacy.update_settings(info.context.call, _changes(input))
-        except Refused as refused:
-            return UpdatePrivacySettingsPayload(
-                privacy_settings=None, user_errors=UserError.of(refused)
-            )
-        return UpdatePrivacySettingsPayload(
-            privacy_settings=PrivacySettings(row=row), user_errors=[]
+        return await attempt(
+            UpdatePrivacySettingsPayload,
+            privacy.update_settings(info.context.call, _changes(input)),
+            lambda row: UpdatePrivacySettingsPayload(
+                privacy_settings=PrivacySettings(row=row), user_errors=[]
+            ),
         )

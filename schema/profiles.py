@@ -1,4 +1,4 @@
-"""Profiles, the weight journey, follows."""
+"""Profiles, the weight journey, follows and the follower lists."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from strawberry.types import Info
 
 from models import profiles as models
 from resolvers import profiles
-from resolvers.common import Refused
+from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
-from schema.privacy import Private
+from schema.payloads import Payload, attempt
+from schema.permissions import Private
 
 if TYPE_CHECKING:
-    from schema.accounts import User
+    from schema.accounts import User, UserConnection
 
 LazyUser = Annotated["User", strawberry.lazy("schema.accounts")]
 
@@ -103,7 +104,7 @@ class UpdateProfileInput:
 
 
 @strawberry.type(description="Result of updateProfile.")
-class UpdateProfilePayload:
+class UpdateProfilePayload(Payload):
     user: LazyUser | None = strawberry.field(description="You, updated; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -114,7 +115,7 @@ class FollowInput:
 
 
 @strawberry.type(description="Result of follow and unfollow.")
-class FollowPayload:
+class FollowPayload(Payload):
     user: LazyUser | None = strawberry.field(description="The member; null when refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -123,6 +124,10 @@ def _user(row: Any) -> User:
     from schema.accounts import User
 
     return User.from_row(row)
+
+
+def _followed(row: Any) -> FollowPayload:
+    return FollowPayload(user=_user(row), user_errors=[])
 
 
 @strawberry.type
@@ -135,24 +140,41 @@ class ProfileMutation:
         self, info: Info[Context, None], input: UpdateProfileInput
     ) -> UpdateProfilePayload:
         changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
-        try:
-            row = await profiles.update_profile(info.context.call, changes)
-        except Refused as refused:
-            return UpdateProfilePayload(user=None, user_errors=UserError.of(refused))
-        return UpdateProfilePayload(user=_user(row), user_errors=[])
+        return await attempt(
+            UpdateProfilePayload,
+            profiles.update_profile(info.context.call, changes),
+            lambda row: UpdateProfilePayload(user=_user(row), user_errors=[]),
+        )
 
     @strawberry.mutation(description="Follow a member. Following twice is harmless.")
     async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
-        try:
-            row = await profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User"))
-        except Refused as refused:
-            return FollowPayload(user=None, user_errors=UserError.of(refused))
-        return FollowPayload(user=_user(row), user_errors=[])
+        return await attempt(
+            FollowPayload,
+            profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User")),
+            _followed,
+        )
 
     @strawberry.mutation(description="Stop following a member. Unfollowing twice is harmless.")
     async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
-        try:
-            row = await profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User"))
-        except Refused as refused:
-            return FollowPayload(user=None, user_errors=UserError.of(refused))
-        return FollowPayload(user=_user(row), user_errors=[])
+        return await attempt(
+            FollowPayload,
+            profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User")),
+            _followed,
+        )
+
+
+async def follow_page(
+    info: Info[Context, None], owner_id: int, direction: str, first: int | None, after: str | None
+) -> UserConnection:
+    """A page of a member's followers or following ("followers"/"following"), through the
+    batched loaders: the follows, then the members with their profiles and privacy."""
+    from schema.accounts import User, UserConnection
+
+    key = profiles.FollowPageKey(owner_id, direction, first, after)
+    page = await info.context.loaders.follow_page.load(key)
+    found = await info.context.loaders.member_by_id.load_many(page.rows)
+    present = [(k, m) for k, m in zip(page.keys, found, strict=True) if m is not None]
+    loaded = Page(
+        [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
+    )
+    return UserConnection.of(loaded, "Follow", User.of_member)

@@ -11,82 +11,15 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from models import accounts as account_models
-from models import policy as policy_models
-from resolvers import accounts, newsletters, passwords, policy, rights, sessions
-from resolvers.common import Refused
+from models import rights as rights_models
+from resolvers import rights
 from schema import ids
-from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node
-from schema.pagination import PageInfo, PageSize, edges, page_info
-from schema.policy import PolicyVersion
-
-
-@strawberry.type(description="A browser signed in to your account. Never shows an IP address.")
-class Session:
-    row: strawberry.Private[account_models.Session]
-    current_id: strawberry.Private[int | None]
-
-    @strawberry.field(description="Opaque ID, for revokeSession.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Session", self.row.id))
-
-    @strawberry.field(description="When you signed in.")
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field(description="When it was last used (to within five minutes).")
-    def last_used_at(self) -> datetime:
-        return self.row.last_used_at
-
-    @strawberry.field(description="Browser family, e.g. Firefox; null if unknown.")
-    def browser(self) -> str | None:
-        return self.row.browser
-
-    @strawberry.field(description="Operating system, e.g. Android; null if unknown.")
-    def operating_system(self) -> str | None:
-        return self.row.operating_system
-
-    @strawberry.field(description="Country (ISO code) it signed in from; null if unknown.")
-    def country(self) -> str | None:
-        return self.row.country
-
-    @strawberry.field(description="Is this the session making this request?")
-    def current(self) -> bool:
-        return self.row.id == self.current_id
-
-
-@strawberry.enum(description="What a consent record is about.")
-class ConsentKind(Enum):
-    PRIVACY_POLICY = strawberry.enum_value("privacy_policy", description="The privacy policy.")
-    NEWSLETTER = strawberry.enum_value("newsletter", description="Occasional newsletters.")
-    THIRD_PARTY_SHARING = strawberry.enum_value(
-        "third_party_sharing", description="Sharing with third parties (off unless granted)."
-    )
-    ANALYTICS = strawberry.enum_value("analytics", description="Recording your page views.")
-
-
-@strawberry.type(description="One grant or withdrawal of permission, as recorded (no address).")
-class Consent:
-    row: strawberry.Private[policy_models.Consent]
-
-    @strawberry.field(description="What it is about.")
-    def kind(self) -> ConsentKind:
-        return ConsentKind(self.row.kind.value)
-
-    @strawberry.field(description="Given (true) or withdrawn (false).")
-    def granted(self) -> bool:
-        return self.row.granted
-
-    @strawberry.field(description="The policy version in force at the time.")
-    def policy_version(self) -> str | None:
-        return self.row.policy_version
-
-    @strawberry.field(description="When.")
-    def created_at(self) -> datetime:
-        return self.row.created_at
+from schema.pagination import Connection, Edge, PageSize
+from schema.payloads import Payload, attempt
+from schema.permissions import IsStaff
 
 
 @strawberry.enum(description="Where a correction request stands.")
@@ -98,7 +31,7 @@ class CorrectionStatus(Enum):
 
 @strawberry.type(description="A request to correct data the member cannot change themselves.")
 class CorrectionRequest(Node):
-    row: strawberry.Private[account_models.CorrectionRequest]
+    row: strawberry.Private[rights_models.CorrectionRequest]
 
     @strawberry.field(description="Opaque global ID of the request.")
     def id(self) -> strawberry.ID:
@@ -134,90 +67,18 @@ class CorrectionRequest(Node):
 
 
 @strawberry.type(description="One correction request in a list.")
-class CorrectionRequestEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this request.")
-    node: CorrectionRequest = strawberry.field(description="The request.")
+class CorrectionRequestEdge(Edge[CorrectionRequest]):
+    pass
 
 
 @strawberry.type(description="A page of correction requests, oldest first.")
-class CorrectionRequestConnection:
-    edges: list[CorrectionRequestEdge] = strawberry.field(description="The requests.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class CorrectionRequestConnection(Connection[CorrectionRequestEdge]):
+    pass
 
 
-def _errors_only(name: str, what: str) -> type:
-    """A payload type that carries userErrors only (named after its mutation)."""
-    cls = type(name, (), {"__annotations__": {"user_errors": list[UserError]}})
-    cls.user_errors = strawberry.field(description="Why nothing changed.")  # type: ignore[attr-defined]
-    return strawberry.type(cls, description=f"Result of {what}.")
-
-
-ChangePasswordPayload = _errors_only("ChangePasswordPayload", "changePassword")
-ChangeEmailPayload = _errors_only("ChangeEmailPayload", "changeEmail")
-RevokeSessionPayload = _errors_only("RevokeSessionPayload", "revokeSession")
-RevokeOtherSessionsPayload = _errors_only("RevokeOtherSessionsPayload", "revokeOtherSessions")
-RequestPasswordResetPayload = _errors_only(
-    "RequestPasswordResetPayload", "requestPasswordReset (the same for every address)"
-)
-ResetPasswordPayload = _errors_only("ResetPasswordPayload", "resetPassword")
-AcceptPrivacyPolicyPayload = _errors_only("AcceptPrivacyPolicyPayload", "acceptPrivacyPolicy")
-DeleteAccountPayload = _errors_only("DeleteAccountPayload", "deleteAccount")
-
-
-@strawberry.input(description="Your current password and the new one.")
-class ChangePasswordInput:
-    current_password: str = strawberry.field(description="Your password now.")
-    new_password: str = strawberry.field(description="10-256 characters, not a common one.")
-
-
-@strawberry.input(description="Move your account to another address.")
-class ChangeEmailInput:
-    password: str = strawberry.field(description="Your password, to prove it is you.")
-    new_email: str = strawberry.field(description="The new address; it must confirm by email.")
-
-
-@strawberry.input(description="One of your sessions.")
-class RevokeSessionInput:
-    session_id: strawberry.ID = strawberry.field(description="`Session.id`.")
-
-
-@strawberry.input(description="Where to send a reset link.")
-class RequestPasswordResetInput:
-    email: str = strawberry.field(description="Your account's address.")
-
-
-@strawberry.input(description="A mailed reset token and the new password.")
-class ResetPasswordInput:
-    token: str = strawberry.field(description="The `token=` value of the mailed link.")
-    new_password: str = strawberry.field(description="10-256 characters, not a common one.")
-
-
-@strawberry.input(description="Newsletters on or off.")
-class SetNewsletterSubscriptionInput:
-    subscribed: bool = strawberry.field(description="True to receive newsletters.")
-
-
-@strawberry.type(description="Result of setNewsletterSubscription.")
-class SetNewsletterSubscriptionPayload:
-    user: User | None = strawberry.field(description="You; null if refused.")
+@strawberry.type(description="Result of deleteAccount.")
+class DeleteAccountPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
-
-
-@strawberry.input(description="Give or withdraw a permission.")
-class SetConsentInput:
-    kind: ConsentKind = strawberry.field(description="Which permission.")
-    granted: bool = strawberry.field(description="Give (true) or withdraw (false).")
-
-
-@strawberry.type(description="Result of setConsent.")
-class SetConsentPayload:
-    consent: Consent | None = strawberry.field(description="The new record; null if refused.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
-
-
-@strawberry.input(description="The policy version you accept.")
-class AcceptPrivacyPolicyInput:
-    version: str = strawberry.field(description="Must be `privacyPolicy.version`.")
 
 
 @strawberry.input(description="A correction you need.")
@@ -228,7 +89,7 @@ class RequestCorrectionInput:
 
 
 @strawberry.type(description="Result of requestCorrection.")
-class RequestCorrectionPayload:
+class RequestCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
     )
@@ -236,7 +97,7 @@ class RequestCorrectionPayload:
 
 
 @strawberry.type(description="Result of exportMyData.")
-class ExportMyDataPayload:
+class ExportMyDataPayload(Payload):
     export: JSON | None = strawberry.field(
         description="Everything held about you, as one JSON document (no IP addresses)."
     )
@@ -256,47 +117,19 @@ class ResolveCorrectionInput:
 
 
 @strawberry.type(description="Result of resolveCorrection.")
-class ResolveCorrectionPayload:
+class ResolveCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
     )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
-@strawberry.input(description="A new version of the privacy policy.")
-class PublishPrivacyPolicyInput:
-    version: str = strawberry.field(description="A new label, e.g. 2026-06.")
-    body: str = strawberry.field(description="The full text, in Markdown.")
-    summary_of_changes: str | None = strawberry.field(
-        default=None, description="What changed, for members."
-    )
-
-
-@strawberry.type(description="Result of publishPrivacyPolicy.")
-class PublishPrivacyPolicyPayload:
-    policy_version: PolicyVersion | None = strawberry.field(description="It; null if refused.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing was published.")
-
-
-@strawberry.input(description="A newsletter to send to every opted-in member.")
-class SendNewsletterInput:
-    subject: str = strawberry.field(description="1-200 characters.")
-    body: str = strawberry.field(description="Plain text, 1-50,000 characters.")
-
-
-@strawberry.type(description="Result of sendNewsletter.")
-class SendNewsletterPayload:
-    recipients: int | None = strawberry.field(description="How many members it went to.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing was sent.")
-
-
 @strawberry.type
 class RightsQuery:
-    @strawberry.field(description="Every published version of the privacy policy, newest first.")
-    async def privacy_policy_versions(self) -> list[PolicyVersion]:
-        return [PolicyVersion.from_row(row) for row in await policy.policy_versions()]
-
-    @strawberry.field(description="Moderators and admins: correction requests, oldest first.")
+    @strawberry.field(
+        description="Moderators and admins: correction requests, oldest first.",
+        permission_classes=[IsStaff],
+    )
     async def correction_requests(
         self,
         info: Info[Context, None],
@@ -306,132 +139,35 @@ class RightsQuery:
             CorrectionStatus | None, strawberry.argument(description="Only this state.")
         ] = None,
     ) -> CorrectionRequestConnection:
-        wanted = account_models.CorrectionStatus(status.value) if status else None
+        wanted = rights_models.CorrectionStatus(status.value) if status else None
         page = await rights.correction_page(info.context.call, wanted, first, after)
-        found = edges(page, "CorrectionRequest", lambda row: CorrectionRequest(row=row))
-        return CorrectionRequestConnection(
-            edges=[CorrectionRequestEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "CorrectionRequest"),
+        return CorrectionRequestConnection.of(
+            page, "CorrectionRequest", lambda row: CorrectionRequest(row=row)
         )
-
-
-async def _attempt(payload: type, work: object, **extra: object) -> object:
-    """Run a resolver; its refusal becomes the payload's userErrors."""
-    try:
-        await work  # type: ignore[misc]
-    except Refused as refused:
-        return payload(user_errors=UserError.of(refused), **dict.fromkeys(extra))
-    return payload(user_errors=[], **extra)
 
 
 @strawberry.type
 class RightsMutation:
-    @strawberry.mutation(description="Change your password; every other session is signed out.")
-    async def change_password(
-        self, info: Info[Context, None], input: ChangePasswordInput
-    ) -> ChangePasswordPayload:  # type: ignore[valid-type]
-        work = passwords.change_password(
-            info.context.call, input.current_password, input.new_password
-        )
-        return await _attempt(ChangePasswordPayload, work)  # type: ignore[return-value]
-
-    @strawberry.mutation(
-        description="Move your account to a new address, once a link mailed there is opened. "
-        "The old address is told."
-    )
-    async def change_email(
-        self, info: Info[Context, None], input: ChangeEmailInput
-    ) -> ChangeEmailPayload:  # type: ignore[valid-type]
-        work = accounts.change_email(info.context.call, input.password, input.new_email)
-        return await _attempt(ChangeEmailPayload, work)  # type: ignore[return-value]
-
-    @strawberry.mutation(description="Sign out one of your sessions.")
-    async def revoke_session(
-        self, info: Info[Context, None], input: RevokeSessionInput
-    ) -> RevokeSessionPayload:  # type: ignore[valid-type]
-        work = sessions.revoke_session(
-            info.context.call, ids.decode_pk(input.session_id, "Session")
-        )
-        result = await _attempt(RevokeSessionPayload, work)
-        info.context.sync_cookie()
-        return result  # type: ignore[return-value]
-
-    @strawberry.mutation(description="Sign out every session but this one.")
-    async def revoke_other_sessions(self, info: Info[Context, None]) -> RevokeOtherSessionsPayload:  # type: ignore[valid-type]
-        work = sessions.revoke_others(info.context.call)
-        return await _attempt(RevokeOtherSessionsPayload, work)  # type: ignore[return-value]
-
-    @strawberry.mutation(
-        description="Mail a password-reset link (valid one hour). The answer is the same "
-        "for every address."
-    )
-    async def request_password_reset(
-        self, info: Info[Context, None], input: RequestPasswordResetInput
-    ) -> RequestPasswordResetPayload:  # type: ignore[valid-type]
-        work = passwords.request_reset(info.context.call, input.email)
-        return await _attempt(RequestPasswordResetPayload, work)  # type: ignore[return-value]
-
-    @strawberry.mutation(
-        description="Set a new password with a mailed token; signs out everywhere."
-    )
-    async def reset_password(
-        self, info: Info[Context, None], input: ResetPasswordInput
-    ) -> ResetPasswordPayload:  # type: ignore[valid-type]
-        work = passwords.reset_password(info.context.call, input.token, input.new_password)
-        result = await _attempt(ResetPasswordPayload, work)
-        info.context.sync_cookie()
-        return result  # type: ignore[return-value]
-
-    @strawberry.mutation(description="Newsletters on or off (never on unless you say so).")
-    async def set_newsletter_subscription(
-        self, info: Info[Context, None], input: SetNewsletterSubscriptionInput
-    ) -> SetNewsletterSubscriptionPayload:
-        try:
-            row = await newsletters.set_subscription(info.context.call, input.subscribed)
-        except Refused as refused:
-            return SetNewsletterSubscriptionPayload(user=None, user_errors=UserError.of(refused))
-        return SetNewsletterSubscriptionPayload(user=User.from_row(row), user_errors=[])
-
-    @strawberry.mutation(
-        description="Give or withdraw a permission. Every change is kept in your consent history."
-    )
-    async def set_consent(
-        self, info: Info[Context, None], input: SetConsentInput
-    ) -> SetConsentPayload:
-        kind = policy_models.ConsentKind(input.kind.value)
-        try:
-            row = await policy.set_consent(info.context.call, kind, input.granted)
-        except Refused as refused:
-            return SetConsentPayload(consent=None, user_errors=UserError.of(refused))
-        return SetConsentPayload(consent=Consent(row=row), user_errors=[])
-
-    @strawberry.mutation(description="Accept the current version of the privacy policy.")
-    async def accept_privacy_policy(
-        self, info: Info[Context, None], input: AcceptPrivacyPolicyInput
-    ) -> AcceptPrivacyPolicyPayload:  # type: ignore[valid-type]
-        work = policy.accept_policy(info.context.call, input.version)
-        return await _attempt(AcceptPrivacyPolicyPayload, work)  # type: ignore[return-value]
-
     @strawberry.mutation(description="Ask moderators to correct data you cannot change yourself.")
     async def request_correction(
         self, info: Info[Context, None], input: RequestCorrectionInput
     ) -> RequestCorrectionPayload:
-        try:
-            row = await rights.request_correction(
+        return await attempt(
+            RequestCorrectionPayload,
+            rights.request_correction(
                 info.context.call, input.field, input.proposed_value, input.reason
-            )
-        except Refused as refused:
-            return RequestCorrectionPayload(
-                correction_request=None, user_errors=UserError.of(refused)
-            )
-        return RequestCorrectionPayload(
-            correction_request=CorrectionRequest(row=row), user_errors=[]
+            ),
+            lambda row: RequestCorrectionPayload(
+                correction_request=CorrectionRequest(row=row), user_errors=[]
+            ),
         )
 
     @strawberry.mutation(description="Everything held about you, as one JSON document.")
     async def export_my_data(self, info: Info[Context, None]) -> ExportMyDataPayload:
-        return ExportMyDataPayload(
-            export=await rights.export_data(info.context.call), user_errors=[]
+        return await attempt(
+            ExportMyDataPayload,
+            rights.export_data(info.context.call),
+            lambda export: ExportMyDataPayload(export=export, user_errors=[]),
         )
 
     @strawberry.mutation(
@@ -440,55 +176,26 @@ class RightsMutation:
     )
     async def delete_account(
         self, info: Info[Context, None], input: DeleteAccountInput
-    ) -> DeleteAccountPayload:  # type: ignore[valid-type]
-        result = await _attempt(
+    ) -> DeleteAccountPayload:
+        result = await attempt(
             DeleteAccountPayload, rights.delete_account(info.context.call, input.password)
         )
         info.context.sync_cookie()
-        return result  # type: ignore[return-value]
+        return result
 
-    @strawberry.mutation(description="Moderators: apply or reject a correction request (audited).")
+    @strawberry.mutation(
+        description="Moderators: apply or reject a correction request (audited).",
+        permission_classes=[IsStaff],
+    )
     async def resolve_correction(
         self, info: Info[Context, None], input: ResolveCorrectionInput
     ) -> ResolveCorrectionPayload:
         call = info.context.call
-        rights.require_staff(call)
         request_id = ids.decode_pk(input.request_id, "CorrectionRequest")
-        try:
-            row = await rights.resolve_correction(call, request_id, input.apply, input.response)
-        except Refused as refused:
-            return ResolveCorrectionPayload(
-                correction_request=None, user_errors=UserError.of(refused)
-            )
-        return ResolveCorrectionPayload(
-            correction_request=CorrectionRequest(row=row), user_errors=[]
+        return await attempt(
+            ResolveCorrectionPayload,
+            rights.resolve_correction(call, request_id, input.apply, input.response),
+            lambda row: ResolveCorrectionPayload(
+                correction_request=CorrectionRequest(row=row), user_errors=[]
+            ),
         )
-
-    @strawberry.mutation(description="Admins: publish a new privacy-policy version.")
-    async def publish_privacy_policy(
-        self, info: Info[Context, None], input: PublishPrivacyPolicyInput
-    ) -> PublishPrivacyPolicyPayload:
-        try:
-            row = await policy.publish_policy(
-                info.context.call, input.version, input.body, input.summary_of_changes
-            )
-        except Refused as refused:
-            return PublishPrivacyPolicyPayload(
-                policy_version=None, user_errors=UserError.of(refused)
-            )
-        return PublishPrivacyPolicyPayload(
-            policy_version=PolicyVersion.from_row(row), user_errors=[]
-        )
-
-    @strawberry.mutation(
-        description="Admins: mail a newsletter to confirmed, active, opted-in members, each "
-        "copy with a one-click unsubscribe link."
-    )
-    async def send_newsletter(
-        self, info: Info[Context, None], input: SendNewsletterInput
-    ) -> SendNewsletterPayload:
-        try:
-            count = await newsletters.send_newsletter(info.context.call, input.subject, input.body)
-        except Refused as refused:
-            return SendNewsletterPayload(recipients=None, user_errors=UserError.of(refused))
-        return SendNewsletterPayload(recipients=count, user_errors=[])

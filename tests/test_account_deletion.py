@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.activity import Visit
-from models.messages import Conversation, Forum, Message, Thread
+from models.conversations import Conversation
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.policy import Consent
+from models.sessions import Session
 from schema import ids
 from tests.support.documents import VIEWER
 from tests.support.harness import PASSWORD, Client

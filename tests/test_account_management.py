@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from models.accounts import EmailToken, Session, TokenPurpose, User
+from models.accounts import EmailToken, TokenPurpose, User
 from models.base import Role
 from models.mail import OutboxMail
+from models.sessions import Session
 from resolvers.accounts import create_member
 from schema import ids
 from services.addresses import AddressVault

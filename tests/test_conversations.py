@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from models.accounts import User
-from models.messages import Conversation, Message
+from models.conversations import Conversation
+from models.messages import Message
 from tests.support.documents import SEND, START
 from tests.support.forum import coded_error, gid, pk, refused, send, start_conversation
 from tests.support.harness import Client

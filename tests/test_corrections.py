@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.accounts import CorrectionRequest, CorrectionStatus, User
+from models.accounts import User
 from models.base import Role
+from models.rights import CorrectionRequest, CorrectionStatus
 from resolvers.accounts import create_member
 from schema import ids
 from services.addresses import AddressVault

@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 
-from models.accounts import CorrectionRequest, Session, User
+from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
-from models.messages import Forum, Message, Thread
-from models.moderation import AuditEntry
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.policy import Consent
+from models.rights import CorrectionRequest
+from models.sessions import Session
 from resolvers.accounts import create_member
 from schema import ids
 from tests.support.harness import (

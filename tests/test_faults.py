@@ -13,7 +13,8 @@ import pytest
 
 from models.accounts import User
 from models.base import Role
-from models.messages import Forum, Message, Thread
+from models.forums import Forum
+from models.messages import Message, Thread
 from models.sql import fetch
 from resolvers.accounts import create_member
 from schema import ids

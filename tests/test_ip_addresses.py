@@ -13,9 +13,10 @@ import pytest
 from graphql import introspection_from_schema
 from tortoise import Tortoise, connections
 
-from models.accounts import EmailToken, PendingRegistration, Session, User
+from models.accounts import EmailToken, PendingRegistration, User
 from models.base import IpRecord
 from models.policy import Consent
+from models.sessions import Session
 from resolvers.policy import current_policy
 from schema import build_schema
 from services.addresses import AddressVault

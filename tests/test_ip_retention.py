@@ -16,7 +16,7 @@ import pytest
 
 from models.accounts import User
 from models.activity import Visit
-from models.moderation import AuditEntry
+from models.audit import AuditEntry
 from resolvers.addresses import HOLDERS, purge
 from services.settings import Settings
 from tests.support.addresses import every_kind_of_write

@@ -6,8 +6,8 @@ import base64
 from typing import Any
 
 from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
-from models.moderation import AuditEntry
 from services.addresses import AddressVault
 from services.settings import Settings
 from tests.support.harness import TEST_IP, Client

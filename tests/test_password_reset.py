@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from models.accounts import EmailToken, Session, TokenPurpose, User
+from models.accounts import EmailToken, TokenPurpose, User
 from models.base import Role
 from models.mail import OutboxMail
+from models.sessions import Session
 from resolvers.accounts import create_member
 from services.addresses import AddressVault
 from services.settings import Settings

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
-from models.messages import Report
-from models.moderation import AuditEntry
+from models.reports import Report
 from tests.support.forum import (
     coded_error,
     gid,

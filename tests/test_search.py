@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from models.messages import Forum
+from models.forums import Forum
 from tests.support.forum import coded_error, gid, new_forum, open_thread, reply
 from tests.support.harness import Client
 from tests.support.members import member

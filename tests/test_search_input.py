@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.messages import Forum
+from models.forums import Forum
 from resolvers.search import QUERY_MAX, TERMS_MAX
 from schema.cost import MAX_NODES
 from tests.support.forum import coded_error, new_forum, open_thread, reply

@@ -11,7 +11,8 @@ from tortoise import connections
 
 from models.accounts import User
 from models.base import Role
-from models.messages import Forum, Message, Thread
+from models.forums import Forum
+from models.messages import Message, Thread
 from resolvers import search
 from tests.support.forum import new_forum, open_thread, pk, reply, send, start_conversation
 from tests.support.harness import PASSWORD, Client

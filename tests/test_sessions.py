@@ -13,8 +13,8 @@ import httpx
 import pytest
 from tortoise import Tortoise
 
-from models.accounts import Session
 from models.limits import RateCounter
+from models.sessions import Session
 from services.settings import Settings
 from tests.support.documents import VIEWER
 from tests.support.harness import PASSWORD, Client, Server, session_cookie

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from models.accounts import Session, User
+from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
-from models.moderation import AuditEntry
+from models.sessions import Session
 from resolvers.accounts import create_member
 from resolvers.addresses import purge
 from schema import ids

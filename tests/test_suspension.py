@@ -9,7 +9,7 @@ import pytest
 
 from models.accounts import User
 from models.base import Role
-from models.messages import Forum
+from models.forums import Forum
 from schema import ids
 from tests.support.harness import Client
 from tests.support.members import member
@@ -212,6 +212,24 @@ async def test_a_suspended_member_cannot_start_a_conversation(
     response = await gql(START, {"i": data}, as_member="ada_l")
 
     assert response == suspended_error("startConversation", "conversation")
+
+
+async def test_a_suspended_member_reads_that_they_cannot_message_anyone(
+    gql: Client, ada: User, moderator: User
+) -> None:
+    await member(gql, "bob_k")
+    everyone = "mutation { updatePrivacySettings(input: {whoCanMessage: EVERYONE}) { __typename } }"
+    await gql(everyone, as_member="bob_k")
+    can_message = '{ user(username: "bob_k") { viewerCanMessage } }'
+    before = await gql(can_message, as_member="ada_l")
+
+    await suspend(gql, ada)
+
+    after = await gql(can_message, as_member="ada_l")
+    assert (before, after) == (
+        {"data": {"user": {"viewerCanMessage": True}}},
+        {"data": {"user": {"viewerCanMessage": False}}},
+    )
 
 
 async def test_unsuspending_restores_writing(

@@ -11,7 +11,8 @@ import pytest
 
 from models.accounts import User
 from models.base import Role
-from models.messages import Forum, Message, MessageEdit, Thread
+from models.forums import Forum
+from models.messages import Message, MessageEdit, Thread
 from models.profiles import Follow
 from services.addresses import AddressVault
 from services.markdown import Renderer

@@ -26,12 +26,14 @@ from graphql import (
 )
 from graphql import build_schema as parse_sdl
 
-from models.accounts import CorrectionRequest, CorrectionStatus, User
+from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
-from models.mail import Newsletter
-from models.messages import Message, Report, ReportStatus
-from models.moderation import AuditEntry
+from models.messages import Message
+from models.newsletters import Newsletter
 from models.policy import PolicyVersion
+from models.reports import Report, ReportStatus
+from models.rights import CorrectionRequest, CorrectionStatus
 from services.settings import Settings
 from tests.support.forum import coded_error, gid, new_forum, open_thread
 from tests.support.harness import Client, Server

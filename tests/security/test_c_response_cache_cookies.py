@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from models.accounts import Session, User
+from models.accounts import User
+from models.sessions import Session
 from services.settings import Settings
 from tests.support.harness import Client, Server
 from tests.support.harness import test_settings as make_settings

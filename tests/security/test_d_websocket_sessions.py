@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.base import Role
+from models.sessions import Session
 from tests.support.documents import LOGOUT_CODE
 from tests.support.forum import coded_error, gid, pk
 from tests.support.harness import PASSWORD

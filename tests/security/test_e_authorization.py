@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 
-from models.accounts import CorrectionRequest, Session, User
+from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
-from models.messages import Conversation, Message, MessageEdit, Participant, Report
-from models.moderation import AuditEntry
+from models.conversations import Conversation, Participant
+from models.messages import Message, MessageEdit
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
+from models.reports import Report
+from models.rights import CorrectionRequest
+from models.sessions import Session
 from services.addresses import AddressVault
 from services.settings import Settings
 from tests.support.documents import EXPORT_CODE, SEND

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
 from models.messages import Message
-from models.moderation import AuditEntry
 from tests.support.forum import coded_error, gid, new_forum, open_thread, pk, refused
 from tests.support.harness import Client
 from tests.support.members import member, suspend

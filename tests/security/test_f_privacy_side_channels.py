@@ -25,7 +25,8 @@ from tortoise.expressions import Q
 
 from models.accounts import User
 from models.base import Role
-from models.messages import Conversation, Message
+from models.conversations import Conversation
+from models.messages import Message
 from models.privacy import PrivacySettings
 from models.profiles import Follow
 from resolvers.accounts import age_on

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from models.accounts import User
+from models.audit import AuditEntry
 from models.base import Role
-from models.moderation import AuditEntry
 from tests.support.documents import EXPORT_CODE
 from tests.support.forum import gid, new_forum, open_thread, pk, send, start_conversation
 from tests.support.harness import Client

@@ -26,9 +26,10 @@ import pytest
 from argon2 import extract_parameters
 from tortoise import Tortoise
 
-from models.accounts import EmailToken, PendingRegistration, Session, TokenPurpose, User
+from models.accounts import EmailToken, PendingRegistration, TokenPurpose, User
 from models.base import Role
 from models.mail import OutboxMail
+from models.sessions import Session
 from resolvers import accounts as account_resolvers
 from resolvers import mails
 from resolvers import passwords as password_resolvers

@@ -22,7 +22,7 @@ from tortoise import Tortoise
 from tortoise.fields import CharField, TextField
 from tortoise.models import Model
 
-from models.messages import Forum
+from models.forums import Forum
 from resolvers.policy import current_policy
 from schema import ids
 from services.addresses import AddressVault

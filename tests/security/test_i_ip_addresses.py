@@ -17,8 +17,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from models.accounts import PendingRegistration, Session, User
+from models.accounts import PendingRegistration, User
 from models.base import Role
+from models.sessions import Session
 from resolvers.addresses import reveal
 from resolvers.policy import current_policy
 from schema import ids

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from models.base import Role
-from models.messages import Forum
+from models.forums import Forum
 from resolvers.accounts import create_member
 from resolvers.policy import current_policy
 from schema import ids

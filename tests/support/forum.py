@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.accounts import User
-from models.messages import Forum
+from models.forums import Forum
 from schema import ids
 from tests.support.documents import CREATE_THREAD, POST, SEND, START
 from tests.support.harness import Client

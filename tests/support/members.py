@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from models.accounts import Session, User
+from models.accounts import User
 from models.base import Role
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow, Profile
+from models.sessions import Session
 from resolvers.accounts import create_member
 from resolvers.policy import current_policy
 from services import usernames

@@ -1,0 +1,65 @@
+"""The audit log: writing entries, staff reasons, and reading the log's pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models.accounts import User
+from models.audit import AuditEntry
+from resolvers.access import require_admin
+from resolvers.common import BadInput, Call
+from resolvers.pagination import Page, id_page
+
+REASON_MIN, REASON_MAX = 3, 500
+
+
+async def audit(
+    actor: User, action: str, subject_id: int | None, fields: Sequence[str], reason: str | None
+) -> AuditEntry:
+    """Append an entry to the audit log."""
+    return await AuditEntry.create(
+        actor_id=actor.id,
+        action=action,
+        subject_id=subject_id,
+        fields_read=list(fields),
+        reason=reason,
+    )
+
+
+async def audit_each(
+    actor: User, action: str, subject_ids: Sequence[int], fields: Sequence[str], reason: str
+) -> None:
+    """Append one entry per subject, in one statement."""
+    if subject_ids:
+        await AuditEntry.bulk_create(
+            [
+                AuditEntry(
+                    actor_id=actor.id,
+                    action=action,
+                    subject_id=subject_id,
+                    fields_read=list(fields),
+                    reason=reason,
+                )
+                for subject_id in subject_ids
+            ]
+        )
+
+
+def staff_reason(reason: str) -> str:
+    """A staff member's stated reason, or BadInput when it is missing or too long."""
+    reason = reason.strip()
+    if not REASON_MIN <= len(reason) <= REASON_MAX or "\x00" in reason:
+        raise BadInput(f"Give a reason of {REASON_MIN} to {REASON_MAX} characters.")
+    return reason
+
+
+async def audit_page(call: Call, first: int | None, after: str | None) -> Page[AuditEntry]:
+    """The audit log, newest first (admins only)."""
+    require_admin(call)
+    return await id_page(AuditEntry.all(), "AuditEntry", first, after, newest_first=True)
+
+
+async def reads_of(user_id: int, first: int | None, after: str | None) -> Page[AuditEntry]:
+    """Staff reads of and actions on one member's data, newest first (for that member)."""
+    query = AuditEntry.filter(subject_id=user_id)
+    return await id_page(query, "AuditEntry", first, after, newest_first=True)

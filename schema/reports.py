@@ -1,0 +1,164 @@
+"""Reports: members asking moderators to look at a message, and the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from models.reports import Report as ReportRow
+from models.reports import ReportStatus as ReportRowStatus
+from resolvers import reports
+from schema import ids
+from schema.accounts import User, load_account
+from schema.context import Context
+from schema.errors import UserError
+from schema.messages import Message
+from schema.node import Node
+from schema.pagination import Connection, Edge, PageSize, StartAfter
+from schema.payloads import Payload, attempt
+from schema.permissions import IsStaff
+
+
+@strawberry.enum(description="Where a report stands.")
+class ReportStatus(Enum):
+    OPEN = strawberry.enum_value("open", description="Waiting for a moderator.")
+    RESOLVED = strawberry.enum_value("resolved", description="Acted on: the message was hidden.")
+    DISMISSED = strawberry.enum_value("dismissed", description="Looked at; nothing to do.")
+
+
+@strawberry.enum(description="What a moderator does with a report.")
+class ReportAction(Enum):
+    DISMISS = strawberry.enum_value("dismiss", description="Close it; the message stays.")
+    HIDE_MESSAGE = strawberry.enum_value("hide", description="Hide the reported message.")
+
+
+@strawberry.type(
+    description="A member's report of a message. A private message is visible to moderators "
+    "only through a report, with the few messages around it."
+)
+class Report(Node):
+    row: strawberry.Private[ReportRow]
+
+    @strawberry.field(description="Opaque global ID of the report.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(ids.encode("Report", self.row.id))
+
+    @strawberry.field(
+        description="The reported message. Staff reading a private one is written to its "
+        "author's privacyReads."
+    )
+    async def message(self, info: Info[Context, None]) -> Message:
+        row = await self.row.message
+        await reports.audit_private_reads(info.context.call, self.row, [row])
+        return Message.of(row)
+
+    @strawberry.field(description="Who reported it; null if their account is gone.")
+    async def reporter(self, info: Info[Context, None]) -> User | None:
+        return await load_account(info, self.row.reporter_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="What the reporter says is wrong.")
+    def reason(self) -> str:
+        return self.row.reason
+
+    @strawberry.field(description="Where the report stands.")
+    def status(self) -> ReportStatus:
+        return ReportStatus(self.row.status.value)
+
+    @strawberry.field(description="When it was made.")
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(
+        description="The message with up to two before and two after it. Staff reading "
+        "private ones is written to each author's privacyReads."
+    )
+    async def context(self, info: Info[Context, None]) -> list[Message]:
+        rows = await reports.report_context(await self.row.message)
+        await reports.audit_private_reads(info.context.call, self.row, rows)
+        return [Message.of(row) for row in rows]
+
+
+@strawberry.type(description="One report in a list, with its cursor.")
+class ReportEdge(Edge[Report]):
+    pass
+
+
+@strawberry.type(description="A page of reports, oldest first.")
+class ReportConnection(Connection[ReportEdge]):
+    pass
+
+
+@strawberry.type
+class ReportQuery:
+    @strawberry.field(
+        description="Moderators and admins: reports, oldest first.", permission_classes=[IsStaff]
+    )
+    async def reports(
+        self,
+        info: Info[Context, None],
+        first: PageSize = None,
+        after: StartAfter = None,
+        status: Annotated[
+            ReportStatus | None, strawberry.argument(description="Only reports in this state.")
+        ] = None,
+    ) -> ReportConnection:
+        wanted = ReportRowStatus(status.value) if status is not None else None
+        page = await reports.report_page(info.context.call, wanted, first, after)
+        return ReportConnection.of(page, "Report", lambda row: Report(row=row))
+
+
+@strawberry.input(description="A message to report, and why.")
+class ReportMessageInput:
+    message_id: strawberry.ID = strawberry.field(description="The message's global ID.")
+    reason: str = strawberry.field(description="What is wrong, 3 to 1000 characters.")
+
+
+@strawberry.type(description="Result of reportMessage and resolveReport.")
+class ReportMessagePayload(Payload):
+    report: Report | None = strawberry.field(description="The report; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="How a moderator closes a report.")
+class ResolveReportInput:
+    report_id: strawberry.ID = strawberry.field(description="The report's global ID.")
+    action: ReportAction = strawberry.field(description="Dismiss it, or hide the message.")
+    note: str | None = strawberry.field(default=None, description="For the record.")
+
+
+@strawberry.type(description="Result of resolveReport.")
+class ResolveReportPayload(Payload):
+    report: Report | None = strawberry.field(description="The report; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type
+class ReportMutation:
+    @strawberry.mutation(description="Report a message you can read to the moderators.")
+    async def report_message(
+        self, info: Info[Context, None], input: ReportMessageInput
+    ) -> ReportMessagePayload:
+        message_id = ids.decode_pk(input.message_id, "Message")
+        return await attempt(
+            ReportMessagePayload,
+            reports.report_message(info.context.call, message_id, input.reason),
+            lambda row: ReportMessagePayload(report=Report(row=row), user_errors=[]),
+        )
+
+    @strawberry.mutation(
+        description="Moderators: close a report (audited).", permission_classes=[IsStaff]
+    )
+    async def resolve_report(
+        self, info: Info[Context, None], input: ResolveReportInput
+    ) -> ResolveReportPayload:
+        report_id = ids.decode_pk(input.report_id, "Report")
+        hide = input.action is ReportAction.HIDE_MESSAGE
+        return await attempt(
+            ResolveReportPayload,
+            reports.resolve_report(info.context.call, report_id, hide, input.note),
+            lambda row: ResolveReportPayload(report=Report(row=row), user_errors=[]),
+        )
