@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,20 @@ class Site:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"{self.broker.subscribers(topic)} subscribers on {topic}")
+
+    async def settled(self) -> None:
+        """Wait until every event published so far has reached this process's broker. A
+        marker published now arrives after them (PostgreSQL delivers notifications in
+        commit order), so a subscription started afterwards hears only later events."""
+        marker = f"settled:{uuid.uuid4().hex}"
+        heard = self.broker.subscribe(marker)
+        arrival = asyncio.ensure_future(anext(heard))
+        await self.subscribers(marker, 1)
+        await self.broker.publish(marker, 1)
+        try:
+            assert await asyncio.wait_for(arrival, WAIT) == 1
+        finally:
+            await heard.aclose()
 
 
 def topic(kind: str, global_id: str) -> str:
