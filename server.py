@@ -1,6 +1,6 @@
 """The forum's command line and its settings wiring (the application is web/app.py).
 
-python server.py serve | migrate | seed | createuser | export-schema  (--help on each)
+python server.py COMMAND (or the console script `forum COMMAND`); --help on each.
 """
 
 from __future__ import annotations
@@ -9,22 +9,29 @@ import argparse
 import asyncio
 import getpass
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from asyncpg import PostgresError
+from pydantic import ValidationError
 from starlette.applications import Starlette
+from tortoise.exceptions import ConfigurationError, DBConnectionError
 
 import models
 from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from services import passwords
 from services.addresses import AddressVault
+from services.logs import configure_logging, logging_config
 from services.markdown import Renderer
-from services.settings import Settings
+from services.settings import Settings, production_warnings
 from web.app import UVICORN_OPTIONS, create_app
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.graphql"
+DATABASE_FAILURES = (OSError, ConfigurationError, DBConnectionError, PostgresError, sqlite3.Error)
+"""What opening an unreachable, refusing or misnamed database raises."""
 
 
 def app_from_env() -> Starlette:
@@ -39,12 +46,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.settings = Settings()
+    except ValidationError as error:
+        print(f"error: {_setting_problem(error)}", file=sys.stderr)
+        return 2
+    configure_logging(args.settings.log_level)
     models.quiet_sql_logs()
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -54,24 +69,49 @@ class CommandError(Exception):
     """A failure to report in one line, without a traceback."""
 
 
+class StartupError(CommandError):
+    """A setting or the database keeps the server from starting (exit code 2)."""
+
+
+def _setting_problem(error: ValidationError) -> str:
+    """The first invalid setting, named as the environment spells it, and what is wrong."""
+    problem = error.errors()[0]
+    name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+    # The message only, never the value: it may be a key or a password.
+    return f"{name}: {problem['msg']}"
+
+
+def _prog() -> str:
+    """`python server.py` when run as the script, else the console script's own name."""
+    name = Path(sys.argv[0]).name
+    return "python server.py" if name in ("server.py", "-c", "") else name
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python server.py", description="The forum's GraphQL server and its tools."
+        prog=_prog(), description="The forum's GraphQL server and its tools."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="migrate the database, then serve the site")
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="serve without applying migrations"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL)")
     serve.set_defaults(run=_serve)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
-    migrate.set_defaults(run=lambda _: asyncio.run(_with_db(lambda: _noop())))
+    migrate.set_defaults(run=_migrate)
 
     seed = sub.add_parser("seed", help="fill an empty database with demo forum data")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if members exist")
-    seed.set_defaults(run=lambda args: asyncio.run(_with_db(lambda: _seed(args.if_empty))))
+    seed.set_defaults(
+        run=lambda args: asyncio.run(
+            _with_db(args.settings, lambda: _seed(args.settings, args.if_empty))
+        )
+    )
 
     create = sub.add_parser("createuser", help="create a confirmed account")
     create.add_argument("--username", required=True)
@@ -104,10 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_db(work: Callable[[], Awaitable[int | None]]) -> int:
-    settings = Settings()
+async def _with_db(
+    settings: Settings, work: Callable[[], Awaitable[int | None]], *, migrate: bool = True
+) -> int:
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
-    await models.init_db(settings.db_url)
+    await _connect(settings, migrate=migrate)
     try:
         await ensure_initial_policy()
         return int(await work() or 0)
@@ -115,35 +156,60 @@ async def _with_db(work: Callable[[], Awaitable[int | None]]) -> int:
         await models.close_db()
 
 
-async def _noop() -> int:
-    print("database is up to date")
-    return 0
+async def _connect(settings: Settings, *, migrate: bool) -> list[str]:
+    """Open the database (migrating it unless told not to); the migrations applied."""
+    try:
+        return await models.init_db(settings.db_url, migrate=migrate)
+    except DATABASE_FAILURES as error:
+        # The class only: the driver's message may quote the URL with its password.
+        raise StartupError(
+            f"DATABASE_URL: cannot open the database ({type(error).__name__})"
+        ) from error
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    async def report() -> int:
+        applied = await _connect(args.settings, migrate=True)
+        try:
+            await ensure_initial_policy()
+        finally:
+            await models.close_db()
+        if applied:
+            print(f"applied {len(applied)} migrations: {', '.join(applied)}")
+        else:
+            print("database is up to date: no migration to apply")
+        return 0
+
+    return asyncio.run(report())
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = Settings()
+    settings: Settings = args.settings
     if args.workers > 1 and settings.is_sqlite:
         raise CommandError("several workers need PostgreSQL (set DATABASE_URL)")
-    asyncio.run(_with_db(_noop_quiet))
+    for warning in production_warnings(settings):
+        logging.getLogger("forum").warning(warning)
+    # Migrate once here, before the workers start; --no-migrate still checks the database.
+    asyncio.run(_with_db(settings, _noop, migrate=not args.no_migrate))
     uvicorn.run(
         "server:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
+        log_config=logging_config(settings.log_level),
         **UVICORN_OPTIONS,
     )
     return 0
 
 
-async def _noop_quiet() -> int:
+async def _noop() -> int:
     return 0
 
 
-async def _seed(if_empty: bool) -> int:
+async def _seed(settings: Settings, if_empty: bool) -> int:
     import demo
 
     if await demo.has_members():
@@ -151,7 +217,6 @@ async def _seed(if_empty: bool) -> int:
             print("demo data: the database already has members; nothing to do")
             return 0
         raise CommandError("the database already has members; seed needs an empty one")
-    settings = Settings()
     accounts = await demo.seed(Renderer(settings.public_url, settings.key))
     print("Demo accounts (sign in with `login` in GraphiQL at /graphql):")
     for username, role, password in accounts:
@@ -176,7 +241,7 @@ def _createuser(args: argparse.Namespace) -> int:
         print(f"created {args.role} {user.username}")
         return 0
 
-    return asyncio.run(_with_db(create))
+    return asyncio.run(_with_db(args.settings, create))
 
 
 def _purge_ip(args: argparse.Namespace) -> int:
@@ -184,7 +249,7 @@ def _purge_ip(args: argparse.Namespace) -> int:
 
     from resolvers.addresses import HOLDERS, purge
 
-    settings = Settings()
+    settings: Settings = args.settings
     raw_days = args.days if args.days is not None else settings.ip_retention_days
     hash_days = args.hash_days if args.hash_days is not None else settings.ip_hash_retention_days
     if raw_days < 1 or hash_days < 1:
@@ -204,7 +269,7 @@ def _purge_ip(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_db(work))
+    return asyncio.run(_with_db(args.settings, work))
 
 
 def _reveal_ip(args: argparse.Namespace) -> int:
@@ -213,8 +278,7 @@ def _reveal_ip(args: argparse.Namespace) -> int:
 
     if len(args.reason.strip()) < 3:
         raise CommandError("give a reason of at least three characters")
-    settings = Settings()
-    vault = AddressVault(settings.address_key)
+    vault = AddressVault(args.settings.address_key)
 
     async def work() -> int:
         user = await user_by_username(args.username)
@@ -224,7 +288,7 @@ def _reveal_ip(args: argparse.Namespace) -> int:
             print(f"{row.at.isoformat()}\t{row.table}\t{row.address}")
         return 0
 
-    return asyncio.run(_with_db(work))
+    return asyncio.run(_with_db(args.settings, work))
 
 
 def _export_schema(args: argparse.Namespace) -> int:

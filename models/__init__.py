@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as run_migrations
+from tortoise.migrations.executor import MigrationExecutor
 
 MODEL_MODULES = [
     "models.accounts",
@@ -60,15 +61,29 @@ def quiet_sql_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-async def init_db(db_url: str, *, migrate: bool = True) -> None:
-    """Connect Tortoise and bring the schema up to date."""
+async def init_db(db_url: str, *, migrate: bool = True) -> list[str]:
+    """Connect Tortoise and bring the schema up to date; the migrations applied now."""
     quiet_sql_logs()
     _make_sqlite_folder(db_url)
     config = tortoise_config(db_url)
+    applied: list[str] = []
+
+    def note(event: str, _app: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(name)
+
     if migrate:
-        await run_migrations(config=config)
+        await run_migrations(config=config, progress=note)
     # The ASGI lifespan runs in its own task; requests must see the same connections.
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    return applied
+
+
+async def pending_migrations(db_url: str) -> list[str]:
+    """The migrations the connected database has not applied yet (empty when current)."""
+    apps = tortoise_config(db_url)["apps"]
+    executor = MigrationExecutor(connections.get("default"), apps)
+    return [step.migration.name for step in await executor.plan() if not step.backward]
 
 
 def _make_sqlite_folder(db_url: str) -> None:

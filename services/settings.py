@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     persisted_queries_file: Path | None = Field(
         default=None, description="An Apollo persisted-query manifest (JSON)."
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The least severe log records written."
+    )
     ws_max_per_client: int = Field(
         default=20, ge=1, description="Open WebSockets per client address, per worker."
     )
@@ -81,6 +84,11 @@ class Settings(BaseSettings):
     @classmethod
     def _origins(cls, value: object) -> object:
         return [origin.rstrip("/") for origin in _split(value)]  # type: ignore[union-attr]
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -150,6 +158,22 @@ class Settings(BaseSettings):
         """Origins allowed to send credentialed requests: ALLOWED_ORIGINS and PUBLIC_URL."""
         public = urlsplit(self.public_url)
         return frozenset([*self.allowed_origins, f"{public.scheme}://{public.netloc}"])
+
+
+def production_warnings(settings: Settings) -> list[str]:
+    """One line for each setting that looks left over from development (production only)."""
+    if settings.environment != "production":
+        return []
+    warnings = []
+    if urlsplit(settings.public_url).hostname in ("localhost", "127.0.0.1", "::1"):
+        warnings.append("PUBLIC_URL points at localhost: links in mails will not work")
+    if settings.mail_target.startswith("file://"):
+        warnings.append("MAIL_URL is unset or file://: mail is written to files, not sent")
+    if not settings.secure_cookies:
+        warnings.append("COOKIE_SECURE is off: session cookies travel over plain HTTP")
+    if not settings.trusted_proxies:
+        warnings.append("TRUSTED_PROXIES is empty: behind a proxy, every client has its address")
+    return warnings
 
 
 def _stored_key(path: Path) -> str:

@@ -1,6 +1,8 @@
 """The command line behaves like a Unix tool: help everywhere, clear errors, exit codes."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["serve", "migrate", "seed", "createuser", "export-schema"]
+COMMANDS = ["serve", "migrate", "seed", "createuser", "purge-ip", "reveal-ip", "export-schema"]
+CLOSED_DATABASE = "postgres://forum:pw-canary-77@127.0.0.1:1/forum"  # nobody listens on port 1
 
 
 def run(
@@ -161,3 +164,96 @@ def test_workers_need_postgresql(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert result.stderr == "error: several workers need PostgreSQL (set DATABASE_URL)\n"
+
+
+def test_migrate_names_the_migrations_it_applied_then_says_it_is_up_to_date(
+    tmp_path: Path,
+) -> None:
+    env = sqlite_env(tmp_path)
+
+    first = run("migrate", env=env)
+    second = run("migrate", env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("applied ")
+    assert "0001_initial, 0002_profiles_privacy_audit" in first.stdout
+    assert second.stdout == "database is up to date: no migration to apply\n"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("MIN_AGE", "old", "MIN_AGE: Input should be a valid integer"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
+        ("ENVIRONMENT", "staging", "ENVIRONMENT: Input should be 'development' or 'production'"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it_with_exit_code_2(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    result = run("migrate", env={**sqlite_env(tmp_path), variable: value})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {message}")
+    assert result.stderr.count("\n") == 1
+    assert value not in result.stderr.removeprefix(f"error: {message}")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [(CLOSED_DATABASE, "ConnectionRefusedError"), ("nosuchdb://x", "ConfigurationError")],
+)
+def test_an_unreachable_database_is_one_line_naming_database_url(
+    tmp_path: Path, url: str, reason: str
+) -> None:
+    result = run("migrate", env={**sqlite_env(tmp_path), "DATABASE_URL": url})
+
+    assert result.returncode == 2
+    assert result.stderr == f"error: DATABASE_URL: cannot open the database ({reason})\n"
+
+
+def test_serve_in_production_warns_once_for_each_development_leftover(tmp_path: Path) -> None:
+    env = {**sqlite_env(tmp_path), "ENVIRONMENT": "production", "DATABASE_URL": CLOSED_DATABASE}
+
+    result = run("serve", env=env)
+
+    assert result.returncode == 2
+    assert [json.loads(text)["message"] for text in result.stdout.splitlines()] == [
+        "PUBLIC_URL points at localhost: links in mails will not work",
+        "MAIL_URL is unset or file://: mail is written to files, not sent",
+        "COOKIE_SECURE is off: session cookies travel over plain HTTP",
+        "TRUSTED_PROXIES is empty: behind a proxy, every client has its address",
+    ]
+    assert (
+        result.stderr == "error: DATABASE_URL: cannot open the database (ConnectionRefusedError)\n"
+    )
+
+
+def test_serve_in_production_with_finished_settings_warns_of_nothing(tmp_path: Path) -> None:
+    env = {**sqlite_env(tmp_path), "ENVIRONMENT": "production", "DATABASE_URL": CLOSED_DATABASE,
+           "PUBLIC_URL": "https://forum.example", "MAIL_URL": "smtp://mail.example:25",
+           "TRUSTED_PROXIES": "10.0.0.0/8"}  # fmt: skip
+
+    result = run("serve", env=env)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+
+
+def test_the_console_script_runs_the_same_command_line(tmp_path: Path) -> None:
+    forum = shutil.which("forum", path=str(Path(sys.executable).parent))
+    assert forum is not None, "the console script is installed beside the interpreter"
+
+    result = subprocess.run(
+        [forum, "migrate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **sqlite_env(tmp_path)},
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("applied ")
+    assert (tmp_path / "data" / "forum.sqlite3").exists()

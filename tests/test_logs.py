@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from tortoise import connections
+from pythonjsonlogger.json import JsonFormatter
 from websockets.asyncio.client import connect
 
 from models.base import Role
@@ -79,8 +80,12 @@ async def gql(
 
 
 def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    """The forum.requests lines logged so far, parsed."""
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "forum.requests"]
+    """The fields of the forum.requests records logged so far."""
+    return [
+        {key: getattr(r, key) for key in [*LINE_KEYS, "client"] if hasattr(r, key)}
+        for r in caplog.records
+        if r.name == "forum.requests"
+    ]
 
 
 def line(**fields: Any) -> dict[str, Any]:
@@ -147,7 +152,8 @@ async def test_a_crafted_path_cannot_forge_a_second_line(
     (found,) = request_lines(caplog)
     assert comparable(found) == line(method="GET", path="/nope\n" + forged, status=404)
     (record,) = [r for r in caplog.records if r.name == "forum.requests"]
-    assert "\n" not in record.getMessage()
+    (written,) = JsonFormatter(json_ensure_ascii=True).format(record).splitlines()
+    assert json.loads(written)["path"] == "/nope\n" + forged
 
 
 async def test_a_masked_fault_is_logged_under_the_request_id_it_answers_with(
@@ -216,7 +222,8 @@ async def test_no_log_record_holds_an_address_email_password_token_or_variable(
     assert len(request_lines(caplog)) == 9
     assert any(r.name == "forum.graphql" and r.levelno == logging.ERROR for r in caplog.records)
     for record in caplog.records:
-        text = "\n".join([record.getMessage(), repr(record.args), record.exc_text or ""])
+        written = JsonFormatter().format(record)  # the line as stdout would get it
+        text = "\n".join([written, repr(record.args), record.exc_text or ""])
         assert_no_ip(text, gql.ips)
         assert [secret for secret in secrets if secret in text] == [], record.name
 
@@ -267,4 +274,7 @@ async def test_a_real_server_prints_no_client_address(tmp_path: Path) -> None:
     assert "ada@example.org" not in output
     assert PASSWORD not in output and WRONG_PASSWORD not in output
     assert '"path": "/graphql"' in output  # the request lines did reach the output
+    assert [type(json.loads(text)) for text in output.splitlines()] == [dict] * len(
+        output.splitlines()
+    )  # one JSON object per line, uvicorn's own lines included
     assert "WebSocket /graphql" in output  # uvicorn's handshake line, its address blanked

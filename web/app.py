@@ -19,6 +19,7 @@ from schema import build_schema
 from services import passwords
 from services.addresses import AddressVault
 from services.broker import broker_for
+from services.logs import configure_logging
 from services.mail import MailSender, Transport
 from services.markdown import Renderer
 from services.settings import Settings
@@ -36,6 +37,8 @@ from web.requestlog import RequestLog, hide_client_addresses
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
     """The whole site as one ASGI application."""
     settings = settings or Settings()
+    # Here, not only in `serve`: every worker process builds its own app.
+    configure_logging(settings.log_level)
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     if not settings.log_client_ips:
         hide_client_addresses()

@@ -1,0 +1,52 @@
+"""Logging: one JSON object per line on stdout, in the parent and in every worker."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from typing import Any
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
+RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
+
+
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """A dictConfig for the root logger and uvicorn's: JSON lines on stdout at `level`.
+
+    `serve` hands it to uvicorn, which applies it in each worker process it starts."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": FIELDS,
+                "rename_fields": RENAMED,
+                "timestamp": False,
+                # Escaped, so a crafted path or name cannot start a second line.
+                "json_ensure_ascii": True,
+            }
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"level": level, "handlers": ["stdout"]},
+        # uvicorn's loggers keep their own handlers unless told: send them to the root.
+        "loggers": {
+            name: {"level": level, "handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Log JSON lines at `level`, unless the process already set up logging (uvicorn did
+    from our config, a test runner or another server did its own): then leave it alone."""
+    if logging.getLogger().handlers:
+        return
+    logging.config.dictConfig(logging_config(level))
