@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
 
+from models.mail import OutboxMail
 from services.mail import enqueue
 from services.settings import Settings
 
@@ -95,3 +97,9 @@ async def send_email_changed(settings: Settings, to: str) -> None:
         f"If it was not you, reset your password at {settings.public_url} at once and "
         "tell the site's moderators; your account may be in someone else's hands.\n",
     )
+
+
+async def oldest_unsent_mail_at() -> datetime | None:
+    """When the oldest mail still waiting for delivery was queued (None: the outbox is empty)."""
+    oldest = await OutboxMail.filter(sent_at__isnull=True).order_by("created_at").first()
+    return oldest.created_at if oldest is not None else None

@@ -64,6 +64,11 @@ class Broker:
             if not self._queues[topic]:
                 del self._queues[topic]
 
+    @property
+    def listening(self) -> bool:
+        """Whether events published by other processes reach this one (always, in process)."""
+        return True
+
     def subscribers(self, topic: str) -> int:
         """How many consumers listen on a topic now (in this process)."""
         return len(self._queues.get(topic, ()))
@@ -91,6 +96,11 @@ class PostgresBroker(Broker):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    @property
+    def listening(self) -> bool:
+        """Whether the LISTEN connection is up (other workers' events reach this one)."""
+        return self._listening.is_set()
+
     async def publish(self, topic: str, item: int) -> None:
         """NOTIFY every process, this one included."""
         await connections.get("default").execute_query(
@@ -111,6 +121,7 @@ class PostgresBroker(Broker):
                 await connection.add_listener(CHANNEL, self._heard)
                 self._listening.set()
                 await closed.wait()
+                self._listening.clear()
                 log.warning("broker: the listening connection closed; reconnecting")
             finally:
                 with contextlib.suppress(Exception):

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     persisted_queries_file: Path | None = Field(
         default=None, description="An Apollo persisted-query manifest (JSON)."
     )
+    outbox_stuck_minutes: int = Field(
+        default=30, ge=1, description="/readyz fails while a mail has waited longer than this."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="The least severe log records written."
     )

@@ -10,7 +10,6 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 import models
@@ -30,7 +29,7 @@ from web.graphql import ForumGraphQL
 from web.middleware import BodyLimit, ClientAddress, HeadLimit, SecurityHeaders, WriteGuard
 from web.pages import out_page_route, page_routes, unsubscribe_route
 from web.persisted import PersistedQueries, read_manifest
-from web.probes import probe_routes
+from web.probes import HostsExceptProbes, probe_routes
 from web.requestlog import RequestLog, hide_client_addresses
 
 
@@ -76,7 +75,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     routes = [
         Route("/graphql", front, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
-        *probe_routes(),
+        *probe_routes(settings, broker),
         *asset_routes(),
         *page_routes(),
         out_page_route(renderer),
@@ -85,7 +84,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     middleware = [
         Middleware(RequestLog, with_addresses=settings.log_client_ips),
         Middleware(SecurityHeaders),
-        Middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts),
+        Middleware(HostsExceptProbes, allowed_hosts=settings.hosts),
         Middleware(ClientAddress, trusted=settings.trusted_proxies),
         Middleware(HeadLimit),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
