@@ -137,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
     reveal.add_argument("--reason", required=True, help="why (e.g. a court order reference)")
     reveal.set_defaults(run=_reveal_ip)
 
+    backup = sub.add_parser(
+        "backup",
+        help="copy the SQLite database while it serves (on PostgreSQL: print the pg_dump line)",
+    )
+    backup.add_argument("--output", type=Path, required=True, help="the file to write")
+    backup.set_defaults(run=_backup)
+
     export = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE, help="file, or - for stdout")
     export.add_argument("--check", action="store_true", help="fail if the file is out of date")
@@ -289,6 +296,29 @@ def _reveal_ip(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(_with_db(args.settings, work))
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from services.backup import backup_sqlite, pg_dump_command, sqlite_path
+
+    settings: Settings = args.settings
+    output: Path = args.output.resolve()
+    if not settings.is_sqlite:
+        print("On PostgreSQL, back up with pg_dump (keep SECRET_KEY and IP_KEY with it):")
+        print(pg_dump_command(settings.db_url, output))
+        return 0
+    source = sqlite_path(settings.db_url)
+    if not source.exists():
+        raise StartupError("DATABASE_URL: there is no database file to back up")
+    if output.exists():
+        raise CommandError(f"{output} exists; name a new file")
+    if not output.parent.is_dir():
+        raise CommandError(f"{output.parent} is not a folder")
+    verdict = backup_sqlite(source, output)
+    if verdict != "ok":
+        raise CommandError(f"the copy failed its integrity check: {verdict}")
+    print(f"backed up to {output} ({output.stat().st_size} bytes, integrity ok)")
+    return 0
 
 
 def _export_schema(args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["serve", "migrate", "seed", "createuser", "purge-ip", "reveal-ip", "export-schema"]
+COMMANDS = ["serve", "migrate", "seed", "createuser", "purge-ip", "reveal-ip", "backup",
+            "export-schema"]  # fmt: skip
 CLOSED_DATABASE = "postgres://forum:pw-canary-77@127.0.0.1:1/forum"  # nobody listens on port 1
 
 
