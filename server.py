@@ -127,6 +127,14 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--hash-days", type=int, help="keyed hashes (IP_HASH_RETENTION_DAYS)")
     purge.set_defaults(run=_purge_ip)
 
+    retention = sub.add_parser(
+        "purge",
+        help="delete expired sessions, tokens, registrations, old mail, counters and activity",
+        description="Delete what the retention rules no longer keep (README, Operating it), "
+        "in batches; print how many rows of each kind went.",
+    )
+    retention.set_defaults(run=_purge)
+
     reveal = sub.add_parser(
         "reveal-ip",
         help="operators only: print a member's stored addresses (audited)",
@@ -277,6 +285,33 @@ def _purge_ip(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(_with_db(args.settings, work))
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from tqdm import tqdm
+
+    from resolvers.retention import Windows, due_counts, purge
+
+    settings: Settings = args.settings
+    windows = Windows(settings.mail_keep_days, settings.activity_keep_days)
+
+    async def work() -> int:
+        now = datetime.now(UTC)
+        due = await due_counts(windows, now)
+        with tqdm(total=sum(due.values()), unit="row", desc="purging", file=sys.stderr) as bar:
+
+            def step(kind: str, count: int) -> None:
+                bar.set_postfix_str(kind)
+                bar.update(count)
+
+            deleted = await purge(windows, now, step)
+        for kind, count in deleted.items():
+            print(f"{kind}: {count}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
 
 
 def _reveal_ip(args: argparse.Namespace) -> int:

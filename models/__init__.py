@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "models.reports",
     "models.rights",
     "models.activity",
+    "models.operations",
 ]
 
 

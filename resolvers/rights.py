@@ -26,6 +26,7 @@ from resolvers.pagination import Page, id_page
 from resolvers.privacy import Setting, settings_by_user
 from resolvers.profiles import profiles_by_user
 from services.passwords import verify_password
+from services.settings import Settings
 from services.usernames import lookalike_key
 
 CORRECTABLE = {"username", "dateOfBirth"}  # applied automatically when approved
@@ -149,6 +150,19 @@ async def export_data(call: Call) -> dict[str, Any]:
             .prefetch_related("actor")
             .order_by("id")
         ],
+        "retention": _retention(call.settings),
+    }
+
+
+def _retention(settings: Settings) -> dict[str, Any]:
+    """How long what is not in the export is kept (the purge deletes it afterwards)."""
+    return {
+        "visitsAndPageViewsDays": settings.activity_keep_days,
+        "sentMailDays": settings.mail_keep_days,
+        "ipAddressesDays": settings.ip_retention_days,
+        "ipAddressHashesDays": settings.ip_hash_retention_days,
+        "sessions": "until they expire or you sign out",
+        "emailLinks": "until they are used or expire",
     }
 
 

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     ip_hash_retention_days: int = Field(
         default=90, ge=1, description="Keep the keyed hashes (for matching) this long."
     )
+    mail_keep_days: int = Field(default=30, ge=1, description="Keep sent mail this long.")
+    activity_keep_days: int = Field(
+        default=395, ge=1, description="Keep visits and page views this long."
+    )
+    purge_every_minutes: float = Field(
+        default=60, ge=0, description="How often `serve` purges expired records; 0: never."
+    )
     log_client_ips: bool = Field(default=False, description="Operators only: print IPs in logs.")
     response_cache: bool = Field(default=True, description="Cache signed-out readers' answers.")
     response_cache_entries: int = Field(default=5000, ge=1)

@@ -308,9 +308,23 @@ async def test_the_export_has_exactly_these_sections(gql: Client, ada: User) -> 
         "privacyReads",
         "privacySettings",
         "profile",
+        "retention",
         "sessions",
         "threads",
     ]
+
+
+async def test_the_export_says_how_long_what_it_leaves_out_is_kept(gql: Client, ada: User) -> None:
+    document = await export(gql)
+
+    assert document["retention"] == {
+        "visitsAndPageViewsDays": 395,
+        "sentMailDays": 30,
+        "ipAddressesDays": 365,
+        "ipAddressHashesDays": 90,
+        "sessions": "until they expire or you sign out",
+        "emailLinks": "until they are used or expire",
+    }
 
 
 # ------------------------------------------------------------------ what is not

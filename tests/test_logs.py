@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tortoise import connections
 from pythonjsonlogger.json import JsonFormatter
+from tortoise import connections
 from websockets.asyncio.client import connect
 
 from models.base import Role

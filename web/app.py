@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 import models
 from resolvers.policy import ensure_initial_policy
+from resolvers.retention import Windows, purge_periodically
 from schema import build_schema
 from services import passwords
 from services.addresses import AddressVault
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         await ensure_initial_policy()
         await broker.start()
         sender.start()
+        purging = retention_task(settings)
         # Everything built so far (schema, models, settings) lives as long as the
         # process: keep it out of the cyclic collector's generations.
         gc.collect()
@@ -68,6 +71,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         try:
             yield
         finally:
+            if purging is not None:
+                purging.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purging
             await sender.stop()
             await broker.stop()
             await models.close_db()
@@ -102,6 +109,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     app.state.settings = settings
     app.state.broker = broker  # the subscription tests wait on its subscriber counts
     return app
+
+
+def retention_task(settings: Settings) -> asyncio.Task[None] | None:
+    """The periodic purge of expired records, unless PURGE_EVERY_MINUTES=0."""
+    if settings.purge_every_minutes == 0:
+        return None
+    windows = Windows(settings.mail_keep_days, settings.activity_keep_days)
+    every = timedelta(minutes=settings.purge_every_minutes)
+    return asyncio.create_task(purge_periodically(windows, every))
 
 
 def response_cache(settings: Settings) -> ResponseCache | None:

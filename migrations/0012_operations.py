@@ -1,0 +1,21 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0008_search')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='Lease',
+            fields=[
+                ('name', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=40)),
+                ('holder', fields.CharField(default='', max_length=80)),
+                ('until', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'leases', 'app': 'models', 'pk_attr': 'name', 'table_description': "A periodic job's turn: whichever worker moves `until` forward runs it, the rest wait"},
+            bases=['Model'],
+        ),
+    ]
