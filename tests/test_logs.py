@@ -7,7 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -26,6 +31,7 @@ from tests.support.documents import CONFIRM_TOKEN
 from tests.support.harness import (
     LOOPBACK_IPS,
     PASSWORD,
+    POSTGRES_ADMIN_URL,
     TEST_IP,
     Client,
     Server,
@@ -40,6 +46,7 @@ from tests.support.harness import test_settings as make_settings
 from tests.support.mail import Mailbox, token_in
 from tests.support.members import register
 
+ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "198.51.100.41"  # a member behind our proxy
 OTHER = "2001:db8::42"
 WRONG_PASSWORD = "canary-wrong-password-31"
@@ -278,3 +285,62 @@ async def test_a_real_server_prints_no_client_address(tmp_path: Path) -> None:
         output.splitlines()
     )  # one JSON object per line, uvicorn's own lines included
     assert "WebSocket /graphql" in output  # uvicorn's handshake line, its address blanked
+
+
+def serve_two_workers(settings: Settings, port: int) -> subprocess.Popen[str]:
+    """`serve --workers 2` on the test's database, stdout and stderr to one pipe."""
+    env = {**os.environ, "DATABASE_URL": settings.db_url, "DATA_DIR": str(settings.data_dir),
+           "SECRET_KEY": settings.secret_key, "IP_KEY": settings.ip_key, "RATE_LIMITS": "off",
+           "PUBLIC_URL": f"http://localhost:{port}", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    command = [sys.executable, "server.py", "serve", "--port", str(port), "--workers", "2"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+
+
+class Lines:
+    """A server's output, read line by line as it comes (on a thread of its own)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.reader.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        self.lines.extend(iter(process.stdout.readline, ""))
+
+    def request_pids(self) -> set[int]:
+        """The pids of the forum.requests lines so far."""
+        parsed = [json.loads(text) for text in list(self.lines)]
+        return {found["pid"] for found in parsed if found["logger"] == "forum.requests"}
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not POSTGRES_ADMIN_URL, reason="several workers need PostgreSQL")
+async def test_every_worker_of_serve_writes_json_request_lines(settings: Settings) -> None:
+    port = free_port()
+    server = serve_two_workers(settings, port)
+    output = Lines(server)
+    fresh = httpx.Limits(max_keepalive_connections=0)  # each request may meet either worker
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=fresh) as http:
+            await until_healthy(http, server)
+            async with asyncio.timeout(120):  # a fail-safe against a hang
+                while len(output.request_pids()) < 2:
+                    query = {"query": "query Who { viewer { username } }"}
+                    await asyncio.gather(*(http.post("/graphql", json=query) for _ in range(8)))
+    finally:
+        server.send_signal(signal.SIGINT)
+        await asyncio.to_thread(server.wait, 30)
+        output.reader.join(30)
+
+    workers = output.request_pids()
+    assert len(workers) == 2
+    assert server.pid not in workers  # the lines come from the workers, not the parent
+    lines = [json.loads(text) for text in output.lines]
+    request = next(found for found in lines if found.get("operation") == "Who")
+    assert {key: request[key] for key in ("level", "logger", "message", "method", "status")} == {
+        "level": "INFO", "logger": "forum.requests", "message": "request", "method": "POST",
+        "status": 200,
+    }  # fmt: skip
+    assert_no_ip("\n".join(t for t in output.lines if "Uvicorn running" not in t), {TEST_IP})
