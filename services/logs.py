@@ -37,9 +37,12 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
         },
         "root": {"level": level, "handlers": ["stdout"]},
         # uvicorn's loggers keep their own handlers unless told: send them to the root.
+        # Its access log stays without a handler (serve turns it off too): its lines
+        # carry client addresses and full URLs, tokens included.
         "loggers": {
-            name: {"level": level, "handlers": [], "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            "uvicorn": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
         },
     }
 

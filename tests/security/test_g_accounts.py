@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import extract_parameters
+from pythonjsonlogger.json import JsonFormatter
 from tortoise import Tortoise
 
 from models.accounts import EmailToken, PendingRegistration, TokenPurpose, User
@@ -838,12 +839,13 @@ async def test_G13_no_log_record_of_a_real_server_holds_the_token(
     finally:
         access.handlers.extend(attached)
 
-    request_lines = [r.getMessage() for r in server_logs.records if r.name == "forum.requests"]
+    written = JsonFormatter()  # each record as the server's stdout would get it
+    request_lines = [written.format(r) for r in server_logs.records if r.name == "forum.requests"]
     assert any('"path": "/reset-password"' in line for line in request_lines), request_lines
     # The test's own HTTP client logs the URLs it fetches; only the server's records count.
     for record in server_logs.records:
         if not record.name.startswith(("httpx", "httpcore")):
-            text = "\n".join([record.getMessage(), repr(record.args), record.exc_text or ""])
+            text = "\n".join([written.format(record), repr(record.args), record.exc_text or ""])
             assert token not in text, record.name
 
 
