@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from tortoise.exceptions import ConfigurationError, DBConnectionError
 
 import models
+from resolvers.keys import KeyMismatch, check_keys
 from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from services import passwords
@@ -165,6 +166,10 @@ async def _with_db(
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     await _connect(settings, migrate=migrate)
     try:
+        try:
+            await check_keys(settings.shared_keys)
+        except KeyMismatch as mismatch:
+            raise StartupError(str(mismatch)) from mismatch
         await ensure_initial_policy()
         return int(await work() or 0)
     finally:

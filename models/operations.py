@@ -15,3 +15,18 @@ class Lease(Model):
 
     class Meta:
         table = "leases"
+
+
+class KeyFingerprints(Model):
+    """Fingerprints of the keys every host must share (never the keys themselves)
+
+    One row per setting (SECRET_KEY, IP_KEY): the first start records its key's
+    fingerprint, and a host whose key has another one refuses to start."""
+
+    setting = fields.CharField(max_length=20, primary_key=True)
+    # Every fingerprint still valid, the current key's first (rotation adds new ones).
+    fingerprints = fields.JSONField(default=list)
+    recorded_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "key_fingerprints"

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
         return _stored_key(self.data_dir / "ip_key").encode()
 
     @property
+    def shared_keys(self) -> dict[str, bytes]:
+        """The keys every host on one database must share, by setting name."""
+        return {"SECRET_KEY": self.key, "IP_KEY": self.address_key}
+
+    @property
     def graphiql_enabled(self) -> bool:
         """GraphiQL and introspection: on in development unless GRAPHIQL says otherwise."""
         if self.graphiql is None:

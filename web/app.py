@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 import models
+from resolvers.keys import KeyMismatch, check_keys
 from resolvers.policy import ensure_initial_policy
 from resolvers.retention import Windows, purge_periodically
 from schema import build_schema
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await models.init_db(settings.db_url, migrate=migrate)
+        try:
+            await check_keys(settings.shared_keys)  # a host with other keys must not serve
+        except KeyMismatch:
+            await models.close_db()
+            raise
         await ensure_initial_policy()
         await broker.start()
         sender.start()
