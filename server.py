@@ -211,6 +211,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise CommandError("several workers need PostgreSQL (set DATABASE_URL)")
     for warning in production_warnings(settings):
         logging.getLogger("forum").warning(warning)
+    if settings.metrics == "on" and args.workers > 1:
+        _share_metrics(settings)
     # Migrate once here, before the workers start; --no-migrate still checks the database.
     asyncio.run(_with_db(settings, _noop, migrate=not args.no_migrate))
     uvicorn.run(
@@ -223,6 +225,18 @@ def _serve(args: argparse.Namespace) -> int:
         **UVICORN_OPTIONS,
     )
     return 0
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Give the workers a fresh folder for their metric files (prometheus-client's
+    multiprocess mode, which each worker enters as it imports the client)."""
+    import os
+    import shutil
+
+    folder = (settings.data_dir / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 async def _noop() -> int:

@@ -103,3 +103,8 @@ async def oldest_unsent_mail_at() -> datetime | None:
     """When the oldest mail still waiting for delivery was queued (None: the outbox is empty)."""
     oldest = await OutboxMail.filter(sent_at__isnull=True).order_by("created_at").first()
     return oldest.created_at if oldest is not None else None
+
+
+async def unsent_mail_count() -> int:
+    """How many mails wait for delivery."""
+    return await OutboxMail.filter(sent_at__isnull=True).count()

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from tortoise import connections
 
+from services import metrics
+
 QUEUE_SIZE = 100
 CHANNEL = "forum_events"
 RECONNECT_SECONDS = 1.0
@@ -56,10 +58,16 @@ class Broker:
         """Ids published on the topic from now on, until the consumer stops."""
         queue: asyncio.Queue[int] = asyncio.Queue(QUEUE_SIZE)
         self._queues[topic].add(queue)
+        # Member topics carry session changes to the server itself, not to a client.
+        counted = not topic.startswith("member:")
+        if counted:
+            metrics.SUBSCRIPTIONS.inc()
         try:
             while True:
                 yield await queue.get()
         finally:
+            if counted:
+                metrics.SUBSCRIPTIONS.dec()
             self._queues[topic].discard(queue)
             if not self._queues[topic]:
                 del self._queues[topic]

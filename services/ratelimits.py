@@ -11,6 +11,7 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 from models.sql import fetch
+from services import metrics
 
 RULES: dict[str, str] = {
     # Failed sign-ins, counted per account and per client address.
@@ -127,5 +128,6 @@ class RateLimits:
             await self._limiter.clear(self._items[rule], rule, key)
 
     async def _refuse(self, item: RateLimitItem, rule: str, key: str) -> None:
+        metrics.REFUSALS.labels(rule).inc()
         stats = await self._limiter.get_window_stats(item, rule, key)
         raise RateLimitExceeded(max(1, math.ceil(stats.reset_time - time.time())))

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     outbox_stuck_minutes: int = Field(
         default=30, ge=1, description="/readyz fails while a mail has waited longer than this."
     )
+    metrics: Literal["on", "off"] = Field(
+        default="off", description="Serve /metrics (Prometheus) to private networks."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="The least severe log records written."
     )

@@ -7,12 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -45,6 +41,7 @@ from tests.support.harness import (
 from tests.support.harness import test_settings as make_settings
 from tests.support.mail import Mailbox, token_in
 from tests.support.members import register
+from tests.support.processes import Lines, serve_two_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "198.51.100.41"  # a member behind our proxy
@@ -285,34 +282,6 @@ async def test_a_real_server_prints_no_client_address(tmp_path: Path) -> None:
         output.splitlines()
     )  # one JSON object per line, uvicorn's own lines included
     assert "WebSocket /graphql" in output  # uvicorn's handshake line, its address blanked
-
-
-def serve_two_workers(settings: Settings, port: int) -> subprocess.Popen[str]:
-    """`serve --workers 2` on the test's database, stdout and stderr to one pipe."""
-    env = {**os.environ, "DATABASE_URL": settings.db_url, "DATA_DIR": str(settings.data_dir),
-           "SECRET_KEY": settings.secret_key, "IP_KEY": settings.ip_key, "RATE_LIMITS": "off",
-           "PUBLIC_URL": f"http://localhost:{port}", "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    command = [sys.executable, "server.py", "serve", "--port", str(port), "--workers", "2"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-
-
-class Lines:
-    """A server's output, read line by line as it comes (on a thread of its own)."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self.reader.start()
-
-    def _read(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        self.lines.extend(iter(process.stdout.readline, ""))
-
-    def request_pids(self) -> set[int]:
-        """The pids of the forum.requests lines so far."""
-        parsed = [json.loads(text) for text in list(self.lines)]
-        return {found["pid"] for found in parsed if found["logger"] == "forum.requests"}
 
 
 @pytest.mark.e2e

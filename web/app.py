@@ -29,6 +29,7 @@ from web.cache import ResponseCache
 from web.front import Front
 from web.graphiql import asset_routes
 from web.graphql import ForumGraphQL
+from web.metrics import metrics_routes
 from web.middleware import BodyLimit, ClientAddress, HeadLimit, SecurityHeaders, WriteGuard
 from web.pages import out_page_route, page_routes, unsubscribe_route
 from web.persisted import PersistedQueries, read_manifest
@@ -89,13 +90,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         Route("/graphql", front, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *probe_routes(settings, broker),
+        *metrics_routes(settings),
         *asset_routes(),
         *page_routes(),
         out_page_route(renderer),
         unsubscribe_route(settings, vault),
     ]
     middleware = [
-        Middleware(RequestLog, with_addresses=settings.log_client_ips),
+        Middleware(
+            RequestLog,
+            with_addresses=settings.log_client_ips,
+            with_metrics=settings.metrics == "on",
+        ),
         Middleware(SecurityHeaders),
         Middleware(HostsExceptProbes, allowed_hosts=settings.hosts),
         Middleware(ClientAddress, trusted=settings.trusted_proxies),

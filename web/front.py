@@ -24,6 +24,7 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import cookie_parser
 
 from schema.context import SESSION_COOKIE
+from services import metrics
 from web.cache import Entry, ResponseCache
 from web.middleware import ASGIApp, Message, Receive, Scope, Send, error_reply, header
 from web.persisted import PersistedQueries, PersistedQueryError
@@ -86,8 +87,10 @@ class Front:
             name = request.data.get("operationName")
             if isinstance(name, str):
                 scope[OPERATION] = name[:100]
+            metrics.CACHE.labels("hit").inc()
             await _send(send, entry, self._cache_headers(b"hit"))
             return
+        metrics.CACHE.labels("miss").inc()
         await self._fill(scope, request.replay(receive), send, key, version)
 
     def _key(self, scope: Scope, data: dict[str, Any]) -> bytes | None:

@@ -22,7 +22,7 @@ from services.broker import Broker
 from services.settings import Settings
 from web.middleware import Receive, Scope, Send
 
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 PRIVATE_NETWORKS = tuple(
     ipaddress.ip_network(network)
     for network in (

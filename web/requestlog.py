@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+from services import metrics
 from web.middleware import CLIENT_IP, ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID = "forum.request_id"
@@ -29,9 +30,12 @@ def note_operation(scope: Scope, name: str | None) -> None:
 class RequestLog:
     """Give each request an id (errors quote it) and log how it went."""
 
-    def __init__(self, app: ASGIApp, with_addresses: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, with_addresses: bool = False, with_metrics: bool = False
+    ) -> None:
         self.app = app
         self.with_addresses = with_addresses
+        self.with_metrics = with_metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time the request and write its line when it ends."""
@@ -65,6 +69,8 @@ class RequestLog:
         }
         if self.with_addresses:
             line["client"] = scope.get(CLIENT_IP)
+        if self.with_metrics:
+            metrics.observe_request(line["operation"], status, seconds)
         # Fields of the record: the JSON formatter writes them (escaped, so a crafted path
         # cannot forge a line) beside the time, level, logger and pid.
         log.info("request", extra=line)
