@@ -6,9 +6,17 @@ import logging
 import logging.config
 from typing import Any
 
+from pythonjsonlogger.json import JsonFormatter
+
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
+
+
+def json_formatter() -> logging.Formatter:
+    """The formatter of every line: JSON, escaped to ASCII so that a crafted path or name
+    cannot start a second line."""
+    return JsonFormatter(FIELDS, rename_fields=RENAMED, json_ensure_ascii=True)
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:
@@ -18,16 +26,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
-                "fmt": FIELDS,
-                "rename_fields": RENAMED,
-                "timestamp": False,
-                # Escaped, so a crafted path or name cannot start a second line.
-                "json_ensure_ascii": True,
-            }
-        },
+        "formatters": {"json": {"()": json_formatter}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",

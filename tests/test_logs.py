@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from pythonjsonlogger.json import JsonFormatter
 from tortoise import connections
 from websockets.asyncio.client import connect
 
 from models.base import Role
 from resolvers.accounts import create_member
+from services.logs import json_formatter
 from services.settings import Settings
 from tests.support.documents import CONFIRM_TOKEN
 from tests.support.harness import (
@@ -156,7 +156,7 @@ async def test_a_crafted_path_cannot_forge_a_second_line(
     (found,) = request_lines(caplog)
     assert comparable(found) == line(method="GET", path="/nope\n" + forged, status=404)
     (record,) = [r for r in caplog.records if r.name == "forum.requests"]
-    (written,) = JsonFormatter(json_ensure_ascii=True).format(record).splitlines()
+    (written,) = json_formatter().format(record).splitlines()
     assert json.loads(written)["path"] == "/nope\n" + forged
 
 
@@ -226,7 +226,7 @@ async def test_no_log_record_holds_an_address_email_password_token_or_variable(
     assert len(request_lines(caplog)) == 9
     assert any(r.name == "forum.graphql" and r.levelno == logging.ERROR for r in caplog.records)
     for record in caplog.records:
-        written = JsonFormatter().format(record)  # the line as stdout would get it
+        written = json_formatter().format(record)  # the line as stdout would get it
         text = "\n".join([written, repr(record.args), record.exc_text or ""])
         assert_no_ip(text, gql.ips)
         assert [secret for secret in secrets if secret in text] == [], record.name

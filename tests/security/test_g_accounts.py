@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import extract_parameters
-from pythonjsonlogger.json import JsonFormatter
 from tortoise import Tortoise
 
 from models.accounts import EmailToken, PendingRegistration, TokenPurpose, User
@@ -36,6 +35,7 @@ from resolvers import mails
 from resolvers import passwords as password_resolvers
 from resolvers.accounts import create_member
 from services import passwords
+from services.logs import json_formatter
 from tests.support.accounts import SpyHasher, all_delivered, settled
 from tests.support.documents import (
     ADA,
@@ -839,7 +839,7 @@ async def test_G13_no_log_record_of_a_real_server_holds_the_token(
     finally:
         access.handlers.extend(attached)
 
-    written = JsonFormatter()  # each record as the server's stdout would get it
+    written = json_formatter()  # each record as the server's stdout would get it
     request_lines = [written.format(r) for r in server_logs.records if r.name == "forum.requests"]
     assert any('"path": "/reset-password"' in line for line in request_lines), request_lines
     # The test's own HTTP client logs the URLs it fetches; only the server's records count.

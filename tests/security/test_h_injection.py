@@ -17,6 +17,7 @@ from tortoise import connections
 from models.accounts import User
 from resolvers.newsletters import unsubscribe_signature
 from resolvers.policy import current_policy
+from services.logs import json_formatter
 from services.markdown import Renderer
 from services.settings import Settings
 from tests.support.forum import gid, new_forum, open_thread, start_conversation
@@ -611,13 +612,19 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def request_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """The raw messages of the forum.requests records so far."""
-    return [r.getMessage() for r in caplog.records if r.name == "forum.requests"]
+    """The forum.requests records so far, as the server writes them to stdout."""
+    written = json_formatter()
+    return [written.format(r) for r in caplog.records if r.name == "forum.requests"]
 
 
-def logged(message: str) -> dict[str, Any]:
-    """A request line parsed, without its id and duration (random and timing)."""
-    found = json.loads(message)
+def logged(line: str) -> dict[str, Any]:
+    """A request line parsed, without what every line has (time, level, logger, pid,
+    message) and without its id and duration (random and timing)."""
+    found = json.loads(line)
+    assert [found.pop(key) for key in ("level", "logger", "message")] == [
+        "INFO", "forum.requests", "request"
+    ]  # fmt: skip
+    assert found.pop("time") and found.pop("pid")
     assert re.fullmatch(r"[0-9a-f]{32}", found.pop("request_id"))
     assert found.pop("duration_ms") >= 0
     return found
@@ -675,6 +682,7 @@ async def test_H9_log_records_stay_small_whatever_the_request(
     lines = request_lines(caplog)
     assert [logged(line)["operation"] for line in lines] == ["Q" * 100, None]
     assert max(len(r.getMessage()) for r in caplog.records) < 1000
+    assert max(len(line) for line in lines) < 1000
     assert [r.name for r in caplog.records if "x" * 100 in r.getMessage()] == []
 
 
