@@ -158,7 +158,8 @@ async def test_the_purge_command_prints_counts_per_kind_and_nothing_personal(
 ) -> None:
     ada = await member(None, "ada", signed_in=False)
     await one_of_each_kind(ada)
-    env = {**os.environ, "DATABASE_URL": settings.db_url, "DATA_DIR": str(settings.data_dir)}
+    env = {**os.environ, "DATABASE_URL": settings.db_url, "DATA_DIR": str(settings.data_dir),
+           "SECRET_KEY": settings.secret_key, "IP_KEY": settings.ip_key}  # fmt: skip
 
     process = await asyncio.create_subprocess_exec(
         sys.executable, "server.py", "purge", cwd=ROOT, env=env,
