@@ -214,6 +214,8 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.metrics == "on" and args.workers > 1:
         _share_metrics(settings)
     # Migrate once here, before the workers start; --no-migrate still checks the database.
+    if args.no_migrate:
+        asyncio.run(_require_migrated(settings))
     asyncio.run(_with_db(settings, _noop, migrate=not args.no_migrate))
     uvicorn.run(
         "server:app_from_env",
@@ -237,6 +239,19 @@ def _share_metrics(settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+async def _require_migrated(settings: Settings) -> None:
+    """Refuse to serve a database that lacks migrations (`serve --no-migrate`)."""
+    await _connect(settings, migrate=False)
+    try:
+        pending = await models.pending_migrations(settings.db_url)
+    finally:
+        await models.close_db()
+    if pending:
+        raise StartupError(
+            f"DATABASE_URL: the database lacks {len(pending)} migrations: run `migrate` first"
+        )
 
 
 async def _noop() -> int:

@@ -258,3 +258,14 @@ def test_the_console_script_runs_the_same_command_line(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("applied ")
     assert (tmp_path / "data" / "forum.sqlite3").exists()
+
+
+def test_serve_no_migrate_refuses_a_database_that_lacks_migrations(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+
+    result = run("serve", "--no-migrate", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: DATABASE_URL: the database lacks ")
+    assert result.stderr.endswith(" migrations: run `migrate` first\n")
+    assert run("migrate", env=env).stdout.startswith("applied ")  # nothing was migrated
