@@ -6,7 +6,10 @@ with its own viewer and privacy rules, never with the publisher's.
 `Broker` fans out inside one process (the embedded SQLite server runs one).
 `PostgresBroker` sends each id through PostgreSQL's NOTIFY and delivers what its
 LISTEN connection hears, so a message posted through one worker reaches the
-subscribers of every worker.
+subscribers of every worker. NOTIFY goes out on a connection of the broker's own,
+never inside a writer's transaction: PostgreSQL serialises the commits of every
+transaction with a pending NOTIFY behind one cluster-wide lock, so writers only queue
+their events, and the publisher sends whatever has queued meanwhile in one transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from tortoise import connections
 
 from services import metrics
 
@@ -90,19 +92,25 @@ class PostgresBroker(Broker):
         parts = urlsplit(database_url)  # Tortoise's own options are not asyncpg's
         self._dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
         self._task: asyncio.Task[None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._unsent: asyncio.Queue[str] = asyncio.Queue()
 
     async def start(self) -> None:
         """Connect the listener (and keep reconnecting it) before serving requests."""
         self._task = asyncio.create_task(self._listen())
+        self._publisher = asyncio.create_task(self._publish_queued())
         await asyncio.wait_for(self._listening.wait(), 30)
 
     async def stop(self) -> None:
-        """Close the listener."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Send what is still queued (briefly), then close the publisher and listener."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unsent.join(), 5)
+        for task in (self._publisher, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     @property
     def listening(self) -> bool:
@@ -110,10 +118,45 @@ class PostgresBroker(Broker):
         return self._listening.is_set()
 
     async def publish(self, topic: str, item: int) -> None:
-        """NOTIFY every process, this one included."""
-        await connections.get("default").execute_query(
-            "SELECT pg_notify($1, $2)", [CHANNEL, f"{topic} {item}"]
-        )
+        """Queue a NOTIFY to every process, this one included (sent after the caller's
+        transaction, on the publisher's own connection)."""
+        self._unsent.put_nowait(f"{topic} {item}")
+
+    async def _publish_queued(self) -> None:
+        connection: asyncpg.Connection | None = None
+        try:
+            while True:
+                batch = [await self._unsent.get()]
+                while not self._unsent.empty():
+                    batch.append(self._unsent.get_nowait())
+                connection = await self._send(connection, batch)
+        finally:
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    async def _send(
+        self, connection: asyncpg.Connection | None, batch: list[str]
+    ) -> asyncpg.Connection | None:
+        """NOTIFY a batch in one transaction (one pass through the commit lock); the
+        connection to use next time. Live updates are best effort: a batch the database
+        refuses is logged and dropped, never retried without bound."""
+        try:
+            if connection is None or connection.is_closed():
+                connection = await asyncpg.connect(self._dsn)
+            await connection.execute(
+                "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
+                CHANNEL,
+                batch,
+            )
+        except (OSError, asyncpg.PostgresError):
+            log.warning("broker: could not publish %d events; dropped", len(batch))
+            connection = None
+            await asyncio.sleep(RECONNECT_SECONDS)
+        finally:
+            for _ in batch:
+                self._unsent.task_done()
+        return connection
 
     async def _listen(self) -> None:
         while True:
