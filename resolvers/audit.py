@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from models.accounts import User
 from models.audit import AuditEntry
-from resolvers.access import require_admin
+from resolvers.access import is_admin, require_admin
 from resolvers.common import BadInput, Call
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
@@ -72,3 +72,21 @@ async def _audit_page(query: Any, first: int | None, after: str | None) -> Page[
         query = query.filter(id__lt=position)
     rows = await query.order_by("-id").limit(size + 1)
     return make_page(rows, [row.id for row in rows], size, after=position is not None)
+
+
+def entries_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[AuditEntry | None]]]:
+    """Batch for one request: each entry if the viewer may see it (admins every entry, a
+    member the entries about them, as in their privacyReads), else None."""
+
+    async def entries(ids: Sequence[int]) -> list[AuditEntry | None]:
+        if viewer is None:
+            return [None] * len(ids)
+        query = AuditEntry.filter(id__in=ids)
+        if not is_admin(viewer):
+            query = query.filter(subject_id=viewer.id)
+        rows = {row.id: row for row in await query}
+        return [rows.get(id_) for id_ in ids]
+
+    return entries

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -61,6 +61,26 @@ async def readable(viewer: User | None, message: Message | None) -> Message | No
     return (
         message if conversation in await participant_conversations(viewer, [conversation]) else None
     )
+
+
+def readable_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[Message | None]]]:
+    """Batch for one request: each message if the viewer may read it (`readable`), else None;
+    two statements for any number of messages."""
+
+    async def readable_batch(ids: Sequence[int]) -> list[Message | None]:
+        rows = await messages_by_id(ids)
+        private = {r.conversation_id for r in rows if r is not None and r.thread_id is None}  # type: ignore[attr-defined]
+        mine = await participant_conversations(viewer, list(private))
+        return [
+            row
+            if row is not None and (row.thread_id is not None or row.conversation_id in mine)  # type: ignore[attr-defined]
+            else None
+            for row in rows
+        ]
+
+    return readable_batch
 
 
 async def message_page(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,13 +14,14 @@ from models.reports import Report, ReportStatus
 from resolvers.access import (
     STAFF,
     STAFF_DATA,
+    has_staff_powers,
     require_admin_for_staff,
     require_staff,
     require_writer,
 )
 from resolvers.audit import REASON_MIN, audit, staff_reason
 from resolvers.common import Call, Forbidden, Refused
-from resolvers.messages import readable
+from resolvers.messages import participant_conversations, readable
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
@@ -92,6 +93,35 @@ async def report_page(
     if page.rows:
         await audit(staff, "READ_REPORTS", None, [f"report:{r.id}" for r in page.rows], None)
     return page
+
+
+def reports_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[Report | None]]]:
+    """Batch for one request: each report if the viewer may see it, else None. Staff see
+    every report; the member who made one sees it while they can still read its message
+    (a member who left the conversation no longer sees its messages through a report)."""
+
+    async def reports(ids: Sequence[int]) -> list[Report | None]:
+        if viewer is None:
+            return [None] * len(ids)
+        staff = has_staff_powers(viewer)
+        query = (
+            Report.filter(id__in=ids) if staff else Report.filter(id__in=ids, reporter_id=viewer.id)
+        )
+        rows = await query.select_related("message")
+        if not staff:
+            private = [r.message.conversation_id for r in rows if r.message.thread_id is None]  # type: ignore[attr-defined]
+            mine = await participant_conversations(viewer, private)
+            rows = [
+                r
+                for r in rows
+                if r.message.thread_id is not None or r.message.conversation_id in mine  # type: ignore[attr-defined]
+            ]
+        found = {row.id: row for row in rows}
+        return [found.get(id_) for id_ in ids]
+
+    return reports
 
 
 READ_REPORTED = "READ_REPORTED_CONVERSATION"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from models.profiles import Follow, Profile
 from models.rights import CorrectionRequest, CorrectionStatus
 from models.sessions import Session
 from resolvers import sessions
-from resolvers.access import require_member, require_staff
+from resolvers.access import has_staff_powers, require_member, require_staff
 from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.addresses import erase
 from resolvers.audit import audit
@@ -107,6 +108,24 @@ async def resolve_correction(
         action = "APPLY_CORRECTION" if apply else "REJECT_CORRECTION"
         await audit(staff, action, row.user.id, [row.field], row.response)
     return row
+
+
+def corrections_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[CorrectionRequest | None]]]:
+    """Batch for one request: each correction request if the viewer may see it (staff
+    every request, a member their own), else None."""
+
+    async def corrections(ids: Sequence[int]) -> list[CorrectionRequest | None]:
+        if viewer is None:
+            return [None] * len(ids)
+        query = CorrectionRequest.filter(id__in=ids)
+        if not has_staff_powers(viewer):
+            query = query.filter(user_id=viewer.id)
+        rows = {row.id: row for row in await query}
+        return [rows.get(id_) for id_ in ids]
+
+    return corrections
 
 
 async def my_corrections(user: User) -> list[CorrectionRequest]:

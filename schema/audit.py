@@ -13,7 +13,7 @@ from resolvers.pagination import Page
 from schema import ids
 from schema.accounts import User, load_account
 from schema.context import Context
-from schema.node import Node
+from schema.node import Node, register
 from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
 from schema.permissions import IsAdmin
 
@@ -84,3 +84,11 @@ class AuditQuery:
         after: StartAfter = None,
     ) -> AuditEntryConnection:
         return AuditEntryConnection.of(await audit.audit_page(info.context.call, first, after))
+
+
+async def _audit_entry_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.audit_entry.load(key)
+    return AuditEntry(row=row) if row is not None else None
+
+
+register("AuditEntry", _audit_entry_node)

@@ -344,7 +344,7 @@ async def _thread_node(info: Info[Context, None], key: int) -> Node | None:
 
 
 async def _message_node(info: Info[Context, None], key: int) -> Node | None:
-    row = await messages.readable(info.context.viewer, await messages.load_fresh(key))
+    row = await info.context.loaders.readable_message.load(key)
     return Message.of(row) if row is not None else None
 
 

@@ -17,7 +17,7 @@ from schema.accounts import User, load_account
 from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message
-from schema.node import Node
+from schema.node import Node, register
 from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
 from schema.payloads import Payload, attempt
 from schema.permissions import IsStaff
@@ -168,3 +168,11 @@ class ReportMutation:
             moderation.resolve_report(info.context.call, report_id, hide, input.note),
             lambda row: ResolveReportPayload(report=Report(row=row), user_errors=[]),
         )
+
+
+async def _report_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.report.load(key)
+    return Report(row=row) if row is not None else None
+
+
+register("Report", _report_node)

@@ -16,7 +16,7 @@ from resolvers import rights
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
-from schema.node import Node
+from schema.node import Node, register
 from schema.pagination import PageInfo, PageSize, edges, page_info
 from schema.payloads import Payload, attempt
 from schema.permissions import IsStaff
@@ -203,3 +203,11 @@ class RightsMutation:
                 correction_request=CorrectionRequest(row=row), user_errors=[]
             ),
         )
+
+
+async def _correction_request_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.correction_request.load(key)
+    return CorrectionRequest(row=row) if row is not None else None
+
+
+register("CorrectionRequest", _correction_request_node)
