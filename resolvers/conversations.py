@@ -195,9 +195,11 @@ async def mark_read(call: Call, conversation_id: int) -> Conversation:
     return conversation
 
 
-async def leave(call: Call, conversation_id: int) -> None:
-    """Leave a conversation: it disappears for the viewer, the others carry on."""
+async def leave(call: Call, conversation_id: int) -> int:
+    """Leave a conversation: it disappears for the viewer, the others carry on. Returns
+    its id."""
     viewer, conversation = await _own_place(call, conversation_id)
     await Participant.filter(Q(conversation_id=conversation.id), Q(user_id=viewer.id)).update(
         left_at=datetime.now(UTC)
     )
+    return conversation.id

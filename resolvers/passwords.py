@@ -33,8 +33,9 @@ async def set_password(user: User, password: str) -> None:
     await EmailToken.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
 
 
-async def change_password(call: Call, current: str, new: str) -> None:
-    """Change the viewer's password; every other session is signed out."""
+async def change_password(call: Call, current: str, new: str) -> list[int]:
+    """Change the viewer's password; every other session is signed out (their ids are
+    returned)."""
     viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, current[:1024]):
         await call.limits.hit("login-account", call.vault.fingerprint(f"user:{viewer.id}"))
@@ -44,9 +45,10 @@ async def change_password(call: Call, current: str, new: str) -> None:
         raise Refused.of([p.__class__(p.code, p.message, ("newPassword",)) for p in problems])
     async with in_transaction():
         await set_password(viewer, new)
-        await revoke_all(viewer.id, keep=call.session)
+        ended = await revoke_all(viewer.id, keep=call.session)
     await member_changed(call.broker, viewer.id)
     await mails.send_password_changed(call.settings, viewer.email)
+    return ended
 
 
 async def request_reset(call: Call, email: str) -> None:

@@ -133,10 +133,10 @@ async def my_corrections(user: User) -> list[CorrectionRequest]:
     return await CorrectionRequest.filter(user_id=user.id).order_by("-id")
 
 
-async def delete_account(call: Call, password: str) -> None:
+async def delete_account(call: Call, password: str) -> int:
     """Erase the viewer's personal data, address records and mail (the list is
     resolvers.addresses.ERASURES); public messages stay, signed by a deleted member, and
-    private ones stay readable for the other participants."""
+    private ones stay readable for the other participants. Returns the account's id."""
     viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
         raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
@@ -144,6 +144,7 @@ async def delete_account(call: Call, password: str) -> None:
         await erase(viewer)
     call.viewer, call.session, call.end_session = None, None, True
     await sessions.member_changed(call.broker, viewer.id)
+    return viewer.id
 
 
 async def export_data(call: Call) -> dict[str, Any]:

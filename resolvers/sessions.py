@@ -94,14 +94,17 @@ async def start_session(call: Call, user: User) -> Session:
     return session
 
 
-async def logout(call: Call) -> None:
-    """End the current session on the server; the cookie is cleared too."""
+async def logout(call: Call) -> int | None:
+    """End the current session on the server (the cookie is cleared too); return its id,
+    None when nobody was signed in."""
     session = call.session
     if session is not None:
         await revoke(session)
     call.viewer, call.session, call.end_session = None, None, True
-    if session is not None:
-        await member_changed(call.broker, session.user_id)
+    if session is None:
+        return None
+    await member_changed(call.broker, session.user_id)
+    return session.id
 
 
 async def member_changed(broker: Broker, user_id: int) -> None:
@@ -158,8 +161,8 @@ async def my_sessions(call: Call) -> list[Session]:
     ).order_by("-last_used_at", "-id")
 
 
-async def revoke_session(call: Call, session_id: int) -> None:
-    """Sign out one of the viewer's sessions (another browser, say)."""
+async def revoke_session(call: Call, session_id: int) -> int:
+    """Sign out one of the viewer's sessions (another browser, say); return its id."""
     viewer = require_member(call)
     found = await Session.filter(id=session_id, user_id=viewer.id, revoked_at__isnull=True).update(
         revoked_at=datetime.now(UTC)
@@ -169,19 +172,23 @@ async def revoke_session(call: Call, session_id: int) -> None:
     if call.session is not None and call.session.id == session_id:
         call.viewer, call.session, call.end_session = None, None, True
     await member_changed(call.broker, viewer.id)
+    return session_id
 
 
-async def revoke_others(call: Call) -> int:
-    """Sign out every session of the viewer's but this one; return how many ended."""
+async def revoke_others(call: Call) -> list[int]:
+    """Sign out every session of the viewer's but this one; return the ids that ended."""
     viewer = require_member(call)
     ended = await revoke_all(viewer.id, keep=call.session)
     await member_changed(call.broker, viewer.id)
     return ended
 
 
-async def revoke_all(user_id: int, keep: Session | None = None) -> int:
-    """Sign a member out everywhere (but `keep`); return how many sessions ended."""
+async def revoke_all(user_id: int, keep: Session | None = None) -> list[int]:
+    """Sign a member out everywhere (but `keep`); return the ids of the sessions that
+    ended (a client's cache drops them from the member's sessions)."""
     query = Session.filter(user_id=user_id, revoked_at__isnull=True)
     if keep is not None:
         query = query.exclude(id=keep.id)
-    return await query.update(revoked_at=datetime.now(UTC))
+    ended = sorted(await query.values_list("id", flat=True))
+    await Session.filter(id__in=ended, revoked_at__isnull=True).update(revoked_at=datetime.now(UTC))
+    return ended

@@ -111,6 +111,9 @@ class ConversationInput:
 
 @strawberry.type(description="Result of leaveConversation.")
 class LeaveConversationPayload(Payload):
+    conversation_id: strawberry.ID | None = strawberry.field(
+        description="The conversation you left, to drop from `conversations`; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -187,7 +190,13 @@ class ConversationMutation:
         self, info: Info[Context, None], input: ConversationInput
     ) -> LeaveConversationPayload:
         work = conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
-        return await attempt(LeaveConversationPayload, work)
+        return await attempt(
+            LeaveConversationPayload,
+            work,
+            lambda left: LeaveConversationPayload(
+                conversation_id=strawberry.ID(ids.encode("Conversation", left)), user_errors=[]
+            ),
+        )
 
     @strawberry.mutation(description="Mark every message in a conversation as read.")
     async def mark_conversation_read(

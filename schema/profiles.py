@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -13,13 +13,8 @@ from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import Private
-
-if TYPE_CHECKING:
-    from schema.accounts import User
-
-LazyUser = Annotated["User", strawberry.lazy("schema.accounts")]
 
 
 @strawberry.type(description="A member's weight journey, in kilograms.")
@@ -119,14 +114,8 @@ class FollowPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
-def _user(row: Any) -> User:
-    from schema.accounts import User
-
-    return User.from_row(row)
-
-
 def _followed(row: Any) -> FollowPayload:
-    return FollowPayload(user=_user(row), user_errors=[])
+    return FollowPayload(user=user_of(row), user_errors=[])
 
 
 @strawberry.type
@@ -142,7 +131,7 @@ class ProfileMutation:
         return await attempt(
             UpdateProfilePayload,
             profiles.update_profile(info.context.call, changes),
-            lambda row: UpdateProfilePayload(user=_user(row), user_errors=[]),
+            lambda row: UpdateProfilePayload(user=user_of(row), user_errors=[]),
         )
 
     @strawberry.mutation(description="Follow a member. Following twice is harmless.")

@@ -18,7 +18,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node, register
 from schema.pagination import PageInfo, PageSize, edges, page_info
-from schema.payloads import Payload, attempt
+from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import IsStaff
 
 
@@ -80,6 +80,9 @@ class CorrectionRequestConnection:
 
 @strawberry.type(description="Result of deleteAccount.")
 class DeleteAccountPayload(Payload):
+    user_id: strawberry.ID | None = strawberry.field(
+        description="The account that was deleted, to evict from a cache; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -94,6 +97,9 @@ class RequestCorrectionInput:
 class RequestCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
+    )
+    user: LazyUser | None = strawberry.field(
+        description="You, with the request in `correctionRequests`; null if refused."
     )
     user_errors: list[UserError] = strawberry.field(description="Why nothing was filed.")
 
@@ -122,6 +128,10 @@ class ResolveCorrectionInput:
 class ResolveCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
+    )
+    user: LazyUser | None = strawberry.field(
+        description="The member who asked (an applied correction changes their username or "
+        "date of birth); null if refused or their account is gone."
     )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -162,7 +172,9 @@ class RightsMutation:
                 info.context.call, input.field, input.proposed_value, input.reason
             ),
             lambda row: RequestCorrectionPayload(
-                correction_request=CorrectionRequest(row=row), user_errors=[]
+                correction_request=CorrectionRequest(row=row),
+                user=user_of(info.context.viewer),
+                user_errors=[],
             ),
         )
 
@@ -182,7 +194,11 @@ class RightsMutation:
         self, info: Info[Context, None], input: DeleteAccountInput
     ) -> DeleteAccountPayload:
         result = await attempt(
-            DeleteAccountPayload, rights.delete_account(info.context.call, input.password)
+            DeleteAccountPayload,
+            rights.delete_account(info.context.call, input.password),
+            lambda deleted: DeleteAccountPayload(
+                user_id=strawberry.ID(ids.encode("User", deleted)), user_errors=[]
+            ),
         )
         info.context.sync_cookie()
         return result
@@ -200,7 +216,9 @@ class RightsMutation:
             ResolveCorrectionPayload,
             rights.resolve_correction(call, request_id, input.apply, input.response),
             lambda row: ResolveCorrectionPayload(
-                correction_request=CorrectionRequest(row=row), user_errors=[]
+                correction_request=CorrectionRequest(row=row),
+                user=user_of(row.user),
+                user_errors=[],
             ),
         )
 

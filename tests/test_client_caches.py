@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,8 +11,11 @@ import pytest
 from models.accounts import User
 from models.audit import AuditEntry
 from models.base import Role
+from models.sessions import Session
+from resolvers.policy import current_policy
+from services.tokens import new_token, token_hash
 from tests.forum import gid, member, new_forum, open_thread, start_conversation
-from tests.harness import Client
+from tests.harness import PASSWORD, Client
 from tests.sqlcount import count_statements
 
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
@@ -271,3 +275,259 @@ async def test_nodes_reads_each_type_in_one_batch_however_many_ids(gql: Client) 
     many = await _statements(gql, [global_id for found in sets for global_id in found])
 
     assert many == few
+
+
+# ------------------------------------------- removals name what they removed
+
+SESSIONS = "{ viewer { sessions { id current } } }"
+REVOKE = """
+mutation($i: RevokeSessionInput!) {
+  revokeSession(input: $i) { sessionId userErrors { code } }
+}
+"""
+REVOKE_OTHERS = "mutation { revokeOtherSessions { sessionIds userErrors { code } } }"
+LOGOUT = "mutation { logout { sessionId userErrors { code } } }"
+CHANGE_PASSWORD = """
+mutation($i: ChangePasswordInput!) {
+  changePassword(input: $i) { sessionIds userErrors { code } }
+}
+"""
+DELETE_ACCOUNT = """
+mutation($i: DeleteAccountInput!) {
+  deleteAccount(input: $i) { userId userErrors { code } }
+}
+"""
+LEAVE_NAMING = """
+mutation($i: ConversationInput!) {
+  leaveConversation(input: $i) { conversationId userErrors { code } }
+}
+"""
+
+
+async def other_session(user: User) -> str:
+    """A second signed-in session of `user` (another browser); return its global ID."""
+    now = datetime.now(UTC)
+    row = await Session.create(
+        user=user,
+        token_hash=token_hash(new_token()),
+        last_used_at=now,
+        expires_at=now + timedelta(days=1),
+    )
+    return gid("Session", row.id)
+
+
+async def current_session(gql: Client, username: str) -> str:
+    """The global ID of the session `username` signs in with on `gql`."""
+    response = await gql(SESSIONS, as_member=username)
+    (current,) = [s["id"] for s in response["data"]["viewer"]["sessions"] if s["current"]]
+    return current
+
+
+async def test_leave_conversation_names_the_conversation_left(gql: Client) -> None:
+    people = await cast(gql)
+    conversation, _ = await start_conversation(gql, "bob", [people["ada"]])
+
+    response = await gql(LEAVE_NAMING, {"i": {"conversationId": conversation}}, as_member="ada")
+
+    assert response == {
+        "data": {"leaveConversation": {"conversationId": conversation, "userErrors": []}}
+    }
+
+
+async def test_leave_conversation_names_nothing_when_refused(gql: Client) -> None:
+    people = await cast(gql)
+    conversation, _ = await start_conversation(gql, "bob", [people["ada"]])
+
+    response = await gql(LEAVE_NAMING, {"i": {"conversationId": conversation}}, as_member="mod")
+
+    assert response == {
+        "data": {
+            "leaveConversation": {
+                "conversationId": None,
+                "userErrors": [{"code": "CONVERSATION_NOT_FOUND"}],
+            }
+        }
+    }
+
+
+async def test_revoke_session_names_the_session_ended(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    other = await other_session(ada)
+
+    response = await gql(REVOKE, {"i": {"sessionId": other}}, as_member="ada")
+
+    assert response == {"data": {"revokeSession": {"sessionId": other, "userErrors": []}}}
+
+
+async def test_revoke_session_names_nothing_for_a_session_that_is_not_yours(
+    gql: Client,
+) -> None:
+    await member(gql, "ada")
+    other = await other_session(await member(gql, "bob"))
+
+    response = await gql(REVOKE, {"i": {"sessionId": other}}, as_member="ada")
+
+    assert response == {
+        "data": {
+            "revokeSession": {"sessionId": None, "userErrors": [{"code": "SESSION_NOT_FOUND"}]}
+        }
+    }
+
+
+async def test_revoke_other_sessions_names_every_session_ended(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    others = [await other_session(ada), await other_session(ada)]
+
+    response = await gql(REVOKE_OTHERS, as_member="ada")
+
+    assert response == {"data": {"revokeOtherSessions": {"sessionIds": others, "userErrors": []}}}
+
+
+async def test_revoke_other_sessions_names_none_when_there_are_none(gql: Client) -> None:
+    await member(gql, "ada")
+
+    response = await gql(REVOKE_OTHERS, as_member="ada")
+
+    assert response == {"data": {"revokeOtherSessions": {"sessionIds": [], "userErrors": []}}}
+
+
+async def test_change_password_names_the_sessions_it_signed_out(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    other = await other_session(ada)
+    new = {"currentPassword": PASSWORD, "newPassword": "a fresh sturdy passphrase 42"}
+
+    response = await gql(CHANGE_PASSWORD, {"i": new}, as_member="ada")
+
+    assert response == {"data": {"changePassword": {"sessionIds": [other], "userErrors": []}}}
+
+
+async def test_logout_names_the_session_it_ended(gql: Client) -> None:
+    await member(gql, "ada")
+    current = await current_session(gql, "ada")
+
+    response = await gql(LOGOUT, as_member="ada")
+
+    assert response == {"data": {"logout": {"sessionId": current, "userErrors": []}}}
+
+
+async def test_logout_names_no_session_when_signed_out(gql: Client) -> None:
+    response = await gql(LOGOUT)
+
+    assert response == {"data": {"logout": {"sessionId": None, "userErrors": []}}}
+
+
+async def test_delete_account_names_the_deleted_account(gql: Client) -> None:
+    ada = await member(gql, "ada")
+
+    response = await gql(DELETE_ACCOUNT, {"i": {"password": PASSWORD}}, as_member="ada")
+
+    assert response == {
+        "data": {"deleteAccount": {"userId": gid("User", ada.id), "userErrors": []}}
+    }
+
+
+async def test_delete_account_names_nothing_with_a_wrong_password(gql: Client) -> None:
+    await member(gql, "ada")
+
+    response = await gql(DELETE_ACCOUNT, {"i": {"password": "not it at all"}}, as_member="ada")
+
+    assert response == {
+        "data": {"deleteAccount": {"userId": None, "userErrors": [{"code": "WRONG_PASSWORD"}]}}
+    }
+
+
+# ------------------------------- changed objects reachable from an object with an id
+
+UPDATE_PRIVACY = """
+mutation {
+  updatePrivacySettings(input: {email: MEMBERS}) {
+    user { id privacySettings { email } } userErrors { code }
+  }
+}
+"""
+SET_CONSENT = """
+mutation {
+  setConsent(input: {kind: ANALYTICS, granted: false}) {
+    user { id consents { kind granted } } userErrors { code }
+  }
+}
+"""
+ACCEPT_POLICY = """
+mutation($v: String!) {
+  acceptPrivacyPolicy(input: {version: $v}) { user { id policyAccepted } userErrors { code } }
+}
+"""
+REQUEST_CORRECTION = """
+mutation {
+  requestCorrection(input: {field: "username", proposedValue: "ada_l", reason: "Typo."}) {
+    user { id correctionRequests { proposedValue } } userErrors { code }
+  }
+}
+"""
+RESOLVE_CORRECTION = """
+mutation($id: ID!) {
+  resolveCorrection(input: {requestId: $id, apply: true}) {
+    user { id username } userErrors { code }
+  }
+}
+"""
+
+
+async def test_update_privacy_settings_returns_the_member_whose_settings_changed(
+    gql: Client,
+) -> None:
+    ada = await member(gql, "ada")
+
+    response = await gql(UPDATE_PRIVACY, as_member="ada")
+
+    user = {"id": gid("User", ada.id), "privacySettings": {"email": "MEMBERS"}}
+    assert response == {"data": {"updatePrivacySettings": {"user": user, "userErrors": []}}}
+
+
+async def test_set_consent_returns_the_member_whose_consents_changed(gql: Client) -> None:
+    ada = await member(gql, "ada")
+
+    response = await gql(SET_CONSENT, as_member="ada")
+
+    user = {"id": gid("User", ada.id), "consents": [{"kind": "ANALYTICS", "granted": False}]}
+    assert response == {"data": {"setConsent": {"user": user, "userErrors": []}}}
+
+
+async def test_set_consent_returns_no_member_when_refused(gql: Client) -> None:
+    await member(gql, "ada")
+    refused = SET_CONSENT.replace("ANALYTICS", "PRIVACY_POLICY")
+
+    response = await gql(refused, as_member="ada")
+
+    assert response == {
+        "data": {"setConsent": {"user": None, "userErrors": [{"code": "USE_ACCEPT_POLICY"}]}}
+    }
+
+
+async def test_accept_privacy_policy_returns_the_member_who_accepted(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    policy = await current_policy()
+
+    response = await gql(ACCEPT_POLICY, {"v": policy.version}, as_member="ada")
+
+    user = {"id": gid("User", ada.id), "policyAccepted": True}
+    assert response == {"data": {"acceptPrivacyPolicy": {"user": user, "userErrors": []}}}
+
+
+async def test_request_correction_returns_the_member_with_the_request(gql: Client) -> None:
+    ada = await member(gql, "ada")
+
+    response = await gql(REQUEST_CORRECTION, as_member="ada")
+
+    user = {"id": gid("User", ada.id), "correctionRequests": [{"proposedValue": "ada_l"}]}
+    assert response == {"data": {"requestCorrection": {"user": user, "userErrors": []}}}
+
+
+async def test_resolve_correction_returns_the_member_it_changed(gql: Client) -> None:
+    people = await cast(gql)
+    request = await correction(gql, "ada")
+
+    response = await gql(RESOLVE_CORRECTION, {"id": request}, as_member="mod")
+
+    user = {"id": gid("User", people["ada"].id), "username": "ada_x"}
+    assert response == {"data": {"resolveCorrection": {"user": user, "userErrors": []}}}
