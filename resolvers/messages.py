@@ -14,6 +14,7 @@ from models.messages import Message, MessageEdit
 from models.sql import columns, fetch, placeholders
 from resolvers.access import has_staff_powers, require_member, require_writer
 from resolvers.audit import audit
+from resolvers.codes import MessageCode
 from resolvers.common import Call, Refused
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
@@ -25,11 +26,13 @@ def clean_body(body: str) -> str:
     """A message body fit to store, or a Refused saying why not."""
     body = body.strip()
     if not body:
-        raise Refused("BODY_EMPTY", "Write something first.", "body")
+        raise Refused(MessageCode.BODY_EMPTY, "Write something first.", "body")
     if len(body) > BODY_MAX:
-        raise Refused("BODY_TOO_LONG", f"Messages have at most {BODY_MAX} characters.", "body")
+        raise Refused(
+            MessageCode.BODY_TOO_LONG, f"Messages have at most {BODY_MAX} characters.", "body"
+        )
     if "\x00" in body:
-        raise Refused("INVALID_TEXT", "Text cannot contain NUL characters.", "body")
+        raise Refused(MessageCode.INVALID_TEXT, "Text cannot contain NUL characters.", "body")
     return body
 
 
@@ -199,12 +202,14 @@ async def editable(call: Call, message_id: int) -> tuple[User, Message]:
     viewer = require_writer(call)
     message = await readable(viewer, await Message.get_or_none(id=message_id))
     if message is None or message.author_id != viewer.id:  # type: ignore[attr-defined]
-        raise Refused("MESSAGE_NOT_FOUND", "You have no such message.", "messageId")
+        raise Refused(MessageCode.MESSAGE_NOT_FOUND, "You have no such message.", "messageId")
     if message.deleted_at is not None or message.hidden_at is not None:
-        raise Refused("MESSAGE_GONE", "This message was removed.", "messageId")
+        raise Refused(MessageCode.MESSAGE_GONE, "This message was removed.", "messageId")
     if datetime.now(UTC) - message.created_at > EDIT_WINDOW:
         minutes = int(EDIT_WINDOW.total_seconds() // 60)
-        raise Refused("EDIT_WINDOW_CLOSED", f"Messages can be edited for {minutes} minutes.")
+        raise Refused(
+            MessageCode.EDIT_WINDOW_CLOSED, f"Messages can be edited for {minutes} minutes."
+        )
     return viewer, message
 
 
@@ -230,7 +235,7 @@ async def delete_message(call: Call, message_id: int) -> Message:
     staff = public and has_staff_powers(viewer)
     own = message is not None and message.author_id == viewer.id  # type: ignore[attr-defined]
     if message is None or not (own or staff):
-        raise Refused("MESSAGE_NOT_FOUND", "You have no such message.", "messageId")
+        raise Refused(MessageCode.MESSAGE_NOT_FOUND, "You have no such message.", "messageId")
     if message.deleted_at is None:
         message.deleted_at = datetime.now(UTC)
         await message.save(update_fields=["deleted_at"])

@@ -20,6 +20,7 @@ from resolvers.access import (
     require_writer,
 )
 from resolvers.audit import REASON_MIN, audit, staff_reason
+from resolvers.codes import MessageCode, ModerationCode, ProfileCode
 from resolvers.common import Call, Forbidden, Refused
 from resolvers.messages import participant_conversations, readable
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
@@ -67,10 +68,10 @@ async def report_message(call: Call, message_id: int, reason: str) -> Report:
     reason = reason.strip()
     if not REASON_MIN <= len(reason) <= REPORT_MAX:
         message = f"Say what is wrong in {REASON_MIN} to {REPORT_MAX} characters."
-        raise Refused("REASON_LENGTH", message, "reason")
+        raise Refused(ModerationCode.REASON_LENGTH, message, "reason")
     message_row = await readable(viewer, await Message.get_or_none(id=message_id))
     if message_row is None:
-        raise Refused("MESSAGE_NOT_FOUND", "There is no such message.", "messageId")
+        raise Refused(MessageCode.MESSAGE_NOT_FOUND, "There is no such message.", "messageId")
     await call.limits.hit("report-member", str(viewer.id))
     return await Report.create(
         message=message_row, reporter=viewer, reason=reason, **call.ip_columns
@@ -175,7 +176,7 @@ async def resolve_report(call: Call, report_id: int, hide: bool, note: str | Non
     staff = require_staff(call)
     report = await Report.get_or_none(id=report_id).select_related("message")
     if report is None:
-        raise Refused("REPORT_NOT_FOUND", "There is no such report.", "reportId")
+        raise Refused(ModerationCode.REPORT_NOT_FOUND, "There is no such report.", "reportId")
     now = datetime.now(UTC)
     report.status = ReportStatus.RESOLVED if hide else ReportStatus.DISMISSED
     report.resolved_at, report.resolved_by, report.note = now, staff, (note or "")[:1000] or None
@@ -195,7 +196,7 @@ async def hide_message(call: Call, message_id: int, reason: str) -> Message:
     message = await Message.get_or_none(id=message_id)
     reported = message is not None and await Report.exists(message_id=message.id)
     if message is None or (message.thread_id is None and not reported):  # type: ignore[attr-defined]
-        raise Refused("MESSAGE_NOT_FOUND", "There is no such message.", "messageId")
+        raise Refused(MessageCode.MESSAGE_NOT_FOUND, "There is no such message.", "messageId")
     if message.hidden_at is None:
         message.hidden_at = datetime.now(UTC)
         await message.save(update_fields=["hidden_at"])
@@ -209,12 +210,14 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
     why = staff_reason(reason)
     member = await User.get_or_none(id=user_id)
     if member is None:
-        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+        raise Refused(ProfileCode.USER_NOT_FOUND, "There is no such member.", "userId")
     if member.id == staff.id:
         raise Forbidden(OWN_SUSPENSION)
     require_admin_for_staff(staff, member, "Only admins can suspend staff.")
     if until.tzinfo is None or until <= datetime.now(UTC):
-        raise Refused("UNTIL_IN_PAST", "Suspend until a time in the future (with zone).", "until")
+        raise Refused(
+            ModerationCode.UNTIL_IN_PAST, "Suspend until a time in the future (with zone).", "until"
+        )
     member.suspended_until, member.suspension_reason = until, why
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "SUSPEND_MEMBER", member.id, [until.isoformat()], why)
@@ -227,7 +230,7 @@ async def unsuspend(call: Call, user_id: int) -> User:
     staff = require_staff(call)
     member = await User.get_or_none(id=user_id)
     if member is None:
-        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+        raise Refused(ProfileCode.USER_NOT_FOUND, "There is no such member.", "userId")
     if member.id == staff.id:
         raise Forbidden(OWN_SUSPENSION)
     require_admin_for_staff(staff, member, "Only admins can lift a staff member's suspension.")

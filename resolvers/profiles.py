@@ -18,6 +18,7 @@ from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from models.sql import fetch, from_row, placeholders, select_list
 from resolvers.access import require_member, require_writer
+from resolvers.codes import AccessCode, MessageCode, ProfileCode
 from resolvers.common import BadInput, Call, Problem, Refused
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import Setting, can_view, follows_viewer_sql, owner_of
@@ -58,14 +59,16 @@ def _clean_text(name: str, value: str | None) -> tuple[str | None, list[Problem]
     field = (_camel(name),)
     if len(value) > TEXT_LIMITS[name]:
         message = f"At most {TEXT_LIMITS[name]} characters."
-        return None, [Problem("TOO_LONG", message, field)]
+        return None, [Problem(ProfileCode.TOO_LONG, message, field)]
     if "\x00" in value:
-        return None, [Problem("INVALID_TEXT", "Text cannot contain NUL characters.", field)]
+        return None, [
+            Problem(MessageCode.INVALID_TEXT, "Text cannot contain NUL characters.", field)
+        ]
     if name == "website":
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
             message = "Enter a web address starting with http:// or https://."
-            return None, [Problem("INVALID_URL", message, field)]
+            return None, [Problem(ProfileCode.INVALID_URL, message, field)]
     return value, []
 
 
@@ -79,7 +82,7 @@ def _clean_weight(name: str, value: float | None) -> tuple[Decimal | None, list[
     low, high = WEIGHT_RANGE
     if not low <= weight <= high:
         message = f"Weights are between {low} and {high} kg."
-        return None, [Problem("WEIGHT_OUT_OF_RANGE", message, (_camel(name),))]
+        return None, [Problem(ProfileCode.WEIGHT_OUT_OF_RANGE, message, (_camel(name),))]
     return weight, []
 
 
@@ -112,12 +115,12 @@ async def update_profile(call: Call, changes: dict[str, Any]) -> User:
 async def _target(call: Call, user_id: int) -> tuple[User, User]:
     viewer = require_member(call)
     if not viewer.confirmed:
-        raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.", "userId")
+        raise Refused(AccessCode.EMAIL_NOT_CONFIRMED, "Confirm your email address first.", "userId")
     target = await User.get_or_none(id=user_id)
     if target is None:
-        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+        raise Refused(ProfileCode.USER_NOT_FOUND, "There is no such member.", "userId")
     if target.id == viewer.id:
-        raise Refused("CANNOT_FOLLOW_SELF", "You cannot follow yourself.", "userId")
+        raise Refused(ProfileCode.CANNOT_FOLLOW_SELF, "You cannot follow yourself.", "userId")
     return viewer, target
 
 

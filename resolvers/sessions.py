@@ -9,6 +9,7 @@ from models.accounts import User
 from models.sessions import Session
 from resolvers.access import require_member
 from resolvers.accounts import normalise_email, user_by_username
+from resolvers.codes import SessionCode
 from resolvers.common import Call, Refused
 from services import usernames
 from services.broker import Broker
@@ -62,7 +63,7 @@ async def login(call: Call, login: str, password: str) -> User:
     if user is None or not valid:
         await call.limits.hit("login-account", account_key)
         await call.limits.hit("login-address", call.client_key)
-        raise Refused("INVALID_CREDENTIALS", INVALID_CREDENTIALS, "login")
+        raise Refused(SessionCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS, "login")
     await call.limits.clear("login-account", account_key)
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
@@ -168,7 +169,7 @@ async def revoke_session(call: Call, session_id: int) -> int:
         revoked_at=datetime.now(UTC)
     )
     if not found:
-        raise Refused("SESSION_NOT_FOUND", "You have no such session.", "sessionId")
+        raise Refused(SessionCode.SESSION_NOT_FOUND, "You have no such session.", "sessionId")
     if call.session is not None and call.session.id == session_id:
         call.viewer, call.session, call.end_session = None, None, True
     await member_changed(call.broker, viewer.id)
