@@ -427,7 +427,7 @@ class AccountMutation:
     )
     async def change_email(
         self, info: Info[Context, None], input: ChangeEmailInput
-    ) -> ChangeEmailPayload:
+    ) -> ChangeEmailPayload | None:
         work = accounts.change_email(info.context.call, input.password, input.new_email)
         return await attempt(ChangeEmailPayload, work)
 

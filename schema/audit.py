@@ -82,7 +82,7 @@ class AuditQuery:
         info: Info[Context, None],
         first: PageSize = None,
         after: StartAfter = None,
-    ) -> AuditEntryConnection:
+    ) -> AuditEntryConnection | None:
         return AuditEntryConnection.of(await audit.audit_page(info.context.call, first, after))
 
 

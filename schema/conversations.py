@@ -132,7 +132,7 @@ class ConversationQuery:
     @strawberry.field(description="Your conversations, most recently active first.")
     async def conversations(
         self, info: Info[Context, None], first: First = None, after: After = None
-    ) -> ConversationConnection:
+    ) -> ConversationConnection | None:
         viewer = require_member(info.context.call)
         page, unread = await conversations.conversation_page(viewer, first, after)
         for conversation_id, count in unread.items():
@@ -161,7 +161,7 @@ class ConversationMutation:
     )
     async def start_conversation(
         self, info: Info[Context, None], input: StartConversationInput
-    ) -> StartConversationPayload:
+    ) -> StartConversationPayload | None:
         recipients = [ids.decode_pk(rid, "User") for rid in input.recipient_ids[:21]]
         return await attempt(
             StartConversationPayload,
@@ -176,7 +176,7 @@ class ConversationMutation:
     @strawberry.mutation(description="Write in one of your conversations.")
     async def send_message(
         self, info: Info[Context, None], input: SendMessageInput
-    ) -> SendMessagePayload:
+    ) -> SendMessagePayload | None:
         return await attempt(
             SendMessagePayload,
             conversations.send_message(
@@ -188,7 +188,7 @@ class ConversationMutation:
     @strawberry.mutation(description="Leave a conversation; the others carry on without you.")
     async def leave_conversation(
         self, info: Info[Context, None], input: ConversationInput
-    ) -> LeaveConversationPayload:
+    ) -> LeaveConversationPayload | None:
         work = conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
         return await attempt(
             LeaveConversationPayload,
@@ -201,7 +201,7 @@ class ConversationMutation:
     @strawberry.mutation(description="Mark every message in a conversation as read.")
     async def mark_conversation_read(
         self, info: Info[Context, None], input: ConversationInput
-    ) -> MarkConversationReadPayload:
+    ) -> MarkConversationReadPayload | None:
         return await attempt(
             MarkConversationReadPayload,
             conversations.mark_read(info.context.call, _conversation_pk(input.conversation_id)),

@@ -248,7 +248,7 @@ class MessageMutation:
     @strawberry.mutation(description="Open a thread. Confirmed, non-suspended members only.")
     async def create_thread(
         self, info: Info[Context, None], input: CreateThreadInput
-    ) -> CreateThreadPayload:
+    ) -> CreateThreadPayload | None:
         forum_id = ids.decode_pk(input.forum_id, "Forum")
         return await attempt(
             CreateThreadPayload,
@@ -259,7 +259,7 @@ class MessageMutation:
     @strawberry.mutation(description="Reply in a thread. Confirmed, non-suspended members only.")
     async def post_message(
         self, info: Info[Context, None], input: PostMessageInput
-    ) -> PostMessagePayload:
+    ) -> PostMessagePayload | None:
         thread_id = ids.decode_pk(input.thread_id, "Thread")
         work = forums.post_message(info.context.call, thread_id, input.body)
         return await attempt(
@@ -271,7 +271,7 @@ class MessageMutation:
     @strawberry.mutation(description="Edit your own message within 30 minutes of writing it.")
     async def edit_message(
         self, info: Info[Context, None], input: EditMessageInput
-    ) -> EditMessagePayload:
+    ) -> EditMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.edit_message(info.context.call, message_id, input.body)
         return await attempt(
@@ -286,7 +286,7 @@ class MessageMutation:
     )
     async def delete_message(
         self, info: Info[Context, None], input: DeleteMessageInput
-    ) -> DeleteMessagePayload:
+    ) -> DeleteMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.delete_message(info.context.call, message_id)
         return await attempt(

@@ -52,7 +52,7 @@ class PasswordMutation:
     @strawberry.mutation(description="Change your password; every other session is signed out.")
     async def change_password(
         self, info: Info[Context, None], input: ChangePasswordInput
-    ) -> ChangePasswordPayload:
+    ) -> ChangePasswordPayload | None:
         work = passwords.change_password(
             info.context.call, input.current_password, input.new_password
         )

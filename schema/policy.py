@@ -131,7 +131,7 @@ class PolicyMutation:
     )
     async def set_consent(
         self, info: Info[Context, None], input: SetConsentInput
-    ) -> SetConsentPayload:
+    ) -> SetConsentPayload | None:
         kind = policy_models.ConsentKind(input.kind.value)
         return await attempt(
             SetConsentPayload,
@@ -144,7 +144,7 @@ class PolicyMutation:
     @strawberry.mutation(description="Accept the current version of the privacy policy.")
     async def accept_privacy_policy(
         self, info: Info[Context, None], input: AcceptPrivacyPolicyInput
-    ) -> AcceptPrivacyPolicyPayload:
+    ) -> AcceptPrivacyPolicyPayload | None:
         work = policy.accept_policy(info.context.call, input.version)
         return await attempt(
             AcceptPrivacyPolicyPayload,
@@ -157,7 +157,7 @@ class PolicyMutation:
     )
     async def publish_privacy_policy(
         self, info: Info[Context, None], input: PublishPrivacyPolicyInput
-    ) -> PublishPrivacyPolicyPayload:
+    ) -> PublishPrivacyPolicyPayload | None:
         return await attempt(
             PublishPrivacyPolicyPayload,
             policy.publish_policy(

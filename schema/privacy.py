@@ -154,7 +154,7 @@ class PrivacyMutation:
     )
     async def update_privacy_settings(
         self, info: Info[Context, None], input: UpdatePrivacySettingsInput
-    ) -> UpdatePrivacySettingsPayload:
+    ) -> UpdatePrivacySettingsPayload | None:
         return await attempt(
             UpdatePrivacySettingsPayload,
             privacy.update_settings(info.context.call, _changes(input)),

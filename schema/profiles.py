@@ -126,7 +126,7 @@ class ProfileMutation:
     )
     async def update_profile(
         self, info: Info[Context, None], input: UpdateProfileInput
-    ) -> UpdateProfilePayload:
+    ) -> UpdateProfilePayload | None:
         changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
         return await attempt(
             UpdateProfilePayload,
@@ -135,7 +135,7 @@ class ProfileMutation:
         )
 
     @strawberry.mutation(description="Follow a member. Following twice is harmless.")
-    async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+    async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload | None:
         return await attempt(
             FollowPayload,
             profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User")),
@@ -143,7 +143,7 @@ class ProfileMutation:
         )
 
     @strawberry.mutation(description="Stop following a member. Unfollowing twice is harmless.")
-    async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+    async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload | None:
         return await attempt(
             FollowPayload,
             profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User")),

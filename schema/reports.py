@@ -107,7 +107,7 @@ class ReportQuery:
         status: Annotated[
             ReportStatus | None, strawberry.argument(description="Only reports in this state.")
         ] = None,
-    ) -> ReportConnection:
+    ) -> ReportConnection | None:
         wanted = ReportRowStatus(status.value) if status is not None else None
         page = await moderation.report_page(info.context.call, wanted, first, after)
         found = edges(page, "Report", lambda row: Report(row=row))
@@ -147,7 +147,7 @@ class ReportMutation:
     @strawberry.mutation(description="Report a message you can read to the moderators.")
     async def report_message(
         self, info: Info[Context, None], input: ReportMessageInput
-    ) -> ReportMessagePayload:
+    ) -> ReportMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         return await attempt(
             ReportMessagePayload,
@@ -160,7 +160,7 @@ class ReportMutation:
     )
     async def resolve_report(
         self, info: Info[Context, None], input: ResolveReportInput
-    ) -> ResolveReportPayload:
+    ) -> ResolveReportPayload | None:
         report_id = ids.decode_pk(input.report_id, "Report")
         hide = input.action is ReportAction.HIDE_MESSAGE
         return await attempt(

@@ -150,7 +150,7 @@ class RightsQuery:
         status: Annotated[
             CorrectionStatus | None, strawberry.argument(description="Only this state.")
         ] = None,
-    ) -> CorrectionRequestConnection:
+    ) -> CorrectionRequestConnection | None:
         wanted = rights_models.CorrectionStatus(status.value) if status else None
         page = await rights.correction_page(info.context.call, wanted, first, after)
         found = edges(page, "CorrectionRequest", lambda row: CorrectionRequest(row=row))
@@ -165,7 +165,7 @@ class RightsMutation:
     @strawberry.mutation(description="Ask moderators to correct data you cannot change yourself.")
     async def request_correction(
         self, info: Info[Context, None], input: RequestCorrectionInput
-    ) -> RequestCorrectionPayload:
+    ) -> RequestCorrectionPayload | None:
         return await attempt(
             RequestCorrectionPayload,
             rights.request_correction(
@@ -179,7 +179,7 @@ class RightsMutation:
         )
 
     @strawberry.mutation(description="Everything held about you, as one JSON document.")
-    async def export_my_data(self, info: Info[Context, None]) -> ExportMyDataPayload:
+    async def export_my_data(self, info: Info[Context, None]) -> ExportMyDataPayload | None:
         return await attempt(
             ExportMyDataPayload,
             rights.export_data(info.context.call),
@@ -192,7 +192,7 @@ class RightsMutation:
     )
     async def delete_account(
         self, info: Info[Context, None], input: DeleteAccountInput
-    ) -> DeleteAccountPayload:
+    ) -> DeleteAccountPayload | None:
         result = await attempt(
             DeleteAccountPayload,
             rights.delete_account(info.context.call, input.password),
@@ -209,7 +209,7 @@ class RightsMutation:
     )
     async def resolve_correction(
         self, info: Info[Context, None], input: ResolveCorrectionInput
-    ) -> ResolveCorrectionPayload:
+    ) -> ResolveCorrectionPayload | None:
         call = info.context.call
         request_id = ids.decode_pk(input.request_id, "CorrectionRequest")
         return await attempt(

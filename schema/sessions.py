@@ -118,7 +118,7 @@ class SessionMutation:
     @strawberry.mutation(description="Sign out one of your sessions.")
     async def revoke_session(
         self, info: Info[Context, None], input: RevokeSessionInput
-    ) -> RevokeSessionPayload:
+    ) -> RevokeSessionPayload | None:
         work = sessions.revoke_session(
             info.context.call, ids.decode_pk(input.session_id, "Session")
         )
@@ -131,7 +131,9 @@ class SessionMutation:
         return result
 
     @strawberry.mutation(description="Sign out every session but this one.")
-    async def revoke_other_sessions(self, info: Info[Context, None]) -> RevokeOtherSessionsPayload:
+    async def revoke_other_sessions(
+        self, info: Info[Context, None]
+    ) -> RevokeOtherSessionsPayload | None:
         work = sessions.revoke_others(info.context.call)
         return await attempt(
             RevokeOtherSessionsPayload,

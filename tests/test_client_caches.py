@@ -14,7 +14,7 @@ from models.base import Role
 from models.sessions import Session
 from resolvers.policy import current_policy
 from services.tokens import new_token, token_hash
-from tests.forum import gid, member, new_forum, open_thread, start_conversation
+from tests.forum import coded_error, gid, member, new_forum, open_thread, start_conversation
 from tests.harness import PASSWORD, Client
 from tests.sqlcount import count_statements
 
@@ -531,3 +531,58 @@ async def test_resolve_correction_returns_the_member_it_changed(gql: Client) -> 
 
     user = {"id": gid("User", people["ada"].id), "username": "ada_x"}
     assert response == {"data": {"resolveCorrection": {"user": user, "userErrors": []}}}
+
+
+# ------------------------------------- a refused root field nulls only itself
+
+STAFF_AND_PUBLIC = "{ forums { slug } reports(first: 5) { edges { node { id } } } }"
+MINE_AND_PUBLIC = "{ forums { slug } conversations(first: 5) { edges { node { id } } } }"
+MUTATIONS = """
+mutation($v: String!) {
+  acceptPrivacyPolicy(input: {version: $v}) { user { username } userErrors { code } }
+  requestPasswordReset(input: {email: "nobody@example.org"}) { userErrors { code } }
+}
+"""
+
+
+async def test_a_forbidden_root_field_is_null_beside_a_public_one(gql: Client) -> None:
+    await member(gql, "ada")
+    await new_forum()
+
+    response = await gql(STAFF_AND_PUBLIC, as_member="ada")
+
+    assert response == {
+        "data": {"forums": [{"slug": "general"}], "reports": None},
+        "errors": [
+            coded_error(STAFF_AND_PUBLIC, "reports", "You are not allowed to do this.", "FORBIDDEN")
+        ],
+    }
+
+
+async def test_a_signed_out_root_field_is_null_beside_a_public_one(gql: Client) -> None:
+    await new_forum()
+
+    response = await gql(MINE_AND_PUBLIC)
+
+    assert response == {
+        "data": {"forums": [{"slug": "general"}], "conversations": None},
+        "errors": [
+            coded_error(MINE_AND_PUBLIC, "conversations", "Sign in to do this.", "UNAUTHENTICATED")
+        ],
+    }
+
+
+async def test_a_signed_out_mutation_is_null_beside_a_public_one(gql: Client) -> None:
+    policy = await current_policy()
+
+    response = await gql(MUTATIONS, {"v": policy.version})
+
+    assert response == {
+        "data": {
+            "acceptPrivacyPolicy": None,
+            "requestPasswordReset": {"userErrors": []},
+        },
+        "errors": [
+            coded_error(MUTATIONS, "acceptPrivacyPolicy", "Sign in to do this.", "UNAUTHENTICATED")
+        ],
+    }

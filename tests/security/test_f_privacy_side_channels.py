@@ -884,7 +884,7 @@ async def test_F13_writing_to_a_hidden_conversation_fails_like_a_missing_one(
     ]
 
     error = coded_error(query, "sendMessage", "You are not allowed to do this.", "FORBIDDEN")
-    assert seen == [{"data": None, "errors": [error]}] * 2
+    assert seen == [{"data": {"sendMessage": None}, "errors": [error]}] * 2
 
 
 async def test_F13_messaging_a_closed_member_fails_like_a_missing_one(
