@@ -214,7 +214,7 @@ async def test_only_admins_send_newsletters(
     response = await gql(SEND, NEWS, as_member=viewer)
 
     assert response == {
-        "data": None,
+        "data": {"sendNewsletter": None},
         "errors": [
             {
                 "message": message,

@@ -386,7 +386,7 @@ async def test_staff_fields_refuse_members_and_anonymous_callers(
 
     response = await gql(query, variables, as_member=viewer)
 
-    assert response == {"data": None, "errors": [coded_error(query, field, message, code)]}
+    assert response == {"data": {field: None}, "errors": [coded_error(query, field, message, code)]}
     assert await AuditEntry.all().count() == 0
 
 
