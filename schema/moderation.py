@@ -121,7 +121,7 @@ class UnsuspendMemberInput:
     user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
 
 
-@strawberry.type(description="Result of suspendMember and unsuspendMember.")
+@strawberry.type(description="Result of suspendMember.")
 class SuspendMemberPayload(Payload):
     user: User | None = strawberry.field(description="The member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")

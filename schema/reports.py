@@ -123,7 +123,7 @@ class ReportMessageInput:
     reason: str = strawberry.field(description="What is wrong, 3 to 1000 characters.")
 
 
-@strawberry.type(description="Result of reportMessage and resolveReport.")
+@strawberry.type(description="Result of reportMessage.")
 class ReportMessagePayload(Payload):
     report: Report | None = strawberry.field(description="The report; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
