@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from models.accounts import User
 from models.audit import AuditEntry
 from resolvers.access import is_admin, require_admin
 from resolvers.common import BadInput, Call
-from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, id_page
 
 REASON_MIN, REASON_MAX = 3, 500
 
@@ -57,21 +56,13 @@ def staff_reason(reason: str) -> str:
 async def audit_page(call: Call, first: int | None, after: str | None) -> Page[AuditEntry]:
     """The audit log, newest first (admins only)."""
     require_admin(call)
-    return await _audit_page(AuditEntry.all(), first, after)
+    return await id_page(AuditEntry.all(), "AuditEntry", first, after, newest_first=True)
 
 
 async def reads_of(user_id: int, first: int | None, after: str | None) -> Page[AuditEntry]:
     """Staff reads of and actions on one member's data, newest first (for that member)."""
-    return await _audit_page(AuditEntry.filter(subject_id=user_id), first, after)
-
-
-async def _audit_page(query: Any, first: int | None, after: str | None) -> Page[AuditEntry]:
-    size = page_size(first)
-    position = decode_cursor("AuditEntry", after)
-    if position is not None:
-        query = query.filter(id__lt=position)
-    rows = await query.order_by("-id").limit(size + 1)
-    return make_page(rows, [row.id for row in rows], size, after=position is not None)
+    query = AuditEntry.filter(subject_id=user_id)
+    return await id_page(query, "AuditEntry", first, after, newest_first=True)
 
 
 def entries_loader(

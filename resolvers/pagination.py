@@ -6,7 +6,9 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from tortoise.queryset import QuerySet
 
 from resolvers.common import BadInput
 
@@ -60,3 +62,16 @@ def make_page(rows: Sequence[T], keys: Sequence[int], size: int, *, after: bool)
     """A page from `size + 1` fetched rows: the extra row only says there is more."""
     more = len(rows) > size
     return Page(list(rows[:size]), list(keys[:size]), has_next=more, has_previous=after)
+
+
+async def id_page(
+    query: QuerySet[Any], kind: str, first: int | None, after: str | None, *, newest_first: bool
+) -> Page[Any]:
+    """A keyset page of a query's rows by id (`kind` names the cursors), oldest or newest
+    first."""
+    size = page_size(first)
+    position = decode_cursor(kind, after)
+    if position is not None:
+        query = query.filter(id__lt=position) if newest_first else query.filter(id__gt=position)
+    rows = await query.order_by("-id" if newest_first else "id").limit(size + 1)
+    return make_page(rows, [row.id for row in rows], size, after=position is not None)

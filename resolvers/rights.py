@@ -24,7 +24,7 @@ from resolvers.addresses import erase
 from resolvers.audit import audit
 from resolvers.codes import AccountCode, ModerationCode, RightsCode
 from resolvers.common import Call, Refused
-from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from resolvers.pagination import Page, id_page
 from resolvers.privacy import Setting, settings_by_user
 from resolvers.profiles import profiles_by_user
 from services.passwords import verify_password
@@ -82,13 +82,8 @@ async def correction_page(
 ) -> Page[CorrectionRequest]:
     """Correction requests, oldest first (staff only)."""
     require_staff(call)
-    size = page_size(first)
-    position = decode_cursor("CorrectionRequest", after)
     query = CorrectionRequest.all() if status is None else CorrectionRequest.filter(status=status)
-    if position is not None:
-        query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
-    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+    return await id_page(query, "CorrectionRequest", first, after, newest_first=False)
 
 
 async def resolve_correction(

@@ -20,11 +20,11 @@ from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
+from schema.pagination import Connection, Edge, PageSize, StartAfter
 from schema.payloads import Payload, attempt
 from schema.permissions import OwnerOnly, Private
 from schema.privacy import PrivacySettings
-from schema.profiles import Profile
+from schema.profiles import Profile, follow_page
 
 if TYPE_CHECKING:
     from schema.audit import AuditEntryConnection
@@ -129,7 +129,7 @@ class User(Node):
     async def followers(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await UserConnection.of_follows(info, self.row.id, "followers", first, after)
+        return await follow_page(info, self.row.id, "followers", first, after)
 
     @strawberry.field(
         description="Members this member follows, in follow order; null unless shared with you.",
@@ -138,7 +138,7 @@ class User(Node):
     async def following(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await UserConnection.of_follows(info, self.row.id, "following", first, after)
+        return await follow_page(info, self.row.id, "following", first, after)
 
     @strawberry.field(
         description="The member's privacy settings; null for everyone but the member.",
@@ -222,7 +222,7 @@ class User(Node):
         from schema.audit import AuditEntryConnection
 
         page = await audit.reads_of(self.row.id, first, after)
-        return AuditEntryConnection.of(page)
+        return AuditEntryConnection.of_entries(page)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:
@@ -247,49 +247,16 @@ async def load_account(info: Info[Context, None], user_id: int | None) -> User |
 
 
 @strawberry.type(description="One member in a list, with its cursor.")
-class UserEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this member.")
-    node: User = strawberry.field(description="The member.")
+class UserEdge(Edge[User]):
+    pass
 
 
 @strawberry.type(description="A page of members.")
-class UserConnection:
-    edges: list[UserEdge] = strawberry.field(description="The members on this page, in order.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-
+class UserConnection(Connection[UserEdge]):
     @classmethod
     def of_rows(cls, page: Page[models.User], kind: str) -> UserConnection:
         """A connection of loaded member rows."""
-        found = edges(page, kind, User.from_row)
-        return cls(
-            edges=[UserEdge(cursor=c, node=n) for c, n in found], page_info=page_info(page, kind)
-        )
-
-    @classmethod
-    async def of_follows(
-        cls,
-        info: Info[Context, None],
-        owner_id: int,
-        direction: str,
-        first: int | None,
-        after: str | None,
-    ) -> UserConnection:
-        """A page of a member's followers or following, through the batched loader."""
-        key = profiles.FollowPageKey(owner_id, direction, first, after)
-        return await cls.of_ids(info, await info.context.loaders.follow_page.load(key), "Follow")
-
-    @classmethod
-    async def of_ids(cls, info: Info[Context, None], page: Page[int], kind: str) -> UserConnection:
-        """A connection of member ids, loaded in one batch with their profiles and privacy."""
-        found = await info.context.loaders.member_by_id.load_many(page.rows)
-        present = [(key, m) for key, m in zip(page.keys, found, strict=True) if m is not None]
-        loaded = Page(
-            [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
-        )
-        users = edges(loaded, kind, User.of_member)
-        return cls(
-            edges=[UserEdge(cursor=c, node=n) for c, n in users], page_info=page_info(loaded, kind)
-        )
+        return cls.of(page, kind, User.from_row)
 
 
 @strawberry.input(description="A newcomer's registration.")

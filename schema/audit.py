@@ -14,7 +14,7 @@ from schema import ids
 from schema.accounts import User, load_account
 from schema.context import Context
 from schema.node import Node, register
-from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
+from schema.pagination import Connection, Edge, PageSize, StartAfter
 from schema.permissions import IsAdmin
 
 
@@ -52,24 +52,16 @@ class AuditEntry(Node):
 
 
 @strawberry.type(description="One audit entry in a list, with its cursor.")
-class AuditEntryEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this entry.")
-    node: AuditEntry = strawberry.field(description="The entry.")
+class AuditEntryEdge(Edge[AuditEntry]):
+    pass
 
 
 @strawberry.type(description="A page of audit entries, newest first.")
-class AuditEntryConnection:
-    edges: list[AuditEntryEdge] = strawberry.field(description="The entries on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-
+class AuditEntryConnection(Connection[AuditEntryEdge]):
     @classmethod
-    def of(cls, page: Page[AuditRow]) -> AuditEntryConnection:
+    def of_entries(cls, page: Page[AuditRow]) -> AuditEntryConnection:
         """The connection for a page of audit rows."""
-        found = edges(page, "AuditEntry", lambda row: AuditEntry(row=row))
-        return cls(
-            edges=[AuditEntryEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "AuditEntry"),
-        )
+        return cls.of(page, "AuditEntry", lambda row: AuditEntry(row=row))
 
 
 @strawberry.type
@@ -83,7 +75,9 @@ class AuditQuery:
         first: PageSize = None,
         after: StartAfter = None,
     ) -> AuditEntryConnection | None:
-        return AuditEntryConnection.of(await audit.audit_page(info.context.call, first, after))
+        return AuditEntryConnection.of_entries(
+            await audit.audit_page(info.context.call, first, after)
+        )
 
 
 async def _audit_entry_node(info: Info[Context, None], key: int) -> Node | None:

@@ -25,9 +25,9 @@ from resolvers import (
     forums,
     members,
     messages,
-    moderation,
     privacy,
     profiles,
+    reports,
     rights,
 )
 from resolvers.common import Call
@@ -79,7 +79,7 @@ class Loaders:
             readable_message=DataLoader(load_fn=messages.readable_loader(viewer)),
             audit_entry=DataLoader(load_fn=audit.entries_loader(viewer)),
             correction_request=DataLoader(load_fn=rights.corrections_loader(viewer)),
-            report=DataLoader(load_fn=moderation.reports_loader(viewer)),
+            report=DataLoader(load_fn=reports.reports_loader(viewer)),
         )
 
 

@@ -17,9 +17,9 @@ from schema import ids
 from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
-from schema.messages import Message, MessageConnection, Thread, still_signed_in
+from schema.messages import Message, Thread, message_page, still_signed_in
 from schema.node import Node, register
-from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
+from schema.pagination import After, Connection, Edge, First
 from schema.payloads import Payload, attempt
 
 
@@ -49,32 +49,22 @@ class Conversation(Node):
     async def unread_count(self, info: Info[Context, None]) -> int:
         return await info.context.loaders.unread_in.load(self.row.id)
 
-    @strawberry.field(
+    messages_of = "conversation_id"  # the column holding a message's conversation
+    messages = strawberry.field(
+        resolver=message_page,
         description="Its messages, oldest first: `first`/`after` forwards, `last`/`before` "
-        "backwards."
+        "backwards.",
     )
-    async def messages(
-        self,
-        info: Info[Context, None],
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> MessageConnection:
-        key = messages.MessagePageKey("conversation_id", self.row.id, first, after, last, before)
-        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One conversation in a list, with its cursor.")
-class ConversationEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this conversation.")
-    node: Conversation = strawberry.field(description="The conversation.")
+class ConversationEdge(Edge[Conversation]):
+    pass
 
 
 @strawberry.type(description="A page of your conversations, most recently active first.")
-class ConversationConnection:
-    edges: list[ConversationEdge] = strawberry.field(description="The conversations.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class ConversationConnection(Connection[ConversationEdge]):
+    pass
 
 
 @strawberry.input(description="A new conversation: who, about what, and the first message.")
@@ -137,11 +127,7 @@ class ConversationQuery:
         page, unread = await conversations.conversation_page(viewer, first, after)
         for conversation_id, count in unread.items():
             info.context.loaders.unread_in.prime(conversation_id, count)
-        found = edges(page, "Activity", lambda row: Conversation(row=row))
-        return ConversationConnection(
-            edges=[ConversationEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Activity"),
-        )
+        return ConversationConnection.of(page, "Activity", lambda row: Conversation(row=row))
 
     @strawberry.field(description="One of your conversations; null for anyone not taking part.")
     async def conversation(

@@ -26,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from resolvers.conversations import MAX_RECIPIENTS
-from resolvers.moderation import CONTEXT_AROUND
+from resolvers.reports import CONTEXT_AROUND
 from schema.fragments import dependency_order, fragments_of, operations_of
 from services.ratelimits import RateLimitExceeded
 

@@ -11,9 +11,9 @@ from models import forums as forum_models
 from resolvers import forums
 from schema import ids
 from schema.context import Context
-from schema.messages import Thread, ThreadConnection, ThreadEdge
+from schema.messages import Thread, ThreadConnection
 from schema.node import Node, register
-from schema.pagination import After, First, edges, page_info
+from schema.pagination import After, First
 
 
 @strawberry.type(description="A board of public threads on one topic.")
@@ -39,11 +39,7 @@ class Forum(Node):
     @strawberry.field(description="Its threads, most recently active first.")
     async def threads(self, first: First = None, after: After = None) -> ThreadConnection:
         page = await forums.thread_page(self.row.id, first, after)
-        found = edges(page, "Activity", lambda row: Thread(row=row))
-        return ThreadConnection(
-            edges=[ThreadEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Activity"),
-        )
+        return ThreadConnection.of(page, "Activity", lambda row: Thread(row=row))
 
 
 @strawberry.type

@@ -19,7 +19,7 @@ from schema.accounts import User
 from schema.context import Context, Loaders
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import After, Before, First, Last, PageInfo, edges, page_info
+from schema.pagination import After, Before, Connection, Edge, First, Last
 from schema.payloads import Payload, attempt
 
 if TYPE_CHECKING:
@@ -98,16 +98,12 @@ class Message(Node):
 
 
 @strawberry.type(description="One message in a list, with its cursor.")
-class MessageEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this message.")
-    node: Message = strawberry.field(description="The message.")
+class MessageEdge(Edge[Message]):
+    pass
 
 
 @strawberry.type(description="A page of messages, oldest first.")
-class MessageConnection:
-    edges: list[MessageEdge] = strawberry.field(description="The messages, oldest first.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-
+class MessageConnection(Connection[MessageEdge]):
     @classmethod
     async def load(
         cls,
@@ -115,16 +111,25 @@ class MessageConnection:
         key: messages.MessagePageKey,
     ) -> MessageConnection:
         """The page a key asks for, through the request's batched loader."""
-        return cls.of(await info.context.loaders.message_page.load(key))
+        return cls.of_messages(await info.context.loaders.message_page.load(key))
 
     @classmethod
-    def of(cls, page: Page[models.Message]) -> MessageConnection:
+    def of_messages(cls, page: Page[models.Message]) -> MessageConnection:
         """The connection for a page of message rows."""
-        found = edges(page, "Message", Message.of)
-        return cls(
-            edges=[MessageEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Message"),
-        )
+        return cls.of(page, "Message", Message.of)
+
+
+async def message_page(
+    root: Thread | LazyConversation,
+    info: Info[Context, None],
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+) -> MessageConnection:
+    """The messages field of threads and conversations: a page through the batched loader."""
+    key = messages.MessagePageKey(root.messages_of, root.row.id, first, after, last, before)
+    return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="A public discussion in a forum.")
@@ -155,32 +160,22 @@ class Thread(Node):
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field(
+    messages_of = "thread_id"  # the column holding a message's thread (read by message_page)
+    messages = strawberry.field(
+        resolver=message_page,
         description="Its messages, oldest first: `first`/`after` pages forwards, "
-        "`last`/`before` backwards."
+        "`last`/`before` backwards.",
     )
-    async def messages(
-        self,
-        info: Info[Context, None],
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> MessageConnection:
-        key = messages.MessagePageKey("thread_id", self.row.id, first, after, last, before)
-        return await MessageConnection.load(info, key)
 
 
 @strawberry.type(description="One thread in a list, with its cursor.")
-class ThreadEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this thread.")
-    node: Thread = strawberry.field(description="The thread.")
+class ThreadEdge(Edge[Thread]):
+    pass
 
 
 @strawberry.type(description="A page of threads, most recently active first.")
-class ThreadConnection:
-    edges: list[ThreadEdge] = strawberry.field(description="The threads on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class ThreadConnection(Connection[ThreadEdge]):
+    pass
 
 
 @strawberry.input(description="A new thread and its first message.")

@@ -1,15 +1,19 @@
-"""Relay connection pieces shared by every list: PageInfo and the edge/connection builder."""
+"""Relay connections: PageInfo, the generic Edge and Connection every list subclasses,
+and the page-argument aliases."""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
 
 from resolvers.pagination import Page, encode_cursor
 
-T = TypeVar("T")
+N = TypeVar("N")  # the node type of an edge
+E = TypeVar("E")  # the edge type of a connection
+R = TypeVar("R")  # the row type of a page
 
 First = Annotated[int | None, strawberry.argument(description="Page size, 1-100, from the start.")]
 After = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
@@ -37,8 +41,35 @@ def page_info(page: Page[Any], kind: str) -> PageInfo:
     )
 
 
-def edges(page: Page[Any], kind: str, node: Callable[[Any], T]) -> list[tuple[str, T]]:
-    """(cursor, node) pairs for a page."""
-    return [
-        (encode_cursor(kind, key), node(row)) for key, row in zip(page.keys, page.rows, strict=True)
-    ]
+@strawberry.type
+class Edge(Generic[N]):
+    """One item of a list with its cursor. Each list subclasses it with its node type,
+    its own name (`UserEdge`) and description: `class UserEdge(Edge[User])`."""
+
+    cursor: str = strawberry.field(
+        description="Keyset cursor of this item; pass it as `after` (or `before`) to page on."
+    )
+    node: N = strawberry.field(description="The item.")
+
+
+@strawberry.type
+class Connection(Generic[E]):
+    """A page of a list. Each list subclasses it with its edge type, its own name and
+    description: `class UserConnection(Connection[UserEdge])`. (A totalCount field would
+    sit here, for every list at once.)"""
+
+    edges: list[E] = strawberry.field(description="The items on this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+
+    @classmethod
+    def of(cls, page: Page[R], kind: str, node: Callable[[R], Any]) -> Self:
+        """The connection for a page whose keys are `kind` row ids; `node` makes each row
+        its GraphQL object."""
+        (edge,) = typing.get_args(cls.__dict__["__orig_bases__"][0])  # E in Connection[E]
+        return cls(
+            edges=[
+                edge(cursor=encode_cursor(kind, key), node=node(row))
+                for key, row in zip(page.keys, page.rows, strict=True)
+            ],
+            page_info=page_info(page, kind),
+        )

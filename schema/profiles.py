@@ -1,20 +1,24 @@
-"""Profiles, the weight journey, follows."""
+"""Profiles, the weight journey, follows and the follower lists."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
 
 from models import profiles as models
 from resolvers import profiles
+from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import Private
+
+if TYPE_CHECKING:
+    from schema.accounts import UserConnection
 
 
 @strawberry.type(description="A member's weight journey, in kilograms.")
@@ -149,3 +153,20 @@ class ProfileMutation:
             profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User")),
             _followed,
         )
+
+
+async def follow_page(
+    info: Info[Context, None], owner_id: int, direction: str, first: int | None, after: str | None
+) -> UserConnection:
+    """A page of a member's followers or following ("followers"/"following"), through the
+    batched loaders: the follows, then the members with their profiles and privacy."""
+    from schema.accounts import User, UserConnection
+
+    key = profiles.FollowPageKey(owner_id, direction, first, after)
+    page = await info.context.loaders.follow_page.load(key)
+    found = await info.context.loaders.member_by_id.load_many(page.rows)
+    present = [(k, m) for k, m in zip(page.keys, found, strict=True) if m is not None]
+    loaded = Page(
+        [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
+    )
+    return UserConnection.of(loaded, "Follow", User.of_member)

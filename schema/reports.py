@@ -11,14 +11,14 @@ from strawberry.types import Info
 
 from models.reports import Report as ReportRow
 from models.reports import ReportStatus as ReportRowStatus
-from resolvers import moderation
+from resolvers import reports
 from schema import ids
 from schema.accounts import User, load_account
 from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message
 from schema.node import Node, register
-from schema.pagination import PageInfo, PageSize, StartAfter, edges, page_info
+from schema.pagination import Connection, Edge, PageSize, StartAfter
 from schema.payloads import Payload, attempt
 from schema.permissions import IsStaff
 
@@ -53,7 +53,7 @@ class Report(Node):
     )
     async def message(self, info: Info[Context, None]) -> Message:
         row = await self.row.message
-        await moderation.audit_private_reads(info.context.call, self.row, [row])
+        await reports.audit_private_reads(info.context.call, self.row, [row])
         return Message.of(row)
 
     @strawberry.field(description="Who reported it; null if their account is gone.")
@@ -77,21 +77,19 @@ class Report(Node):
         "private ones is written to each author's privacyReads."
     )
     async def context(self, info: Info[Context, None]) -> list[Message]:
-        rows = await moderation.report_context(await self.row.message)
-        await moderation.audit_private_reads(info.context.call, self.row, rows)
+        rows = await reports.report_context(await self.row.message)
+        await reports.audit_private_reads(info.context.call, self.row, rows)
         return [Message.of(row) for row in rows]
 
 
 @strawberry.type(description="One report in a list, with its cursor.")
-class ReportEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this report.")
-    node: Report = strawberry.field(description="The report.")
+class ReportEdge(Edge[Report]):
+    pass
 
 
 @strawberry.type(description="A page of reports, oldest first.")
-class ReportConnection:
-    edges: list[ReportEdge] = strawberry.field(description="The reports on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class ReportConnection(Connection[ReportEdge]):
+    pass
 
 
 @strawberry.type
@@ -109,12 +107,8 @@ class ReportQuery:
         ] = None,
     ) -> ReportConnection | None:
         wanted = ReportRowStatus(status.value) if status is not None else None
-        page = await moderation.report_page(info.context.call, wanted, first, after)
-        found = edges(page, "Report", lambda row: Report(row=row))
-        return ReportConnection(
-            edges=[ReportEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "Report"),
-        )
+        page = await reports.report_page(info.context.call, wanted, first, after)
+        return ReportConnection.of(page, "Report", lambda row: Report(row=row))
 
 
 @strawberry.input(description="A message to report, and why.")
@@ -151,7 +145,7 @@ class ReportMutation:
         message_id = ids.decode_pk(input.message_id, "Message")
         return await attempt(
             ReportMessagePayload,
-            moderation.report_message(info.context.call, message_id, input.reason),
+            reports.report_message(info.context.call, message_id, input.reason),
             lambda row: ReportMessagePayload(report=Report(row=row), user_errors=[]),
         )
 
@@ -165,7 +159,7 @@ class ReportMutation:
         hide = input.action is ReportAction.HIDE_MESSAGE
         return await attempt(
             ResolveReportPayload,
-            moderation.resolve_report(info.context.call, report_id, hide, input.note),
+            reports.resolve_report(info.context.call, report_id, hide, input.note),
             lambda row: ResolveReportPayload(report=Report(row=row), user_errors=[]),
         )
 

@@ -17,7 +17,7 @@ from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import PageInfo, PageSize, edges, page_info
+from schema.pagination import Connection, Edge, PageSize
 from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import IsStaff
 
@@ -67,15 +67,13 @@ class CorrectionRequest(Node):
 
 
 @strawberry.type(description="One correction request in a list.")
-class CorrectionRequestEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this request.")
-    node: CorrectionRequest = strawberry.field(description="The request.")
+class CorrectionRequestEdge(Edge[CorrectionRequest]):
+    pass
 
 
 @strawberry.type(description="A page of correction requests, oldest first.")
-class CorrectionRequestConnection:
-    edges: list[CorrectionRequestEdge] = strawberry.field(description="The requests.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class CorrectionRequestConnection(Connection[CorrectionRequestEdge]):
+    pass
 
 
 @strawberry.type(description="Result of deleteAccount.")
@@ -153,10 +151,8 @@ class RightsQuery:
     ) -> CorrectionRequestConnection | None:
         wanted = rights_models.CorrectionStatus(status.value) if status else None
         page = await rights.correction_page(info.context.call, wanted, first, after)
-        found = edges(page, "CorrectionRequest", lambda row: CorrectionRequest(row=row))
-        return CorrectionRequestConnection(
-            edges=[CorrectionRequestEdge(cursor=c, node=n) for c, n in found],
-            page_info=page_info(page, "CorrectionRequest"),
+        return CorrectionRequestConnection.of(
+            page, "CorrectionRequest", lambda row: CorrectionRequest(row=row)
         )
 
 

@@ -11,7 +11,7 @@ from resolvers import search
 from schema import ids
 from schema.context import Context
 from schema.messages import Message, Thread
-from schema.pagination import After, First, PageInfo
+from schema.pagination import After, Connection, Edge, First, PageInfo
 
 
 @strawberry.type(description="One search result: a public message, its thread, the words found.")
@@ -28,15 +28,13 @@ class SearchHit:
 
 
 @strawberry.type(description="One search result in a list, with its cursor.")
-class SearchHitEdge:
-    cursor: str = strawberry.field(description="Keyset cursor of this result.")
-    node: SearchHit = strawberry.field(description="The result.")
+class SearchHitEdge(Edge[SearchHit]):
+    pass
 
 
 @strawberry.type(description="A page of search results, best first.")
-class SearchHitConnection:
-    edges: list[SearchHitEdge] = strawberry.field(description="The results on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+class SearchHitConnection(Connection[SearchHitEdge]):
+    pass
 
 
 @strawberry.type
