@@ -75,6 +75,12 @@ async def conversation_page(
     return page, unread
 
 
+async def conversation_count(viewer: User) -> int:
+    """How many conversations the viewer takes part in (the list `conversation_page`
+    pages through)."""
+    return await Participant.filter(user_id=viewer.id, left_at__isnull=True).count()
+
+
 # A message m that participant p (the viewer, placeholder {0}) has not read: in their
 # conversation, after the last one they read, not deleted, not their own.
 _UNREAD_MESSAGE = (

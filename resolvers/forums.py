@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models.forums import Forum
@@ -57,6 +58,19 @@ async def thread_page(forum_id: int, first: int | None, after: str | None) -> Pa
         query = query.filter(last_message_id__lt=position)
     rows = await query.order_by("-last_message_id").limit(size + 1)
     return make_page(rows, [r.last_message_id for r in rows], size, after=position is not None)
+
+
+async def thread_counts(forum_ids: Sequence[int]) -> list[int]:
+    """Batch for the thread_count loader: how many threads each forum holds (one
+    statement)."""
+    rows = (
+        await Thread.filter(forum_id__in=forum_ids)
+        .group_by("forum_id")
+        .annotate(count=Count("id"))
+        .values_list("forum_id", "count")
+    )
+    counts = dict(rows)
+    return [counts.get(forum_id, 0) for forum_id in forum_ids]
 
 
 async def create_thread(call: Call, forum_id: int, title: str, body: str) -> Thread:

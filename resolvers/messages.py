@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
@@ -84,6 +85,27 @@ def readable_loader(
         ]
 
     return readable_batch
+
+
+MessageCountKey = tuple[str, int]  # ("thread_id" or "conversation_id", its id)
+
+
+async def message_counts(keys: Sequence[MessageCountKey]) -> list[int]:
+    """Batch for the message_count loader: how many messages each thread or conversation
+    holds (every one its list shows, deleted and hidden ones included): one statement
+    per kind of owner."""
+    counts: dict[MessageCountKey, int] = {}
+    for column in ("thread_id", "conversation_id"):
+        owners = [owner for kind, owner in keys if kind == column]
+        if owners:
+            rows = (
+                await Message.filter(**{f"{column}__in": owners})
+                .group_by(column)
+                .annotate(count=Count("id"))
+                .values_list(column, "count")
+            )
+            counts.update(((column, owner), count) for owner, count in rows)
+    return [counts.get(key, 0) for key in keys]
 
 
 async def message_page(

@@ -219,6 +219,32 @@ async def _visible_pages(
     return pages
 
 
+FollowCountKey = tuple[int, str]  # (owner, "followers" or "following")
+EVERY_ROW = 2**62  # a window no member's list reaches
+
+
+def follow_counts_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[FollowCountKey]], Awaitable[list[int]]]:
+    """Batch for one request's viewer: how many edges of each member's followers or
+    following the viewer sees, decided row by row by `_shown`, the rule the pages use,
+    so a count never includes an edge the list hides. One statement per direction
+    for any number of members."""
+
+    async def follow_counts(keys: Sequence[FollowCountKey]) -> list[int]:
+        counts: dict[FollowCountKey, int] = {}
+        for direction in ("followers", "following"):
+            owners = sorted({owner for owner, wanted in keys if wanted == direction})
+            if owners:
+                for row in await _follow_rows(viewer, direction, owners, EVERY_ROW, None):
+                    if _shown(viewer, row["owner"], direction, row):
+                        key = (row["owner"], direction)
+                        counts[key] = counts.get(key, 0) + 1
+        return [counts.get(key, 0) for key in keys]
+
+    return follow_counts
+
+
 def _shown(viewer: User | None, owner: int, direction: str, row: dict[str, Any]) -> bool:
     """May the viewer see the other member's list that shows this edge too? Members see
     every edge of their own lists: whoever follows them could tell anyway, since their
@@ -264,6 +290,20 @@ async def users_page(search: str | None, first: int | None, after: str | None) -
     Accounts whose address was never confirmed are not members yet, and not listed."""
     size = page_size(first)
     position = decode_cursor("User", after)
+    query = _directory(search)
+    if position is not None:
+        query = query.filter(id__gt=position)
+    rows = await query.order_by("id").limit(size + 1)
+    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+
+
+async def users_count(search: str | None) -> int:
+    """How many members `users_page` pages through for the same search."""
+    return await _directory(search).count()
+
+
+def _directory(search: str | None) -> Any:
+    """The members the directory lists: confirmed, listed, and matching the search."""
     unlisted = PrivacySettings.filter(listed_in_members=False).values("user_id")
     query = User.filter(id__not_in=Subquery(unlisted), email_confirmed_at__isnull=False)
     if search:
@@ -271,7 +311,4 @@ async def users_page(search: str | None, first: int | None, after: str | None) -
         if len(term) > SEARCH_MAX or "\x00" in term:
             raise BadInput(f"Search for part of a username (at most {SEARCH_MAX} characters).")
         query = query.filter(username__icontains=term)
-    if position is not None:
-        query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
-    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+    return query

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from models.accounts import User
 from models.messages import Message
@@ -42,7 +43,7 @@ async def report_page(
     """Reports, oldest first, optionally of one status (staff only). Reading the queue
     shows reported private messages, so each listing is audited."""
     staff = require_staff(call)
-    query = Report.all() if status is None else Report.filter(status=status)
+    query = _queue(status)
     page: Page[Report] = await id_page(query, "Report", first, after, newest_first=False)
     if page.rows:
         await audit(staff, "READ_REPORTS", None, [f"report:{r.id}" for r in page.rows], None)
@@ -76,6 +77,17 @@ def reports_loader(
         return [found.get(id_) for id_ in ids]
 
     return reports
+
+
+async def report_count(call: Call, status: ReportStatus | None) -> int:
+    """How many reports the queue holds, of one status or all (staff only). A count shows
+    no message, so it is not audited."""
+    require_staff(call)
+    return await _queue(status).count()
+
+
+def _queue(status: ReportStatus | None) -> Any:
+    return Report.all() if status is None else Report.filter(status=status)
 
 
 READ_REPORTED = "READ_REPORTED_CONVERSATION"

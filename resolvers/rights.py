@@ -82,8 +82,18 @@ async def correction_page(
 ) -> Page[CorrectionRequest]:
     """Correction requests, oldest first (staff only)."""
     require_staff(call)
-    query = CorrectionRequest.all() if status is None else CorrectionRequest.filter(status=status)
+    query = _corrections(status)
     return await id_page(query, "CorrectionRequest", first, after, newest_first=False)
+
+
+async def correction_count(call: Call, status: CorrectionStatus | None) -> int:
+    """How many correction requests there are, of one status or all (staff only)."""
+    require_staff(call)
+    return await _corrections(status).count()
+
+
+def _corrections(status: CorrectionStatus | None) -> Any:
+    return CorrectionRequest.all() if status is None else CorrectionRequest.filter(status=status)
 
 
 async def resolve_correction(

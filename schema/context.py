@@ -58,6 +58,9 @@ class Loaders:
     audit_entry: DataLoader[int, AuditEntry | None]
     correction_request: DataLoader[int, CorrectionRequest | None]
     report: DataLoader[int, Report | None]
+    message_count: DataLoader[messages.MessageCountKey, int]
+    thread_count: DataLoader[int, int]
+    follow_count: DataLoader[profiles.FollowCountKey, int]
 
     @classmethod
     def for_viewer(cls, viewer: User | None) -> Loaders:
@@ -80,6 +83,9 @@ class Loaders:
             audit_entry=DataLoader(load_fn=audit.entries_loader(viewer)),
             correction_request=DataLoader(load_fn=rights.corrections_loader(viewer)),
             report=DataLoader(load_fn=reports.reports_loader(viewer)),
+            message_count=DataLoader(load_fn=messages.message_counts),
+            thread_count=DataLoader(load_fn=forums.thread_counts),
+            follow_count=DataLoader(load_fn=profiles.follow_counts_loader(viewer)),
         )
 
 

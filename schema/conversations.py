@@ -19,7 +19,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message, Thread, message_page, still_signed_in
 from schema.node import Node, register
-from schema.pagination import After, Connection, Edge, First
+from schema.pagination import After, CountedConnection, Edge, First
 from schema.payloads import Payload, attempt
 
 
@@ -63,7 +63,7 @@ class ConversationEdge(Edge[Conversation]):
 
 
 @strawberry.type(description="A page of your conversations, most recently active first.")
-class ConversationConnection(Connection[ConversationEdge]):
+class ConversationConnection(CountedConnection[ConversationEdge]):
     pass
 
 
@@ -127,7 +127,12 @@ class ConversationQuery:
         page, unread = await conversations.conversation_page(viewer, first, after)
         for conversation_id, count in unread.items():
             info.context.loaders.unread_in.prime(conversation_id, count)
-        return ConversationConnection.of(page, "Activity", lambda row: Conversation(row=row))
+        return ConversationConnection.of(
+            page,
+            "Activity",
+            lambda row: Conversation(row=row),
+            count=lambda: conversations.conversation_count(viewer),
+        )
 
     @strawberry.field(description="One of your conversations; null for anyone not taking part.")
     async def conversation(

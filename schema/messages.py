@@ -19,7 +19,7 @@ from schema.accounts import User
 from schema.context import Context, Loaders
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import After, Before, Connection, Edge, First, Last
+from schema.pagination import After, Before, Count, CountedConnection, Edge, First, Last
 from schema.payloads import Payload, attempt
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class MessageEdge(Edge[Message]):
 
 
 @strawberry.type(description="A page of messages, oldest first.")
-class MessageConnection(Connection[MessageEdge]):
+class MessageConnection(CountedConnection[MessageEdge]):
     @classmethod
     async def load(
         cls,
@@ -111,12 +111,14 @@ class MessageConnection(Connection[MessageEdge]):
         key: messages.MessagePageKey,
     ) -> MessageConnection:
         """The page a key asks for, through the request's batched loader."""
-        return cls.of_messages(await info.context.loaders.message_page.load(key))
+        page = await info.context.loaders.message_page.load(key)
+        count_key = (key.column, key.owner_id)
+        return cls.of_messages(page, lambda: info.context.loaders.message_count.load(count_key))
 
     @classmethod
-    def of_messages(cls, page: Page[models.Message]) -> MessageConnection:
+    def of_messages(cls, page: Page[models.Message], count: Count) -> MessageConnection:
         """The connection for a page of message rows."""
-        return cls.of(page, "Message", Message.of)
+        return cls.of(page, "Message", Message.of, count)
 
 
 async def message_page(
@@ -174,7 +176,7 @@ class ThreadEdge(Edge[Thread]):
 
 
 @strawberry.type(description="A page of threads, most recently active first.")
-class ThreadConnection(Connection[ThreadEdge]):
+class ThreadConnection(CountedConnection[ThreadEdge]):
     pass
 
 

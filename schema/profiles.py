@@ -169,4 +169,10 @@ async def follow_page(
     loaded = Page(
         [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
     )
-    return UserConnection.of(loaded, "Follow", User.of_member)
+    count_key = (owner_id, direction)
+    return UserConnection.of(
+        loaded,
+        "Follow",
+        User.of_member,
+        count=lambda: info.context.loaders.follow_count.load(count_key),
+    )

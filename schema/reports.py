@@ -18,7 +18,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message
 from schema.node import Node, register
-from schema.pagination import Connection, Edge, PageSize, StartAfter
+from schema.pagination import CountedConnection, Edge, PageSize, StartAfter
 from schema.payloads import Payload, attempt
 from schema.permissions import IsStaff
 
@@ -88,7 +88,7 @@ class ReportEdge(Edge[Report]):
 
 
 @strawberry.type(description="A page of reports, oldest first.")
-class ReportConnection(Connection[ReportEdge]):
+class ReportConnection(CountedConnection[ReportEdge]):
     pass
 
 
@@ -107,8 +107,14 @@ class ReportQuery:
         ] = None,
     ) -> ReportConnection | None:
         wanted = ReportRowStatus(status.value) if status is not None else None
-        page = await reports.report_page(info.context.call, wanted, first, after)
-        return ReportConnection.of(page, "Report", lambda row: Report(row=row))
+        call = info.context.call
+        page = await reports.report_page(call, wanted, first, after)
+        return ReportConnection.of(
+            page,
+            "Report",
+            lambda row: Report(row=row),
+            count=lambda: reports.report_count(call, wanted),
+        )
 
 
 @strawberry.input(description="A message to report, and why.")

@@ -17,7 +17,7 @@ from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import Connection, Edge, PageSize
+from schema.pagination import CountedConnection, Edge, PageSize
 from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import IsStaff
 
@@ -72,7 +72,7 @@ class CorrectionRequestEdge(Edge[CorrectionRequest]):
 
 
 @strawberry.type(description="A page of correction requests, oldest first.")
-class CorrectionRequestConnection(Connection[CorrectionRequestEdge]):
+class CorrectionRequestConnection(CountedConnection[CorrectionRequestEdge]):
     pass
 
 
@@ -150,9 +150,13 @@ class RightsQuery:
         ] = None,
     ) -> CorrectionRequestConnection | None:
         wanted = rights_models.CorrectionStatus(status.value) if status else None
-        page = await rights.correction_page(info.context.call, wanted, first, after)
+        call = info.context.call
+        page = await rights.correction_page(call, wanted, first, after)
         return CorrectionRequestConnection.of(
-            page, "CorrectionRequest", lambda row: CorrectionRequest(row=row)
+            page,
+            "CorrectionRequest",
+            lambda row: CorrectionRequest(row=row),
+            count=lambda: rights.correction_count(call, wanted),
         )
 
 
