@@ -20,7 +20,7 @@ class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global ID of the object.")
 
 
-MAX_NODES = 100  # one page's worth, like every list
+MAX_IDS = 100  # one page's worth, like every list
 
 Fetcher = Callable[[Info[Context, None], int], Awaitable[Node | None]]
 _FETCHERS: dict[str, Fetcher] = {}
@@ -53,7 +53,7 @@ class NodeQuery:
 
     @strawberry.field(
         description=f"Objects by their global IDs, in the same order: null for each that does "
-        f"not exist or you may not see. At most {MAX_NODES} IDs; objects of one type are "
+        f"not exist or you may not see. At most {MAX_IDS} IDs; objects of one type are "
         "read together."
     )
     async def nodes(
@@ -61,11 +61,11 @@ class NodeQuery:
         info: Info[Context, None],
         ids: Annotated[
             list[strawberry.ID],
-            strawberry.argument(description=f"Global IDs from `id` fields, at most {MAX_NODES}."),
+            strawberry.argument(description=f"Global IDs from `id` fields, at most {MAX_IDS}."),
         ],
     ) -> list[Node | None]:
-        if len(ids) > MAX_NODES:
-            raise BadInput(f"Ask for at most {MAX_NODES} IDs at a time.")
+        if len(ids) > MAX_IDS:
+            raise BadInput(f"Ask for at most {MAX_IDS} IDs at a time.")
         decoded = [decode(global_id) for global_id in ids]  # every ID checked before any read
         # Each fetch waits on its type's DataLoader, which answers all of them at once.
         return list(await asyncio.gather(*(_fetch(info, found) for found in decoded)))

@@ -586,3 +586,25 @@ async def test_a_signed_out_mutation_is_null_beside_a_public_one(gql: Client) ->
             coded_error(MUTATIONS, "acceptPrivacyPolicy", "Sign in to do this.", "UNAUTHENTICATED")
         ],
     }
+
+
+async def test_nodes_is_priced_at_its_100_ids(gql: Client) -> None:
+    # 100 IDs, each a member's followers page of 100 and, per follower, 2 more: the
+    # price is 100 + 100 * (100 + 100 * 2) = 30,100 items, over the 20,000 limit.
+    query = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on User {
+      followers(first: 100) { edges { node { following(first: 2) { edges { cursor } } } } }
+    } } }"""
+
+    response = await gql(query, {"ids": [gid("User", n) for n in range(1, 3)]})
+
+    assert response == {
+        "data": None,
+        "errors": [
+            {
+                "message": "This query could return 30100 items; the limit is 20000. "
+                "Ask for smaller pages (`first`/`last`).",
+                "locations": [{"line": 1, "column": 1}],
+                "extensions": {"code": "BAD_USER_INPUT"},
+            }
+        ],
+    }
