@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from models.accounts import User
 from models.base import Role
+from resolvers.codes import AccessCode
 from resolvers.common import Call, Forbidden, NotSignedIn, Refused
 
 STAFF = frozenset({Role.MODERATOR, Role.ADMIN})
@@ -44,12 +45,12 @@ def require_writer(call: Call) -> User:
     """The viewer if they may write: confirmed and not suspended (else a Refused)."""
     viewer = require_member(call)
     if not viewer.confirmed:
-        raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.")
+        raise Refused(AccessCode.EMAIL_NOT_CONFIRMED, "Confirm your email address first.")
     if suspended(viewer):
         reason = viewer.suspension_reason or "no reason given"
         until = viewer.suspended_until
         message = f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC: {reason}"
-        raise Refused("SUSPENDED", message)
+        raise Refused(AccessCode.SUSPENDED, message)
     return viewer
 
 

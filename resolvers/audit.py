@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from models.accounts import User
 from models.audit import AuditEntry
-from resolvers.access import require_admin
+from resolvers.access import is_admin, require_admin
 from resolvers.common import BadInput, Call
 from resolvers.pagination import Page, id_page
 
@@ -63,3 +63,21 @@ async def reads_of(user_id: int, first: int | None, after: str | None) -> Page[A
     """Staff reads of and actions on one member's data, newest first (for that member)."""
     query = AuditEntry.filter(subject_id=user_id)
     return await id_page(query, "AuditEntry", first, after, newest_first=True)
+
+
+def entries_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[AuditEntry | None]]]:
+    """Batch for one request: each entry if the viewer may see it (admins every entry, a
+    member the entries about them, as in their privacyReads), else None."""
+
+    async def entries(ids: Sequence[int]) -> list[AuditEntry | None]:
+        if viewer is None:
+            return [None] * len(ids)
+        query = AuditEntry.filter(id__in=ids)
+        if not is_admin(viewer):
+            query = query.filter(subject_id=viewer.id)
+        rows = {row.id: row for row in await query}
+        return [rows.get(id_) for id_ in ids]
+
+    return entries

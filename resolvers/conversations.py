@@ -14,6 +14,7 @@ from models.messages import Message
 from models.sql import columns, fetch, placeholders
 from resolvers import privacy
 from resolvers.access import require_member, require_writer
+from resolvers.codes import ConversationCode
 from resolvers.common import Call, Forbidden, Problem, Refused
 from resolvers.forums import clean_title
 from resolvers.messages import clean_body, participant_conversations, post
@@ -74,6 +75,12 @@ async def conversation_page(
     return page, unread
 
 
+async def conversation_count(viewer: User) -> int:
+    """How many conversations the viewer takes part in (the list `conversation_page`
+    pages through)."""
+    return await Participant.filter(user_id=viewer.id, left_at__isnull=True).count()
+
+
 # A message m that participant p (the viewer, placeholder {0}) has not read: in their
 # conversation, after the last one they read, not deleted, not their own.
 _UNREAD_MESSAGE = (
@@ -116,7 +123,7 @@ async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User
     unique = list(dict.fromkeys(i for i in ids if i != viewer.id))
     if not unique or len(unique) > MAX_RECIPIENTS:
         message = f"Choose 1 to {MAX_RECIPIENTS} other members."
-        raise Refused("RECIPIENTS_COUNT", message, "recipientIds")
+        raise Refused(ConversationCode.RECIPIENTS_COUNT, message, "recipientIds")
     users = {u.id: u for u in await User.filter(id__in=unique)}
     owners = await privacy.owners(viewer, unique)
     # A refusal points at the id as sent (the viewer and repeats included in the count).
@@ -127,7 +134,9 @@ async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User
         if user_id not in users or not privacy.can_message(viewer, owner):
             # The same words for "no such member" and "does not accept you".
             field = ("recipientIds", str(sent_at[user_id]))
-            refused.append(Problem("CANNOT_MESSAGE", "You cannot message this member.", field))
+            refused.append(
+                Problem(ConversationCode.CANNOT_MESSAGE, "You cannot message this member.", field)
+            )
     if refused:
         raise Refused.of(refused)
     return [users[i] for i in unique]
@@ -182,7 +191,11 @@ async def _own_place(call: Call, conversation_id: int) -> tuple[User, Conversati
     viewer = require_member(call)
     conversation = await visible_conversation(viewer, conversation_id)
     if conversation is None:
-        raise Refused("CONVERSATION_NOT_FOUND", "You have no such conversation.", "conversationId")
+        raise Refused(
+            ConversationCode.CONVERSATION_NOT_FOUND,
+            "You have no such conversation.",
+            "conversationId",
+        )
     return viewer, conversation
 
 
@@ -195,9 +208,11 @@ async def mark_read(call: Call, conversation_id: int) -> Conversation:
     return conversation
 
 
-async def leave(call: Call, conversation_id: int) -> None:
-    """Leave a conversation: it disappears for the viewer, the others carry on."""
+async def leave(call: Call, conversation_id: int) -> int:
+    """Leave a conversation: it disappears for the viewer, the others carry on. Returns
+    its id."""
     viewer, conversation = await _own_place(call, conversation_id)
     await Participant.filter(Q(conversation_id=conversation.id), Q(user_id=viewer.id)).update(
         left_at=datetime.now(UTC)
     )
+    return conversation.id

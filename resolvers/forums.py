@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models.forums import Forum
 from models.messages import Message, Thread
 from resolvers.access import require_writer
+from resolvers.codes import ForumCode
 from resolvers.common import Call, Refused
 from resolvers.messages import clean_body, post
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
@@ -21,7 +23,7 @@ def clean_title(title: str) -> str:
     title = " ".join(title.split())
     if not TITLE_MIN <= len(title) <= TITLE_MAX:
         message = f"Titles are {TITLE_MIN} to {TITLE_MAX} characters long."
-        raise Refused("TITLE_LENGTH", message, "title")
+        raise Refused(ForumCode.TITLE_LENGTH, message, "title")
     return title
 
 
@@ -58,13 +60,26 @@ async def thread_page(forum_id: int, first: int | None, after: str | None) -> Pa
     return make_page(rows, [r.last_message_id for r in rows], size, after=position is not None)
 
 
+async def thread_counts(forum_ids: Sequence[int]) -> list[int]:
+    """Batch for the thread_count loader: how many threads each forum holds (one
+    statement)."""
+    rows = (
+        await Thread.filter(forum_id__in=forum_ids)
+        .group_by("forum_id")
+        .annotate(count=Count("id"))
+        .values_list("forum_id", "count")
+    )
+    counts = dict(rows)
+    return [counts.get(forum_id, 0) for forum_id in forum_ids]
+
+
 async def create_thread(call: Call, forum_id: int, title: str, body: str) -> Thread:
     """Open a thread with its first message, both recording the writer's address."""
     author = require_writer(call)
     title, body = clean_title(title), clean_body(body)
     forum = await Forum.get_or_none(id=forum_id)
     if forum is None:
-        raise Refused("FORUM_NOT_FOUND", "There is no such forum.", "forumId")
+        raise Refused(ForumCode.FORUM_NOT_FOUND, "There is no such forum.", "forumId")
     await call.limits.hit("thread-member", str(author.id))
     async with in_transaction():
         thread = await Thread.create(forum=forum, author=author, title=title, **call.ip_columns)
@@ -81,7 +96,7 @@ async def post_message(call: Call, thread_id: int, body: str) -> Message:
     body = clean_body(body)
     thread = await Thread.get_or_none(id=thread_id)
     if thread is None:
-        raise Refused("THREAD_NOT_FOUND", "There is no such thread.", "threadId")
+        raise Refused(ForumCode.THREAD_NOT_FOUND, "There is no such thread.", "threadId")
     await call.limits.hit("post-member", str(author.id))
     await call.limits.hit("post-client", call.client_key)  # many accounts, one client
     async with in_transaction():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
@@ -14,6 +15,7 @@ from models.messages import Message, MessageEdit
 from models.sql import columns, fetch, placeholders
 from resolvers.access import has_staff_powers, require_member, require_writer
 from resolvers.audit import audit
+from resolvers.codes import MessageCode
 from resolvers.common import Call, Refused
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
@@ -25,11 +27,13 @@ def clean_body(body: str) -> str:
     """A message body fit to store, or a Refused saying why not."""
     body = body.strip()
     if not body:
-        raise Refused("BODY_EMPTY", "Write something first.", "body")
+        raise Refused(MessageCode.BODY_EMPTY, "Write something first.", "body")
     if len(body) > BODY_MAX:
-        raise Refused("BODY_TOO_LONG", f"Messages have at most {BODY_MAX} characters.", "body")
+        raise Refused(
+            MessageCode.BODY_TOO_LONG, f"Messages have at most {BODY_MAX} characters.", "body"
+        )
     if "\x00" in body:
-        raise Refused("INVALID_TEXT", "Text cannot contain NUL characters.", "body")
+        raise Refused(MessageCode.INVALID_TEXT, "Text cannot contain NUL characters.", "body")
     return body
 
 
@@ -61,6 +65,47 @@ async def readable(viewer: User | None, message: Message | None) -> Message | No
     return (
         message if conversation in await participant_conversations(viewer, [conversation]) else None
     )
+
+
+def readable_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[Message | None]]]:
+    """Batch for one request: each message if the viewer may read it (`readable`), else None;
+    two statements for any number of messages."""
+
+    async def readable_batch(ids: Sequence[int]) -> list[Message | None]:
+        rows = await messages_by_id(ids)
+        private = {r.conversation_id for r in rows if r is not None and r.thread_id is None}  # type: ignore[attr-defined]
+        mine = await participant_conversations(viewer, list(private))
+        return [
+            row
+            if row is not None and (row.thread_id is not None or row.conversation_id in mine)  # type: ignore[attr-defined]
+            else None
+            for row in rows
+        ]
+
+    return readable_batch
+
+
+MessageCountKey = tuple[str, int]  # ("thread_id" or "conversation_id", its id)
+
+
+async def message_counts(keys: Sequence[MessageCountKey]) -> list[int]:
+    """Batch for the message_count loader: how many messages each thread or conversation
+    holds (every one its list shows, deleted and hidden ones included): one statement
+    per kind of owner."""
+    counts: dict[MessageCountKey, int] = {}
+    for column in ("thread_id", "conversation_id"):
+        owners = [owner for kind, owner in keys if kind == column]
+        if owners:
+            rows = (
+                await Message.filter(**{f"{column}__in": owners})
+                .group_by(column)
+                .annotate(count=Count("id"))
+                .values_list(column, "count")
+            )
+            counts.update(((column, owner), count) for owner, count in rows)
+    return [counts.get(key, 0) for key in keys]
 
 
 async def message_page(
@@ -179,12 +224,14 @@ async def editable(call: Call, message_id: int) -> tuple[User, Message]:
     viewer = require_writer(call)
     message = await readable(viewer, await Message.get_or_none(id=message_id))
     if message is None or message.author_id != viewer.id:  # type: ignore[attr-defined]
-        raise Refused("MESSAGE_NOT_FOUND", "You have no such message.", "messageId")
+        raise Refused(MessageCode.MESSAGE_NOT_FOUND, "You have no such message.", "messageId")
     if message.deleted_at is not None or message.hidden_at is not None:
-        raise Refused("MESSAGE_GONE", "This message was removed.", "messageId")
+        raise Refused(MessageCode.MESSAGE_GONE, "This message was removed.", "messageId")
     if datetime.now(UTC) - message.created_at > EDIT_WINDOW:
         minutes = int(EDIT_WINDOW.total_seconds() // 60)
-        raise Refused("EDIT_WINDOW_CLOSED", f"Messages can be edited for {minutes} minutes.")
+        raise Refused(
+            MessageCode.EDIT_WINDOW_CLOSED, f"Messages can be edited for {minutes} minutes."
+        )
     return viewer, message
 
 
@@ -210,7 +257,7 @@ async def delete_message(call: Call, message_id: int) -> Message:
     staff = public and has_staff_powers(viewer)
     own = message is not None and message.author_id == viewer.id  # type: ignore[attr-defined]
     if message is None or not (own or staff):
-        raise Refused("MESSAGE_NOT_FOUND", "You have no such message.", "messageId")
+        raise Refused(MessageCode.MESSAGE_NOT_FOUND, "You have no such message.", "messageId")
     if message.deleted_at is None:
         message.deleted_at = datetime.now(UTC)
         await message.save(update_fields=["deleted_at"])

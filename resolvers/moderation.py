@@ -18,6 +18,7 @@ from resolvers.access import (
     require_staff,
 )
 from resolvers.audit import audit, staff_reason
+from resolvers.codes import MessageCode, ModerationCode, ProfileCode
 from resolvers.common import Call, Forbidden, Refused
 from resolvers.privacy import settings_by_user
 from resolvers.profiles import profiles_by_user
@@ -58,7 +59,7 @@ async def hide_message(call: Call, message_id: int, reason: str) -> Message:
     message = await Message.get_or_none(id=message_id)
     reported = message is not None and await Report.exists(message_id=message.id)
     if message is None or (message.thread_id is None and not reported):  # type: ignore[attr-defined]
-        raise Refused("MESSAGE_NOT_FOUND", "There is no such message.", "messageId")
+        raise Refused(MessageCode.MESSAGE_NOT_FOUND, "There is no such message.", "messageId")
     if message.hidden_at is None:
         message.hidden_at = datetime.now(UTC)
         await message.save(update_fields=["hidden_at"])
@@ -71,7 +72,7 @@ async def _suspendable(staff: User, user_id: int, staff_message: str) -> User:
     admins a staff member's (else Forbidden with `staff_message`)."""
     member = await User.get_or_none(id=user_id)
     if member is None:
-        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+        raise Refused(ProfileCode.USER_NOT_FOUND, "There is no such member.", "userId")
     if member.id == staff.id:
         raise Forbidden(OWN_SUSPENSION)
     require_admin_for_staff(staff, member, staff_message)
@@ -84,7 +85,9 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
     why = staff_reason(reason)
     member = await _suspendable(staff, user_id, "Only admins can suspend staff.")
     if until.tzinfo is None or until <= datetime.now(UTC):
-        raise Refused("UNTIL_IN_PAST", "Suspend until a time in the future (with zone).", "until")
+        raise Refused(
+            ModerationCode.UNTIL_IN_PAST, "Suspend until a time in the future (with zone).", "until"
+        )
     member.suspended_until, member.suspension_reason = until, why
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "SUSPEND_MEMBER", member.id, [until.isoformat()], why)

@@ -10,6 +10,7 @@ from models.accounts import User
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow
 from resolvers.access import may_write, require_member
+from resolvers.codes import PrivacyCode
 from resolvers.common import Call, Problem, Refused
 
 
@@ -129,7 +130,9 @@ async def update_settings(call: Call, changes: dict[str, Audience | bool]) -> Pr
     viewer = require_member(call)
     unknown = set(changes) - _AUDIENCE_FIELDS - {"listed_in_members"}
     if unknown:
-        problems = [Problem("UNKNOWN_SETTING", "No such setting.", (name,)) for name in unknown]
+        problems = [
+            Problem(PrivacyCode.UNKNOWN_SETTING, "No such setting.", (name,)) for name in unknown
+        ]
         raise Refused.of(problems)
     row, _ = await PrivacySettings.get_or_create(user_id=viewer.id)
     for name, value in changes.items():

@@ -20,7 +20,7 @@ from schema import ids
 from schema.context import Context
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import Connection, Edge, PageSize, StartAfter
+from schema.pagination import Count, CountedConnection, Edge, PageSize, StartAfter
 from schema.payloads import Payload, attempt
 from schema.permissions import OwnerOnly, Private
 from schema.privacy import PrivacySettings
@@ -252,11 +252,11 @@ class UserEdge(Edge[User]):
 
 
 @strawberry.type(description="A page of members.")
-class UserConnection(Connection[UserEdge]):
+class UserConnection(CountedConnection[UserEdge]):
     @classmethod
-    def of_rows(cls, page: Page[models.User], kind: str) -> UserConnection:
+    def of_rows(cls, page: Page[models.User], kind: str, count: Count) -> UserConnection:
         """A connection of loaded member rows."""
-        return cls.of(page, kind, User.from_row)
+        return cls.of(page, kind, User.from_row, count)
 
 
 @strawberry.input(description="A newcomer's registration.")
@@ -336,7 +336,8 @@ class AccountQuery:
             str | None, strawberry.argument(description="Part of a username, any case.")
         ] = None,
     ) -> UserConnection:
-        return UserConnection.of_rows(await profiles.users_page(search, first, after), "User")
+        page = await profiles.users_page(search, first, after)
+        return UserConnection.of_rows(page, "User", lambda: profiles.users_count(search))
 
     @strawberry.field(description="A member by username (any case); null if there is none.")
     async def user(
@@ -394,7 +395,7 @@ class AccountMutation:
     )
     async def change_email(
         self, info: Info[Context, None], input: ChangeEmailInput
-    ) -> ChangeEmailPayload:
+    ) -> ChangeEmailPayload | None:
         work = accounts.change_email(info.context.call, input.password, input.new_email)
         return await attempt(ChangeEmailPayload, work)
 

@@ -14,12 +14,26 @@ from typing import Protocol
 from strawberry.dataloader import DataLoader
 
 from models.accounts import User
+from models.audit import AuditEntry
 from models.conversations import Conversation
 from models.forums import Forum
 from models.messages import Message, Thread
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers import accounts, conversations, forums, members, messages, privacy, profiles
+from models.reports import Report
+from models.rights import CorrectionRequest
+from resolvers import (
+    accounts,
+    audit,
+    conversations,
+    forums,
+    members,
+    messages,
+    privacy,
+    profiles,
+    reports,
+    rights,
+)
 from resolvers.common import Call
 from resolvers.pagination import Page
 from resolvers.privacy import Owner
@@ -44,6 +58,13 @@ class Loaders:
     participants_of: DataLoader[int, list[int]]
     unread_in: DataLoader[int, int]
     message_page: DataLoader[messages.MessagePageKey, Page[Message]]
+    readable_message: DataLoader[int, Message | None]
+    audit_entry: DataLoader[int, AuditEntry | None]
+    correction_request: DataLoader[int, CorrectionRequest | None]
+    report: DataLoader[int, Report | None]
+    message_count: DataLoader[messages.MessageCountKey, int]
+    thread_count: DataLoader[int, int]
+    follow_count: DataLoader[profiles.FollowCountKey, int]
 
     @classmethod
     def for_viewer(cls, viewer: User | None) -> Loaders:
@@ -62,6 +83,13 @@ class Loaders:
             participants_of=DataLoader(load_fn=conversations.participants_of),
             unread_in=DataLoader(load_fn=conversations.unread_loader(viewer)),
             message_page=DataLoader(load_fn=messages.message_pages),
+            readable_message=DataLoader(load_fn=messages.readable_loader(viewer)),
+            audit_entry=DataLoader(load_fn=audit.entries_loader(viewer)),
+            correction_request=DataLoader(load_fn=rights.corrections_loader(viewer)),
+            report=DataLoader(load_fn=reports.reports_loader(viewer)),
+            message_count=DataLoader(load_fn=messages.message_counts),
+            thread_count=DataLoader(load_fn=forums.thread_counts),
+            follow_count=DataLoader(load_fn=profiles.follow_counts_loader(viewer)),
         )
 
 

@@ -37,9 +37,16 @@ class Forum(Node):
         return self.row.description
 
     @strawberry.field(description="Its threads, most recently active first.")
-    async def threads(self, first: First = None, after: After = None) -> ThreadConnection:
+    async def threads(
+        self, info: Info[Context, None], first: First = None, after: After = None
+    ) -> ThreadConnection:
         page = await forums.thread_page(self.row.id, first, after)
-        return ThreadConnection.of(page, "Activity", lambda row: Thread(row=row))
+        return ThreadConnection.of(
+            page,
+            "Activity",
+            lambda row: Thread(row=row),
+            count=lambda: info.context.loaders.thread_count.load(self.row.id),
+        )
 
 
 @strawberry.type

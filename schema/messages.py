@@ -19,7 +19,7 @@ from schema.accounts import User
 from schema.context import Context, Loaders
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import After, Before, Connection, Edge, First, Last
+from schema.pagination import After, Before, Count, CountedConnection, Edge, First, Last
 from schema.payloads import Payload, attempt
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class MessageEdge(Edge[Message]):
 
 
 @strawberry.type(description="A page of messages, oldest first.")
-class MessageConnection(Connection[MessageEdge]):
+class MessageConnection(CountedConnection[MessageEdge]):
     @classmethod
     async def load(
         cls,
@@ -111,12 +111,14 @@ class MessageConnection(Connection[MessageEdge]):
         key: messages.MessagePageKey,
     ) -> MessageConnection:
         """The page a key asks for, through the request's batched loader."""
-        return cls.of_messages(await info.context.loaders.message_page.load(key))
+        page = await info.context.loaders.message_page.load(key)
+        count_key = (key.column, key.owner_id)
+        return cls.of_messages(page, lambda: info.context.loaders.message_count.load(count_key))
 
     @classmethod
-    def of_messages(cls, page: Page[models.Message]) -> MessageConnection:
+    def of_messages(cls, page: Page[models.Message], count: Count) -> MessageConnection:
         """The connection for a page of message rows."""
-        return cls.of(page, "Message", Message.of)
+        return cls.of(page, "Message", Message.of, count)
 
 
 async def message_page(
@@ -174,7 +176,7 @@ class ThreadEdge(Edge[Thread]):
 
 
 @strawberry.type(description="A page of threads, most recently active first.")
-class ThreadConnection(Connection[ThreadEdge]):
+class ThreadConnection(CountedConnection[ThreadEdge]):
     pass
 
 
@@ -243,7 +245,7 @@ class MessageMutation:
     @strawberry.mutation(description="Open a thread. Confirmed, non-suspended members only.")
     async def create_thread(
         self, info: Info[Context, None], input: CreateThreadInput
-    ) -> CreateThreadPayload:
+    ) -> CreateThreadPayload | None:
         forum_id = ids.decode_pk(input.forum_id, "Forum")
         return await attempt(
             CreateThreadPayload,
@@ -254,7 +256,7 @@ class MessageMutation:
     @strawberry.mutation(description="Reply in a thread. Confirmed, non-suspended members only.")
     async def post_message(
         self, info: Info[Context, None], input: PostMessageInput
-    ) -> PostMessagePayload:
+    ) -> PostMessagePayload | None:
         thread_id = ids.decode_pk(input.thread_id, "Thread")
         work = forums.post_message(info.context.call, thread_id, input.body)
         return await attempt(
@@ -266,7 +268,7 @@ class MessageMutation:
     @strawberry.mutation(description="Edit your own message within 30 minutes of writing it.")
     async def edit_message(
         self, info: Info[Context, None], input: EditMessageInput
-    ) -> EditMessagePayload:
+    ) -> EditMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.edit_message(info.context.call, message_id, input.body)
         return await attempt(
@@ -281,7 +283,7 @@ class MessageMutation:
     )
     async def delete_message(
         self, info: Info[Context, None], input: DeleteMessageInput
-    ) -> DeleteMessagePayload:
+    ) -> DeleteMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.delete_message(info.context.call, message_id)
         return await attempt(
@@ -339,7 +341,7 @@ async def _thread_node(info: Info[Context, None], key: int) -> Node | None:
 
 
 async def _message_node(info: Info[Context, None], key: int) -> Node | None:
-    row = await messages.readable(info.context.viewer, await messages.load_fresh(key))
+    row = await info.context.loaders.readable_message.load(key)
     return Message.of(row) if row is not None else None
 
 

@@ -121,7 +121,7 @@ class UnsuspendMemberInput:
     user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
 
 
-@strawberry.type(description="Result of suspendMember and unsuspendMember.")
+@strawberry.type(description="Result of suspendMember.")
 class SuspendMemberPayload(Payload):
     user: User | None = strawberry.field(description="The member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
@@ -140,7 +140,7 @@ class ModerationMutation:
     )
     async def hide_message(
         self, info: Info[Context, None], input: HideMessageInput
-    ) -> HideMessagePayload:
+    ) -> HideMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         return await attempt(
             HideMessagePayload,
@@ -154,7 +154,7 @@ class ModerationMutation:
     )
     async def suspend_member(
         self, info: Info[Context, None], input: SuspendMemberInput
-    ) -> SuspendMemberPayload:
+    ) -> SuspendMemberPayload | None:
         user_id = ids.decode_pk(input.user_id, "User")
         return await attempt(
             SuspendMemberPayload,
@@ -165,7 +165,7 @@ class ModerationMutation:
     @strawberry.mutation(description="Moderators: lift a suspension.", permission_classes=[IsStaff])
     async def unsuspend_member(
         self, info: Info[Context, None], input: UnsuspendMemberInput
-    ) -> UnsuspendMemberPayload:
+    ) -> UnsuspendMemberPayload | None:
         user_id = ids.decode_pk(input.user_id, "User")
         return await attempt(
             UnsuspendMemberPayload,

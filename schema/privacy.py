@@ -12,7 +12,7 @@ from models import privacy as models
 from resolvers import privacy
 from schema.context import Context
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import LazyUser, Payload, attempt, user_of
 
 
 @strawberry.enum(description="Who may see a personal field.")
@@ -131,6 +131,10 @@ class UpdatePrivacySettingsPayload(Payload):
     privacy_settings: PrivacySettings | None = strawberry.field(
         description="The settings now in force; null if refused."
     )
+    user: LazyUser | None = strawberry.field(
+        description="You, whose `privacySettings` these are (a cache updates them there); "
+        "null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -150,11 +154,13 @@ class PrivacyMutation:
     )
     async def update_privacy_settings(
         self, info: Info[Context, None], input: UpdatePrivacySettingsInput
-    ) -> UpdatePrivacySettingsPayload:
+    ) -> UpdatePrivacySettingsPayload | None:
         return await attempt(
             UpdatePrivacySettingsPayload,
             privacy.update_settings(info.context.call, _changes(input)),
             lambda row: UpdatePrivacySettingsPayload(
-                privacy_settings=PrivacySettings(row=row), user_errors=[]
+                privacy_settings=PrivacySettings(row=row),
+                user=user_of(info.context.viewer),
+                user_errors=[],
             ),
         )

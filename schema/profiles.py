@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
@@ -14,13 +14,11 @@ from resolvers.privacy import Owner, Setting
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import Private
 
 if TYPE_CHECKING:
-    from schema.accounts import User, UserConnection
-
-LazyUser = Annotated["User", strawberry.lazy("schema.accounts")]
+    from schema.accounts import UserConnection
 
 
 @strawberry.type(description="A member's weight journey, in kilograms.")
@@ -120,14 +118,8 @@ class FollowPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
-def _user(row: Any) -> User:
-    from schema.accounts import User
-
-    return User.from_row(row)
-
-
 def _followed(row: Any) -> FollowPayload:
-    return FollowPayload(user=_user(row), user_errors=[])
+    return FollowPayload(user=user_of(row), user_errors=[])
 
 
 @strawberry.type
@@ -138,16 +130,16 @@ class ProfileMutation:
     )
     async def update_profile(
         self, info: Info[Context, None], input: UpdateProfileInput
-    ) -> UpdateProfilePayload:
+    ) -> UpdateProfilePayload | None:
         changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
         return await attempt(
             UpdateProfilePayload,
             profiles.update_profile(info.context.call, changes),
-            lambda row: UpdateProfilePayload(user=_user(row), user_errors=[]),
+            lambda row: UpdateProfilePayload(user=user_of(row), user_errors=[]),
         )
 
     @strawberry.mutation(description="Follow a member. Following twice is harmless.")
-    async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+    async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload | None:
         return await attempt(
             FollowPayload,
             profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User")),
@@ -155,7 +147,7 @@ class ProfileMutation:
         )
 
     @strawberry.mutation(description="Stop following a member. Unfollowing twice is harmless.")
-    async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+    async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload | None:
         return await attempt(
             FollowPayload,
             profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User")),
@@ -177,4 +169,10 @@ async def follow_page(
     loaded = Page(
         [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
     )
-    return UserConnection.of(loaded, "Follow", User.of_member)
+    count_key = (owner_id, direction)
+    return UserConnection.of(
+        loaded,
+        "Follow",
+        User.of_member,
+        count=lambda: info.context.loaders.follow_count.load(count_key),
+    )

@@ -350,7 +350,7 @@ async def test_exporting_needs_a_signed_in_member(gql: Client, ada: User) -> Non
     response = await gql(EXPORT)
 
     assert response == {
-        "data": None,
+        "data": {"exportMyData": None},
         "errors": [
             {
                 "message": "Sign in to do this.",

@@ -59,7 +59,7 @@ TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
 def error(path: str, message: str, code: str) -> dict:
     """The answer to a mutation refused with a GraphQL error (its field on line 3)."""
     located = {"message": message, "locations": [{"line": 3, "column": 3}], "path": [path]}
-    return {"data": None, "errors": [{**located, "extensions": {"code": code}}]}
+    return {"data": {path: None}, "errors": [{**located, "extensions": {"code": code}}]}
 
 
 def suspended_error(mutation: str, node: str) -> dict:
