@@ -75,10 +75,13 @@ async def conversation_page(
 
 
 # A message m that participant p (the viewer, placeholder {0}) has not read: in their
-# conversation, after the last one they read, not deleted, not their own.
+# conversation, after the last one they read, not deleted, not their own, and not by a
+# member they blocked (those are never delivered to them).
 _UNREAD_MESSAGE = (
     "m.conversation_id = p.conversation_id AND m.id > p.last_read_message_id "
-    "AND m.deleted_at IS NULL AND (m.author_id IS NULL OR m.author_id <> {0})"
+    "AND m.deleted_at IS NULL AND (m.author_id IS NULL OR (m.author_id <> {0} AND NOT "
+    + privacy.blocked_by_viewer_sql("m.author_id", "{0}")
+    + "))"
 )
 _UNREAD = "SELECT COUNT(m.id) FROM messages m WHERE " + _UNREAD_MESSAGE  # noqa: S608
 

@@ -6,7 +6,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tortoise.expressions import Q
+
 from models.accounts import User
+from models.blocks import Block
 from models.privacy import Audience, PrivacySettings
 from models.profiles import Follow
 from resolvers.access import may_write, require_member
@@ -28,6 +31,12 @@ class Setting(StrEnum):
     FOLLOWERS = "followers"
     FOLLOWING = "following"
     WHO_CAN_MESSAGE = "who_can_message"
+    WHO_CAN_MENTION = "who_can_mention"
+
+
+# What a block changes for the blocked member: exactly what the blocker setting these
+# to ONLY_ME would change, so the blocked member's view cannot tell the two apart.
+BLOCK_CLOSES = frozenset({Setting.WHO_CAN_MESSAGE, Setting.WHO_CAN_MENTION})
 
 
 DEFAULTS = PrivacySettings()  # an unsaved row holds every default
@@ -40,17 +49,29 @@ class Owner:
     id: int
     settings: PrivacySettings
     follows_viewer: bool  # does the owner follow the viewer?
+    blocks_viewer: bool = False  # has the owner blocked the viewer?
+    blocked_by_viewer: bool = False  # has the viewer blocked the owner?
 
     def audience(self, setting: Setting) -> Audience:
-        """The owner's audience for one field."""
+        """The owner's audience for one field (as if ONLY_ME where a block closes it)."""
+        if self.blocks_viewer and setting in BLOCK_CLOSES:
+            return Audience.ONLY_ME
         return Audience(getattr(self.settings, setting.value))
 
 
-def owner_of(user_id: int, settings: PrivacySettings | None, follows_viewer: bool) -> Owner:
+def owner_of(
+    user_id: int,
+    settings: PrivacySettings | None,
+    follows_viewer: bool,
+    blocks_viewer: bool = False,
+    blocked_by_viewer: bool = False,
+) -> Owner:
     """The Owner of a member from what a batch query fetched with them: their settings
-    row (None for a member who never changed one: the defaults) and whether they follow
-    the viewer."""
-    return Owner(user_id, settings if settings is not None else DEFAULTS, follows_viewer)
+    row (None for a member who never changed one: the defaults), whether they follow
+    the viewer, and the blocks between the two (lists that only read FOLLOWERS and
+    FOLLOWING may leave the blocks out: a block does not change those)."""
+    row = settings if settings is not None else DEFAULTS
+    return Owner(user_id, row, follows_viewer, blocks_viewer, blocked_by_viewer)
 
 
 def can_view(viewer: User | None, owner: Owner, setting: Setting) -> bool:
@@ -78,9 +99,58 @@ def can_message(viewer: User | None, owner: Owner) -> bool:
     """May this viewer start a conversation with this owner? Their whoCanMessage must
     admit the viewer, the viewer must be able to write (confirmed, not suspended), and
     nobody messages themself."""
-    if not may_write(viewer) or is_owner(viewer, owner.id):
-        return False
+    if not may_write(viewer) or is_owner(viewer, owner.id) or owner.blocked_by_viewer:
+        return False  # a member does not write to someone they blocked
     return can_view(viewer, owner, Setting.WHO_CAN_MESSAGE)
+
+
+def can_mention(author: User | None, owner: Owner) -> bool:
+    """Does a mention by this author notify this owner? Their whoCanMention must admit
+    the author (a block closes it), and nobody is told of mentioning themself."""
+    if author is None or is_owner(author, owner.id):
+        return False
+    return can_view(author, owner, Setting.WHO_CAN_MENTION)
+
+
+def has_blocked(blocked: frozenset[int], author_id: int | None) -> bool:
+    """Is `author_id` among the members a viewer blocked (`blocked`, from `blocked_ids`)?"""
+    return author_id is not None and author_id in blocked
+
+
+async def blocked_ids(viewer_ids: Sequence[int]) -> list[frozenset[int]]:
+    """Batch: the members each viewer blocked (one query for all; the request's loader
+    asks once per viewer)."""
+    rows = await Block.filter(blocker_id__in=viewer_ids).values_list("blocker_id", "blocked_id")
+    found: dict[int, set[int]] = {id_: set() for id_ in viewer_ids}
+    for blocker, blocked in rows:
+        found[blocker].add(blocked)
+    return [frozenset(found[id_]) for id_ in viewer_ids]
+
+
+async def blocked_author_ids(viewer: User | None) -> frozenset[int]:
+    """The members whose messages this viewer does not want to see (search leaves them
+    out); empty for signed-out readers."""
+    if viewer is None:
+        return frozenset()
+    return (await blocked_ids([viewer.id]))[0]
+
+
+def blocks_viewer_sql(member: str, viewer: str) -> str:
+    """SQL truth value: has the member in column `member` blocked the viewer whose id is
+    the placeholder `viewer`? As `owners` decides it."""
+    return (
+        f"EXISTS (SELECT 1 FROM blocks bv WHERE bv.blocker_id = {member} "  # noqa: S608
+        f"AND bv.blocked_id = {viewer})"
+    )
+
+
+def blocked_by_viewer_sql(member: str, viewer: str) -> str:
+    """SQL truth value: has the viewer (placeholder `viewer`) blocked the member in
+    column `member`?"""
+    return (
+        f"EXISTS (SELECT 1 FROM blocks bb WHERE bb.blocker_id = {viewer} "  # noqa: S608
+        f"AND bb.blocked_id = {member})"
+    )
 
 
 async def settings_by_user(ids: Sequence[int]) -> list[PrivacySettings]:
@@ -99,17 +169,28 @@ def follows_viewer_sql(member: str, viewer: str) -> str:
 
 
 async def owners(viewer: User | None, ids: Sequence[int]) -> list[Owner]:
-    """Batch: the Owner of each member for this viewer (settings plus whether each
-    follows the viewer), in id order."""
+    """Batch: the Owner of each member for this viewer (settings, whether each follows
+    the viewer, the blocks between them), in id order."""
     settings = await settings_by_user(ids)
     followers: set[int] = set()
+    blockers: set[int] = set()
+    blocked: set[int] = set()
     if viewer is not None:
         followers = set(
             await Follow.filter(follower_id__in=ids, followee_id=viewer.id).values_list(
                 "follower_id", flat=True
             )
         )
-    return [owner_of(id_, row, id_ in followers) for id_, row in zip(ids, settings, strict=True)]
+        pairs = await Block.filter(
+            Q(blocker_id__in=ids, blocked_id=viewer.id)
+            | Q(blocker_id=viewer.id, blocked_id__in=ids)
+        ).values_list("blocker_id", "blocked_id")
+        blockers = {blocker for blocker, target in pairs if target == viewer.id}
+        blocked = {target for blocker, target in pairs if blocker == viewer.id}
+    return [
+        owner_of(id_, row, id_ in followers, id_ in blockers, id_ in blocked)
+        for id_, row in zip(ids, settings, strict=True)
+    ]
 
 
 def owners_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[list[Owner]]]:

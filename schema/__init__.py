@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 from schema.accounts import AccountMutation, AccountQuery, User
 from schema.activity import ActivityMutation, ActivityQuery
 from schema.audit import AuditQuery
+from schema.blocks import BlockMutation
 from schema.conversations import (
     ConversationMutation,
     ConversationQuery,
@@ -73,6 +74,7 @@ class Mutation(
     AccountMutation,
     SessionMutation,
     ProfileMutation,
+    BlockMutation,
     PrivacyMutation,
     MessageMutation,
     ConversationMutation,

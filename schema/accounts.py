@@ -12,7 +12,17 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
+from resolvers import (
+    access,
+    accounts,
+    audit,
+    blocks,
+    policy,
+    privacy,
+    profiles,
+    rights,
+    sessions,
+)
 from resolvers.members import Member
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
@@ -162,6 +172,29 @@ class User(Node):
             return False  # no query for a question with a known answer
         owner = await info.context.loaders.owner_by_id.load(self.row.id)
         return privacy.can_message(viewer, owner)
+
+    @strawberry.field(
+        description="Have you blocked this member? False when signed out and for yourself."
+    )
+    async def viewer_has_blocked(self, info: Info[Context, None]) -> bool:
+        if self.member is not None:
+            return self.member.owner.blocked_by_viewer
+        return self.row.id in await info.context.viewer_blocked()
+
+    @strawberry.field(
+        description="The members you blocked, most recent first; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def blocked_members(
+        self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
+    ) -> UserConnection | None:
+        page = await blocks.blocked_page(self.row.id, first, after)
+        found = await info.context.loaders.member_by_id.load_many(page.rows)
+        present = [(k, m) for k, m in zip(page.keys, found, strict=True) if m is not None]
+        loaded = Page(
+            [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
+        )
+        return UserConnection.of(loaded, "Block", User.of_member)
 
     @strawberry.field(
         description="Until when the member may not write; for the member and moderators only."

@@ -36,6 +36,7 @@ class Loaders:
     profile_by_user: DataLoader[int, Profile]
     settings_by_user: DataLoader[int, PrivacySettings]
     owner_by_id: DataLoader[int, Owner]
+    blocked_by: DataLoader[int, frozenset[int]]  # by viewer id: the members they blocked
     viewer_follows: DataLoader[int, bool]
     follow_page: DataLoader[profiles.FollowPageKey, Page[int]]
     forum_by_id: DataLoader[int, Forum | None]
@@ -54,6 +55,7 @@ class Loaders:
             profile_by_user=DataLoader(load_fn=profiles.profiles_by_user),
             settings_by_user=DataLoader(load_fn=privacy.settings_by_user),
             owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer)),
+            blocked_by=DataLoader(load_fn=privacy.blocked_ids),
             viewer_follows=DataLoader(load_fn=profiles.follows_loader(viewer)),
             follow_page=DataLoader(load_fn=profiles.follow_pages_loader(viewer)),
             forum_by_id=DataLoader(load_fn=forums.forums_by_id),
@@ -105,6 +107,13 @@ class Context:
     def viewer(self) -> User | None:
         """The signed-in member, or None."""
         return self.call.viewer
+
+    async def viewer_blocked(self) -> frozenset[int]:
+        """The members the viewer blocked (one query per request; none signed out)."""
+        viewer = self.call.viewer
+        if viewer is None:
+            return frozenset()
+        return await self.loaders.blocked_by.load(viewer.id)
 
     def set_cookie(self, name: str, value: str, max_age: int) -> None:
         """Have the response set a cookie (a WebSocket has no response: nothing is set)."""

@@ -713,6 +713,7 @@ FIELDS = "query($t: String!) { __type(name: $t) { fields { name } } }"
                 "editedAt",
                 "deleted",
                 "hidden",
+                "authorBlockedByViewer",
                 "author",
                 "thread",
                 "conversation",
