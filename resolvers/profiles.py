@@ -14,9 +14,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 
 from models.accounts import User
+from models.notifications import NotificationKind
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from models.sql import fetch, from_row, placeholders, select_list
+from resolvers import notifications
 from resolvers.access import require_member, require_writer
 from resolvers.common import BadInput, Call, Problem, Refused
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
@@ -124,9 +126,12 @@ async def _target(call: Call, user_id: int) -> tuple[User, User]:
 async def follow(call: Call, user_id: int) -> User:
     """Follow a member; following twice changes nothing."""
     viewer, target = await _target(call, user_id)
+    created = False
     # A concurrent follow of the same member may win the race: the result is the same.
     with contextlib.suppress(IntegrityError):
-        await Follow.get_or_create(follower_id=viewer.id, followee_id=target.id)
+        _, created = await Follow.get_or_create(follower_id=viewer.id, followee_id=target.id)
+    if created:
+        await notifications.notify(call, [target.id], NotificationKind.NEW_FOLLOWER, viewer)
     return target
 
 

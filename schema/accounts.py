@@ -17,6 +17,7 @@ from resolvers import (
     accounts,
     audit,
     blocks,
+    notifications,
     policy,
     privacy,
     profiles,
@@ -38,6 +39,7 @@ from schema.profiles import Profile, follow_page
 
 if TYPE_CHECKING:
     from schema.audit import AuditEntryConnection
+    from schema.notifications import NotificationSetting
     from schema.policy import Consent
     from schema.rights import CorrectionRequest
     from schema.sessions import Session
@@ -47,6 +49,7 @@ LazySession = Annotated["Session", strawberry.lazy("schema.sessions")]
 LazyConsent = Annotated["Consent", strawberry.lazy("schema.policy")]
 LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
 LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.audit")]
+LazySetting = Annotated["NotificationSetting", strawberry.lazy("schema.notifications")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -195,6 +198,23 @@ class User(Node):
             [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
         )
         return UserConnection.of(loaded, "Block", User.of_member)
+
+    @strawberry.field(
+        description="Your unread notifications (those `notifications` lists); owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def unread_notification_count(self, info: Info[Context, None]) -> int | None:
+        return await notifications.unread_count(self.row, await info.context.viewer_blocked())
+
+    @strawberry.field(
+        description="How you hear of each kind of notification; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def notification_settings(self) -> list[LazySetting] | None:
+        from schema.notifications import NotificationSetting
+
+        found = await notifications.settings_of(self.row.id)
+        return [NotificationSetting.of(kind, choice) for kind, choice in found]
 
     @strawberry.field(
         description="Until when the member may not write; for the member and moderators only."

@@ -19,7 +19,16 @@ from models.forums import Forum
 from models.messages import Message, Thread
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers import accounts, conversations, forums, members, messages, privacy, profiles
+from resolvers import (
+    accounts,
+    conversations,
+    forums,
+    members,
+    messages,
+    notifications,
+    privacy,
+    profiles,
+)
 from resolvers.common import Call
 from resolvers.pagination import Page
 from resolvers.privacy import Owner
@@ -45,6 +54,8 @@ class Loaders:
     participants_of: DataLoader[int, list[int]]
     unread_in: DataLoader[int, int]
     message_page: DataLoader[messages.MessagePageKey, Page[Message]]
+    message_by_id: DataLoader[int, Message | None]
+    viewer_watches: DataLoader[int, bool]
 
     @classmethod
     def for_viewer(cls, viewer: User | None) -> Loaders:
@@ -64,6 +75,8 @@ class Loaders:
             participants_of=DataLoader(load_fn=conversations.participants_of),
             unread_in=DataLoader(load_fn=conversations.unread_loader(viewer)),
             message_page=DataLoader(load_fn=messages.message_pages),
+            message_by_id=DataLoader(load_fn=messages.messages_by_id),
+            viewer_watches=DataLoader(load_fn=notifications.watches_loader(viewer)),
         )
 
 

@@ -193,6 +193,14 @@ class Thread(Node):
     def created_at(self) -> datetime:
         return self.row.created_at
 
+    @strawberry.field(
+        description="Do you watch it (its replies notify you)? False when signed out."
+    )
+    async def viewer_is_watching(self, info: Info[Context, None]) -> bool:
+        if info.context.viewer is None:
+            return False  # no query for a question with a known answer
+        return await info.context.loaders.viewer_watches.load(self.row.id)
+
     messages_of = "thread_id"  # the column holding a message's thread (read by message_page)
     messages = strawberry.field(
         resolver=message_page,
