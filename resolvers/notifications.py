@@ -165,6 +165,21 @@ async def update_setting(
     return kind, Choice(row.in_app, row.email)
 
 
+TEXT_MAX = 500
+
+
+async def moderated(call: Call, member_id: int | None, text: str, message: Message | None) -> None:
+    """Tell a member what staff did (MODERATION). No actor: the member sees the action
+    and its reason, not which staff member took it."""
+    if member_id is None:
+        return  # an erased author: nobody to tell
+    about: dict[str, int | str | None] = {"text": text[:TEXT_MAX]}
+    if message is not None:
+        about["message"] = message.id
+        about["thread"] = message.thread_id  # type: ignore[attr-defined]
+    await notify(call, [member_id], NotificationKind.MODERATION, None, **about)
+
+
 async def purge_read_notifications(older_than: datetime) -> int:
     """Delete notifications read before `older_than`; returns how many went."""
     return await Notification.filter(read_at__lt=older_than).delete()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from models.accounts import User
+from models.base import Role
 from models.blocks import Block
 from models.messages import Message
 from models.notifications import Notification
@@ -452,3 +453,93 @@ async def test_a_notifications_page_costs_the_same_statements_at_any_length(
             await reply(gql, writer.username, long_id, f"From {writer.username}")
 
     assert costs[0] == costs[1]
+
+
+MODERATION = (
+    "{ notifications { edges { node { kind actor { username } text message { hidden } } } } }"
+)
+HIDE = """mutation($i: HideMessageInput!) { hideMessage(input: $i) { userErrors { code } } }"""
+SUSPEND = (
+    """mutation($i: SuspendMemberInput!) { suspendMember(input: $i) { userErrors { code } } }"""
+)
+REPORT = """mutation($i: ReportMessageInput!) { reportMessage(input: $i) {
+  report { id } userErrors { code } } }"""
+RESOLVE = (
+    """mutation($i: ResolveReportInput!) { resolveReport(input: $i) { userErrors { code } } }"""
+)
+
+
+def moderation(*texts: tuple[str, bool | None]) -> dict[str, Any]:
+    """MODERATION's answer: (text, message hidden or None for no message), newest first."""
+    edges = [
+        {
+            "node": {
+                "kind": "MODERATION",
+                "actor": None,
+                "text": text,
+                "message": {"hidden": hidden} if hidden is not None else None,
+            }
+        }
+        for text, hidden in texts
+    ]
+    return {"data": {"notifications": {"edges": edges}}}
+
+
+async def test_hiding_a_message_tells_its_author_why_without_naming_the_moderator(
+    gql: Client,
+) -> None:
+    await member(gql, "ada")
+    await member(gql, "mod", Role.MODERATOR)
+    thread_id, message_id = await open_thread(gql, "ada", await new_forum())
+    await gql(WATCH, {"i": {"threadId": thread_id}}, as_member="mod")
+
+    await gql(HIDE, {"i": {"messageId": message_id, "reason": "Spam links"}}, as_member="mod")
+
+    answer = await gql(MODERATION, as_member="ada")
+    assert answer == moderation(("A moderator hid your message: Spam links", True))
+
+
+async def test_a_suspension_tells_the_member_until_when_and_why(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    await member(gql, "mod", Role.MODERATOR)
+
+    variables = {
+        "i": {
+            "userId": global_id(ada),
+            "until": "2099-01-02T03:04:00+00:00",
+            "reason": "Abuse of others",
+        }
+    }
+    await gql(SUSPEND, variables, as_member="mod")
+
+    text = "Your account is suspended until 2099-01-02 03:04 UTC: Abuse of others"
+    assert await gql(MODERATION, as_member="ada") == moderation((text, None))
+
+
+async def test_a_resolved_report_tells_the_reporter_and_the_hidden_messages_author(
+    gql: Client,
+) -> None:
+    await member(gql, "ada")
+    await member(gql, "bob")
+    await member(gql, "mod", Role.MODERATOR)
+    thread_id, _ = await open_thread(gql, "ada", await new_forum())
+    message_id = await reply(gql, "bob", thread_id, "Nasty words")
+    await gql(MARK, {"i": {"all": True}}, as_member="ada")
+    report = await gql(
+        REPORT, {"i": {"messageId": message_id, "reason": "Insulting me"}}, as_member="ada"
+    )
+    report_id = report["data"]["reportMessage"]["report"]["id"]
+
+    await gql(RESOLVE, {"i": {"reportId": report_id, "action": "HIDE_MESSAGE"}}, as_member="mod")
+
+    told = {
+        name: await gql(
+            MODERATION.replace("notifications {", "notifications(unreadOnly: true) {"),
+            as_member=name,
+        )
+        for name in ("ada", "bob")
+    }
+    assert told == {
+        "ada": moderation(("Your report was resolved: the message was hidden.", True)),
+        "bob": moderation(("A moderator hid your message after a report.", True)),
+    }
