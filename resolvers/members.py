@@ -67,14 +67,14 @@ def _select(count: int) -> str:
 _NO_PROFILE = Profile()
 
 
-def _member(row: dict[str, Any]) -> Member:
+def _member(row: dict[str, Any], followed_by: int | None = None) -> Member:
     user = from_row(User, "u", row)
     profile = from_row(Profile, "p", row) if row["p__user_id"] is not None else _NO_PROFILE
     settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
     owner = owner_of(
         user.id,
         settings,
-        bool(row["follows_viewer"]),
+        bool(row["follows_viewer"]) or user.id == followed_by,
         bool(row["blocks_viewer"]),
         bool(row["blocked_by_viewer"]),
     )
@@ -82,15 +82,16 @@ def _member(row: dict[str, Any]) -> Member:
 
 
 def members_loader(
-    viewer: User | None,
+    viewer: User | None, followed_by: int | None = None
 ) -> Callable[[Sequence[int]], Awaitable[list[Member | None]]]:
     """Batch for one request's viewer: each id's Member, or None for no such member
-    (nor for an account whose address was never confirmed)."""
+    (nor for an account whose address was never confirmed). `followed_by`: the member
+    who follows a preview's stand-in viewer."""
     viewer_id = viewer.id if viewer is not None else NO_VIEWER
 
     async def members(ids: Sequence[int]) -> list[Member | None]:
         rows = await fetch(_select(len(ids)), [viewer_id, *ids])
-        found = {member.row.id: member for member in map(_member, rows)}
+        found = {member.row.id: member for member in (_member(r, followed_by) for r in rows)}
         return [found.get(id_) for id_ in ids]
 
     return members

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from tortoise.expressions import Q
@@ -40,6 +41,34 @@ BLOCK_CLOSES = frozenset({Setting.WHO_CAN_MESSAGE, Setting.WHO_CAN_MENTION})
 
 
 DEFAULTS = PrivacySettings()  # an unsaved row holds every default
+STAND_IN_ID = -1  # no member has it: nobody follows it, it follows and blocks nobody
+
+
+class PreviewAudience(StrEnum):
+    """Whom a member previews their profile as."""
+
+    ANONYMOUS = "anonymous"  # a signed-out reader
+    MEMBER = "member"  # a confirmed member the owner does not follow
+    FOLLOWED_MEMBER = "followed_member"  # a confirmed member the owner follows
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Whom a read is decided for: a viewer (None signed out), and for a preview's
+    stand-in the one member who follows it (the owner, for FOLLOWED_MEMBER)."""
+
+    viewer: User | None
+    followed_by: int | None = None
+
+
+def preview_reader(owner_id: int, audience: PreviewAudience) -> Reader:
+    """The stand-in reader of a preview: not a copy of the rules, a viewer that the same
+    rules (`can_view`, `can_message`) then judge like any other."""
+    if audience is PreviewAudience.ANONYMOUS:
+        return Reader(None)
+    stand_in = User(id=STAND_IN_ID, username="", email_confirmed_at=datetime.now(UTC))
+    followed_by = owner_id if audience is PreviewAudience.FOLLOWED_MEMBER else None
+    return Reader(stand_in, followed_by)
 
 
 @dataclass(frozen=True)
@@ -168,9 +197,12 @@ def follows_viewer_sql(member: str, viewer: str) -> str:
     )
 
 
-async def owners(viewer: User | None, ids: Sequence[int]) -> list[Owner]:
+async def owners(
+    viewer: User | None, ids: Sequence[int], followed_by: int | None = None
+) -> list[Owner]:
     """Batch: the Owner of each member for this viewer (settings, whether each follows
-    the viewer, the blocks between them), in id order."""
+    the viewer, the blocks between them), in id order; `followed_by` follows a preview's
+    stand-in viewer."""
     settings = await settings_by_user(ids)
     followers: set[int] = set()
     blockers: set[int] = set()
@@ -187,17 +219,21 @@ async def owners(viewer: User | None, ids: Sequence[int]) -> list[Owner]:
         ).values_list("blocker_id", "blocked_id")
         blockers = {blocker for blocker, target in pairs if target == viewer.id}
         blocked = {target for blocker, target in pairs if blocker == viewer.id}
+    if followed_by is not None:
+        followers.add(followed_by)
     return [
         owner_of(id_, row, id_ in followers, id_ in blockers, id_ in blocked)
         for id_, row in zip(ids, settings, strict=True)
     ]
 
 
-def owners_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[list[Owner]]]:
-    """Batch for the owner loader of one request's viewer."""
+def owners_loader(
+    viewer: User | None, followed_by: int | None = None
+) -> Callable[[Sequence[int]], Awaitable[list[Owner]]]:
+    """Batch for the owner loader of one request's viewer (or a preview's stand-in)."""
 
     async def load(ids: Sequence[int]) -> list[Owner]:
-        return await owners(viewer, ids)
+        return await owners(viewer, ids, followed_by)
 
     return load
 

@@ -163,7 +163,7 @@ _SAME_EDGE = {"followers": Setting.FOLLOWING, "following": Setting.FOLLOWERS}
 
 
 def follow_pages_loader(
-    viewer: User | None,
+    viewer: User | None, followed_by: int | None = None
 ) -> Callable[[Sequence[FollowPageKey]], Awaitable[list[Page[int]]]]:
     """Batch for one request's viewer: pages of followers/following for many members.
 
@@ -182,7 +182,9 @@ def follow_pages_loader(
             groups.setdefault(shape, []).append(key.owner_id)
         pages: dict[tuple[str, int, int | None, int], Page[int]] = {}
         for (direction, size, position), owners in groups.items():
-            found = await _visible_pages(viewer, direction, sorted(set(owners)), size, position)
+            found = await _visible_pages(
+                viewer, direction, sorted(set(owners)), size, position, followed_by
+            )
             for owner, page in found.items():
                 pages[(direction, size, position, owner)] = page
         return [
@@ -194,7 +196,12 @@ def follow_pages_loader(
 
 
 async def _visible_pages(
-    viewer: User | None, direction: str, owners: list[int], size: int, position: int | None
+    viewer: User | None,
+    direction: str,
+    owners: list[int],
+    size: int,
+    position: int | None,
+    followed_by: int | None,
 ) -> dict[int, Page[int]]:
     """Each owner's page of `size` visible rows after `position`. A round fetches the
     first `window` rows of every owner still short; an owner is done once it has one
@@ -207,7 +214,7 @@ async def _visible_pages(
         still_short = []
         for owner in short:
             mine = [row for row in rows if row["owner"] == owner]
-            shown = [row for row in mine if _shown(viewer, owner, direction, row)]
+            shown = [row for row in mine if _shown(viewer, owner, direction, row, followed_by)]
             if len(shown) > size or len(mine) < window:
                 pages[owner] = make_page(
                     [row["member"] for row in shown],
@@ -221,14 +228,17 @@ async def _visible_pages(
     return pages
 
 
-def _shown(viewer: User | None, owner: int, direction: str, row: dict[str, Any]) -> bool:
+def _shown(
+    viewer: User | None, owner: int, direction: str, row: dict[str, Any], followed_by: int | None
+) -> bool:
     """May the viewer see the other member's list that shows this edge too? Members see
     every edge of their own lists: whoever follows them could tell anyway, since their
     FOLLOWING audiences answer to the member they follow (an accepted risk)."""
     if viewer is not None and viewer.id == owner:
         return True
     settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
-    member = owner_of(row["member"], settings, bool(row["follows_viewer"]))
+    follows = bool(row["follows_viewer"]) or row["member"] == followed_by
+    member = owner_of(row["member"], settings, follows)
     return can_view(viewer, member, _SAME_EDGE[direction])
 
 
