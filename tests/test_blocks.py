@@ -8,7 +8,9 @@ import pytest
 
 from models.accounts import User
 from models.blocks import Block
+from models.notifications import Notification
 from models.profiles import Follow
+from tests.support.documents import PUBLIC
 from tests.support.forum import new_forum, open_thread, refused, reply, send, start_conversation
 from tests.support.harness import Client
 from tests.support.members import follow, member, set_audiences, set_profile
@@ -49,6 +51,7 @@ BOBS_VIEW = """query($u: String!, $t: ID!) {
   thread(id: $t) { title messages(first: 10) { edges { node {
     body bodyHtml authorBlockedByViewer author { username viewerCanMessage }
   } } } }
+  search(query: "runs") { edges { node { message { body author { username } } } } }
 }"""
 
 
@@ -258,11 +261,11 @@ async def test_the_blocked_members_view_equals_the_view_when_nobody_may_message_
     await set_profile(ada, bio="Runner", location="Leeds", website="https://ada.example")
     await set_audiences(ada, email="MEMBERS", following="EVERYONE")
     thread_id, _ = await open_thread(gql, "ada", await new_forum(), title="Runs", body="Ada runs")
-    await reply(gql, "bob", thread_id, "Bob runs too")
     if reference == "block":
         await gql(BLOCK, {"i": {"userId": global_id(bob)}}, as_member="ada")
     else:
         await set_audiences(ada, who_can_message="ONLY_ME", who_can_mention="ONLY_ME")
+    await reply(gql, "bob", thread_id, "Bob runs too @ada")
     await gql(
         "mutation($i: FollowInput!) { follow(input: $i) { userErrors { code } } }",
         {"i": {"userId": global_id(ada)}},
@@ -274,10 +277,11 @@ async def test_the_blocked_members_view_equals_the_view_when_nobody_may_message_
     start = await gql(START, variables, as_member="bob")
 
     def message(author: str, body: str, can_message: bool) -> dict[str, Any]:
+        link = f'<a href="{PUBLIC}/members/ada" class="mention">@ada</a>'
         return {
             "node": {
                 "body": body,
-                "bodyHtml": f"<p>{body}</p>\n",
+                "bodyHtml": f"<p>{body.replace('@ada', link)}</p>\n",
                 "authorBlockedByViewer": False,
                 "author": {"username": author, "viewerCanMessage": can_message},
             }
@@ -312,13 +316,24 @@ async def test_the_blocked_members_view_equals_the_view_when_nobody_may_message_
                 "messages": {
                     "edges": [
                         message("ada", "Ada runs", False),
-                        message("bob", "Bob runs too", False),
+                        message("bob", "Bob runs too @ada", False),
                     ]
                 },
+            },
+            "search": {
+                "edges": [
+                    {"node": {"message": {"body": "Ada runs", "author": {"username": "ada"}}}},
+                    {
+                        "node": {
+                            "message": {"body": "Bob runs too @ada", "author": {"username": "bob"}}
+                        }
+                    },
+                ]
             },
         }
     }
     assert isinstance(view["data"]["user"]["age"], int)
+    assert await Notification.filter(recipient_id=ada.id, kind="mention").count() == 0
     errors = refused("CANNOT_MESSAGE", "You cannot message this member.", "recipientIds", "0")
     assert start == {"data": {"startConversation": {"conversation": None, "userErrors": errors}}}
 

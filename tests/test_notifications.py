@@ -543,3 +543,22 @@ async def test_a_resolved_report_tells_the_reporter_and_the_hidden_messages_auth
         "ada": moderation(("Your report was resolved: the message was hidden.", True)),
         "bob": moderation(("A moderator hid your message after a report.", True)),
     }
+
+
+async def test_a_notification_reads_through_node_for_its_recipient_alone(gql: Client) -> None:
+    await member(gql, "ada")
+    await member(gql, "bob")
+    thread_id, _ = await open_thread(gql, "ada", await new_forum())
+    await reply(gql, "bob", thread_id, "Hi")
+    (edge,) = (await gql(IDS, as_member="ada"))["data"]["notifications"]["edges"]
+    query = "query($n: ID!) { node(id: $n) { ... on Notification { kind } } }"
+
+    answers = [
+        await gql(query, {"n": edge["node"]["id"]}, as_member=name) for name in ("ada", "bob", None)
+    ]
+
+    assert answers == [
+        {"data": {"node": {"kind": "REPLY"}}},
+        {"data": {"node": None}},
+        {"data": {"node": None}},
+    ]
