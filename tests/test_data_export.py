@@ -183,6 +183,7 @@ async def test_the_export_holds_the_profile_and_privacy_settings(gql: Client, ad
         "followers": "MEMBERS",
         "following": "MEMBERS",
         "who_can_message": "MEMBERS",
+        "who_can_mention": "MEMBERS",
         "listed_in_members": True,
     }
 
