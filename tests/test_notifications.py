@@ -562,3 +562,18 @@ async def test_a_notification_reads_through_node_for_its_recipient_alone(gql: Cl
         {"data": {"node": None}},
         {"data": {"node": None}},
     ]
+
+
+async def test_a_blocked_members_follow_and_reply_notify_the_blocker_of_nothing(
+    gql: Client,
+) -> None:
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
+    thread_id, _ = await open_thread(gql, "ada", await new_forum())
+    await Block.create(blocker_id=ada.id, blocked_id=bob.id)
+
+    await gql(FOLLOW, {"i": {"userId": global_id(ada)}}, as_member="bob")
+    await reply(gql, "bob", thread_id, "Hello @ada")
+
+    assert await Notification.filter(recipient_id=ada.id).count() == 0
+    assert await gql(LIST, as_member="ada") == listed()
