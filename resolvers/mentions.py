@@ -14,7 +14,7 @@ from models.notifications import Notification, NotificationKind
 from resolvers import privacy
 from resolvers.common import Call
 from resolvers.notifications import notify
-from services.markdown import mention_candidates
+from services.markdown import mention_candidates, mentioned_in
 
 NOTIFY_MAX = 10  # members one message notifies by mention; later names are only linked
 CANDIDATES_MAX = 50  # names looked up per message; later ones stay text
@@ -47,7 +47,9 @@ async def notify_mentions(
     already (an edit notifies only the mentions it adds). Returns who was told now."""
     if message.thread_id is None:  # type: ignore[attr-defined]
         return set()  # in a conversation everyone is told of the message anyway
-    ids = [user.id for user in members.values() if user.id != author.id][:NOTIFY_MAX]
+    linked = mentioned_in(message.body_html)  # what the reader sees as a mention
+    named = [user for user in members.values() if user.username in linked]
+    ids = [user.id for user in named if user.id != author.id][:NOTIFY_MAX]
     if not ids:
         return set()
     told = set(

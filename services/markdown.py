@@ -42,6 +42,14 @@ MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,28}[A-Za-z0-9_])
 MEMBERS_PATH = "/members/"
 
 
+_MENTION_LINK = re.compile(r'<a href="[^"]*/members/([A-Za-z0-9_.-]+)" class="mention">')
+
+
+def mentioned_in(body_html: str) -> set[str]:
+    """The usernames a rendered body links as mentions (not names in code or links)."""
+    return set(_MENTION_LINK.findall(body_html))
+
+
 def mention_candidates(body: str) -> list[str]:
     """The names a body may mention, lower-cased, in order of first appearance."""
     return list(dict.fromkeys(match.lower() for match in MENTION.findall(body)))

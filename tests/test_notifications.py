@@ -577,3 +577,31 @@ async def test_a_blocked_members_follow_and_reply_notify_the_blocker_of_nothing(
 
     assert await Notification.filter(recipient_id=ada.id).count() == 0
     assert await gql(LIST, as_member="ada") == listed()
+
+
+async def test_a_name_in_code_or_inside_a_link_is_no_mention(gql: Client) -> None:
+    await member(gql, "ada")
+    await member(gql, "bob")
+    thread_id, _ = await open_thread(gql, "bob", await new_forum())
+
+    message_id = await reply(gql, "bob", thread_id, "`@ada` and [@ada](/rules)")
+
+    html = '<p><code>@ada</code> and <a href="/rules">@ada</a></p>\n'
+    assert await gql(BODY_HTML, {"m": message_id}) == {"data": {"node": {"bodyHtml": html}}}
+    assert await Notification.filter(kind="mention").count() == 0
+
+
+async def test_a_mention_in_a_conversation_links_without_a_mention_notification(
+    gql: Client,
+) -> None:
+    ada = await member(gql, "ada")
+    await member(gql, "bob")
+    conversation_id, _ = await start_conversation(gql, "bob", [ada], title="Plans")
+
+    message_id = await send(gql, "bob", conversation_id, "Hi @ada")
+
+    html = await gql(BODY_HTML, {"m": message_id}, as_member="ada")
+    link = f'<a href="{PUBLIC}/members/ada" class="mention">@ada</a>'
+    assert html == {"data": {"node": {"bodyHtml": f"<p>Hi {link}</p>\n"}}}
+    kinds = await Notification.filter(recipient_id=ada.id).values_list("kind", flat=True)
+    assert kinds == ["conversation_message", "conversation_message"]
