@@ -89,7 +89,11 @@ async def _send_batch(settings: Settings, user_id: int, kind: NotificationKind) 
         user = await User.get_or_none(id=user_id, deleted_at__isnull=True)
         if user is None or not user.confirmed:
             return 0
-        lines = [await _line(row) for row in rows]
+        actor_ids = {row.actor_id for row in rows if row.actor_id}  # type: ignore[attr-defined]
+        thread_ids = {row.thread_id for row in rows if row.thread_id}  # type: ignore[attr-defined]
+        actors = {u.id: u for u in await User.filter(id__in=actor_ids, deleted_at__isnull=True)}
+        threads = {t.id: t for t in await Thread.filter(id__in=thread_ids)}
+        lines = [_line(row, actors, threads) for row in rows]
         url = unsubscribe_url(settings, user_id, kind)
         body = (
             f"Hello {user.username},\n\n"
@@ -105,12 +109,12 @@ async def _send_batch(settings: Settings, user_id: int, kind: NotificationKind) 
     return 1
 
 
-async def _line(row: Notification) -> str:
+def _line(row: Notification, actors: dict[int, User], threads: dict[int, Thread]) -> str:
     """One notification in a mail: who and which public thread, never a message's text
     or a conversation's title (the member reads those, as they may, on the site)."""
-    actor = await User.get_or_none(id=row.actor_id) if row.actor_id else None  # type: ignore[attr-defined]
-    who = actor.username if actor is not None and actor.deleted_at is None else "Someone"
-    thread = await Thread.get_or_none(id=row.thread_id) if row.thread_id else None  # type: ignore[attr-defined]
+    actor = actors.get(row.actor_id)  # type: ignore[attr-defined]
+    who = actor.username if actor is not None else "Someone"
+    thread = threads.get(row.thread_id)  # type: ignore[attr-defined]
     where = f' in "{thread.title}"' if thread is not None else ""
     if row.kind is NotificationKind.REPLY:
         return f"{who} replied{where}"
