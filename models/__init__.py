@@ -26,6 +26,8 @@ MODEL_MODULES = [
     "models.reports",
     "models.rights",
     "models.activity",
+    "models.blocks",
+    "models.notifications",
 ]
 
 

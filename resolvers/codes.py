@@ -139,6 +139,18 @@ class ActivityCode(Code):
     REFERRER_INVALID = "REFERRER_INVALID", "The referrer is too long."
 
 
+class BlockCode(Code):
+    """Blocking another member."""
+
+    CANNOT_BLOCK_SELF = "CANNOT_BLOCK_SELF", "You cannot block yourself."
+
+
+class NotificationCode(Code):
+    """Notifications and watched threads."""
+
+    IDS_OR_ALL = "IDS_OR_ALL", "Name the notifications to mark read, or ask for all of them."
+
+
 DOMAINS: tuple[type[Code], ...] = (
     AccessCode,
     AccountCode,
@@ -153,4 +165,6 @@ DOMAINS: tuple[type[Code], ...] = (
     PolicyCode,
     NewsletterCode,
     ActivityCode,
+    BlockCode,
+    NotificationCode,
 )

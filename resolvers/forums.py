@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from models.forums import Forum
 from models.messages import Message, Thread
+from resolvers import mentions, notifications
 from resolvers.access import require_writer
 from resolvers.codes import ForumCode
 from resolvers.common import Call, Refused
@@ -81,12 +82,15 @@ async def create_thread(call: Call, forum_id: int, title: str, body: str) -> Thr
     if forum is None:
         raise Refused(ForumCode.FORUM_NOT_FOUND, "There is no such forum.", "forumId")
     await call.limits.hit("thread-member", str(author.id))
+    members = await mentions.mentioned_members(body)
     async with in_transaction():
         thread = await Thread.create(forum=forum, author=author, title=title, **call.ip_columns)
-        message = await post(call, author, body, thread_id=thread.id)
+        message = await post(call, author, body, members, thread_id=thread.id)
         thread.last_message_id = message.id
         await thread.save(update_fields=["last_message_id"])
     await call.broker.publish(f"thread:{thread.id}", message.id)
+    await notifications.watch(author.id, thread.id)  # starting a thread watches it
+    await mentions.notify_mentions(call, author, message, members)
     return thread
 
 
@@ -99,8 +103,11 @@ async def post_message(call: Call, thread_id: int, body: str) -> Message:
         raise Refused(ForumCode.THREAD_NOT_FOUND, "There is no such thread.", "threadId")
     await call.limits.hit("post-member", str(author.id))
     await call.limits.hit("post-client", call.client_key)  # many accounts, one client
+    members = await mentions.mentioned_members(body)
     async with in_transaction():
-        message = await post(call, author, body, thread_id=thread.id)
+        message = await post(call, author, body, members, thread_id=thread.id)
         await Thread.filter(id=thread.id).update(last_message_id=message.id)
     await call.broker.publish(f"thread:{thread.id}", message.id)
+    mentioned = await mentions.notify_mentions(call, author, message, members)
+    await notifications.replied(call, author, thread.id, message, mentioned)
     return message

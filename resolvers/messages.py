@@ -13,6 +13,7 @@ from models.accounts import User
 from models.conversations import Participant
 from models.messages import Message, MessageEdit
 from models.sql import columns, fetch, placeholders
+from resolvers import mentions
 from resolvers.access import has_staff_powers, require_member, require_writer
 from resolvers.audit import audit
 from resolvers.codes import MessageCode
@@ -237,14 +238,16 @@ async def editable(call: Call, message_id: int) -> tuple[User, Message]:
 
 async def edit_message(call: Call, message_id: int, body: str) -> Message:
     """Change the text of your own recent message; the old text is kept with the edit's IP."""
-    _, message = await editable(call, message_id)
+    viewer, message = await editable(call, message_id)
     body = clean_body(body)
+    members = await mentions.mentioned_members(body)
     async with in_transaction():
         await MessageEdit.create(message=message, previous_body=message.body, **call.ip_columns)
         message.body = body
-        message.body_html = call.renderer.render(body)
+        message.body_html = call.renderer.render(body, mentions.linkable(members))
         message.edited_at = datetime.now(UTC)
         await message.save(update_fields=["body", "body_html", "edited_at"])
+    await mentions.notify_mentions(call, viewer, message, members)
     return message
 
 
@@ -266,10 +269,14 @@ async def delete_message(call: Call, message_id: int) -> Message:
     return message
 
 
-async def post(call: Call, author: User, body: str, **where: int) -> Message:
-    """Write a message row (inside the caller's transaction) with its client record."""
+async def post(
+    call: Call, author: User, body: str, members: dict[str, User], **where: int
+) -> Message:
+    """Write a message row (inside the caller's transaction) with its client record;
+    `members` (from mentions.mentioned_members) are the @names it links."""
+    html = call.renderer.render(body, mentions.linkable(members))
     return await Message.create(
-        author=author, body=body, body_html=call.renderer.render(body), **where, **call.ip_columns
+        author=author, body=body, body_html=html, **where, **call.ip_columns
     )
 
 

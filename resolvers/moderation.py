@@ -12,6 +12,7 @@ from models.messages import Message
 from models.privacy import PrivacySettings
 from models.profiles import Profile
 from models.reports import Report
+from resolvers import notifications
 from resolvers.access import (
     STAFF_DATA,
     require_admin_for_staff,
@@ -60,10 +61,14 @@ async def hide_message(call: Call, message_id: int, reason: str) -> Message:
     reported = message is not None and await Report.exists(message_id=message.id)
     if message is None or (message.thread_id is None and not reported):  # type: ignore[attr-defined]
         raise Refused(MessageCode.MESSAGE_NOT_FOUND, "There is no such message.", "messageId")
-    if message.hidden_at is None:
+    newly = message.hidden_at is None
+    if newly:
         message.hidden_at = datetime.now(UTC)
         await message.save(update_fields=["hidden_at"])
     await audit(staff, "HIDE_MESSAGE", message.author_id, [f"message:{message.id}"], why)  # type: ignore[attr-defined]
+    if newly:
+        text = f"A moderator hid your message: {why}"
+        await notifications.moderated(call, message.author_id, text, message)  # type: ignore[attr-defined]
     return message
 
 
@@ -92,6 +97,8 @@ async def suspend(call: Call, user_id: int, until: datetime, reason: str) -> Use
     await member.save(update_fields=["suspended_until", "suspension_reason"])
     await audit(staff, "SUSPEND_MEMBER", member.id, [until.isoformat()], why)
     await member_changed(call.broker, member.id)
+    text = f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC: {why}"
+    await notifications.moderated(call, member.id, text, None)
     return member
 
 

@@ -14,9 +14,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 
 from models.accounts import User
+from models.notifications import NotificationKind
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from models.sql import fetch, from_row, placeholders, select_list
+from resolvers import notifications
 from resolvers.access import require_member, require_writer
 from resolvers.codes import AccessCode, MessageCode, ProfileCode
 from resolvers.common import BadInput, Call, Problem, Refused
@@ -127,9 +129,12 @@ async def _target(call: Call, user_id: int) -> tuple[User, User]:
 async def follow(call: Call, user_id: int) -> User:
     """Follow a member; following twice changes nothing."""
     viewer, target = await _target(call, user_id)
+    created = False
     # A concurrent follow of the same member may win the race: the result is the same.
     with contextlib.suppress(IntegrityError):
-        await Follow.get_or_create(follower_id=viewer.id, followee_id=target.id)
+        _, created = await Follow.get_or_create(follower_id=viewer.id, followee_id=target.id)
+    if created:
+        await notifications.notify(call, [target.id], NotificationKind.NEW_FOLLOWER, viewer)
     return target
 
 
@@ -161,7 +166,7 @@ _SAME_EDGE = {"followers": Setting.FOLLOWING, "following": Setting.FOLLOWERS}
 
 
 def follow_pages_loader(
-    viewer: User | None,
+    viewer: User | None, followed_by: int | None = None
 ) -> Callable[[Sequence[FollowPageKey]], Awaitable[list[Page[int]]]]:
     """Batch for one request's viewer: pages of followers/following for many members.
 
@@ -180,7 +185,9 @@ def follow_pages_loader(
             groups.setdefault(shape, []).append(key.owner_id)
         pages: dict[tuple[str, int, int | None, int], Page[int]] = {}
         for (direction, size, position), owners in groups.items():
-            found = await _visible_pages(viewer, direction, sorted(set(owners)), size, position)
+            found = await _visible_pages(
+                viewer, direction, sorted(set(owners)), size, position, followed_by
+            )
             for owner, page in found.items():
                 pages[(direction, size, position, owner)] = page
         return [
@@ -192,7 +199,12 @@ def follow_pages_loader(
 
 
 async def _visible_pages(
-    viewer: User | None, direction: str, owners: list[int], size: int, position: int | None
+    viewer: User | None,
+    direction: str,
+    owners: list[int],
+    size: int,
+    position: int | None,
+    followed_by: int | None,
 ) -> dict[int, Page[int]]:
     """Each owner's page of `size` visible rows after `position`. A round fetches the
     first `window` rows of every owner still short; an owner is done once it has one
@@ -205,7 +217,7 @@ async def _visible_pages(
         still_short = []
         for owner in short:
             mine = [row for row in rows if row["owner"] == owner]
-            shown = [row for row in mine if _shown(viewer, owner, direction, row)]
+            shown = [row for row in mine if _shown(viewer, owner, direction, row, followed_by)]
             if len(shown) > size or len(mine) < window:
                 pages[owner] = make_page(
                     [row["member"] for row in shown],
@@ -224,7 +236,7 @@ EVERY_ROW = 2**62  # a window no member's list reaches
 
 
 def follow_counts_loader(
-    viewer: User | None,
+    viewer: User | None, followed_by: int | None = None
 ) -> Callable[[Sequence[FollowCountKey]], Awaitable[list[int]]]:
     """Batch for one request's viewer: how many edges of each member's followers or
     following the viewer sees, decided row by row by `_shown`, the rule the pages use,
@@ -237,7 +249,7 @@ def follow_counts_loader(
             owners = sorted({owner for owner, wanted in keys if wanted == direction})
             if owners:
                 for row in await _follow_rows(viewer, direction, owners, EVERY_ROW, None):
-                    if _shown(viewer, row["owner"], direction, row):
+                    if _shown(viewer, row["owner"], direction, row, followed_by):
                         key = (row["owner"], direction)
                         counts[key] = counts.get(key, 0) + 1
         return [counts.get(key, 0) for key in keys]
@@ -245,14 +257,17 @@ def follow_counts_loader(
     return follow_counts
 
 
-def _shown(viewer: User | None, owner: int, direction: str, row: dict[str, Any]) -> bool:
+def _shown(
+    viewer: User | None, owner: int, direction: str, row: dict[str, Any], followed_by: int | None
+) -> bool:
     """May the viewer see the other member's list that shows this edge too? Members see
     every edge of their own lists: whoever follows them could tell anyway, since their
     FOLLOWING audiences answer to the member they follow (an accepted risk)."""
     if viewer is not None and viewer.id == owner:
         return True
     settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
-    member = owner_of(row["member"], settings, bool(row["follows_viewer"]))
+    follows = bool(row["follows_viewer"]) or row["member"] == followed_by
+    member = owner_of(row["member"], settings, follows)
     return can_view(viewer, member, _SAME_EDGE[direction])
 
 

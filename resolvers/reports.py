@@ -10,6 +10,7 @@ from typing import Any
 from models.accounts import User
 from models.messages import Message
 from models.reports import Report, ReportStatus
+from resolvers import notifications
 from resolvers.access import STAFF, has_staff_powers, require_staff, require_writer
 from resolvers.audit import REASON_MIN, audit
 from resolvers.codes import MessageCode, ModerationCode
@@ -146,9 +147,22 @@ async def resolve_report(call: Call, report_id: int, hide: bool, note: str | Non
     report.status = ReportStatus.RESOLVED if hide else ReportStatus.DISMISSED
     report.resolved_at, report.resolved_by, report.note = now, staff, (note or "")[:1000] or None
     await report.save(update_fields=["status", "resolved_at", "resolved_by_id", "note"])
-    if hide and report.message.hidden_at is None:
+    newly_hidden = hide and report.message.hidden_at is None
+    if newly_hidden:
         report.message.hidden_at = now  # the payload shows the message as it is now
         await Message.filter(id=report.message.id).update(hidden_at=now)
     action = "HIDE_REPORTED_MESSAGE" if hide else "DISMISS_REPORT"
     await audit(staff, action, report.message.author_id, [f"report:{report.id}"], note)  # type: ignore[attr-defined]
+    await _tell_of_resolution(call, report, hide, newly_hidden)
     return report
+
+
+async def _tell_of_resolution(call: Call, report: Report, hide: bool, newly_hidden: bool) -> None:
+    """MODERATION for the reporter (their report was resolved) and, when the message was
+    hidden now, for its author (the reporter is never named to them)."""
+    outcome = "the message was hidden" if hide else "no action was needed"
+    reporter_text = f"Your report was resolved: {outcome}."
+    await notifications.moderated(call, report.reporter_id, reporter_text, report.message)  # type: ignore[attr-defined]
+    if newly_hidden:
+        author_text = "A moderator hid your message after a report."
+        await notifications.moderated(call, report.message.author_id, author_text, report.message)  # type: ignore[attr-defined]

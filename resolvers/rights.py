@@ -11,13 +11,15 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.audit import AuditEntry
+from models.blocks import Block
 from models.messages import Message, Thread
+from models.notifications import Notification, ThreadWatch
 from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from models.rights import CorrectionRequest, CorrectionStatus
 from models.sessions import Session
-from resolvers import sessions
+from resolvers import notifications, sessions
 from resolvers.access import has_staff_powers, require_member, require_staff
 from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.addresses import erase
@@ -180,6 +182,16 @@ async def export_data(call: Call) -> dict[str, Any]:
         ],
         "messages": [_message(m) for m in await Message.filter(author_id=viewer.id).order_by("id")],
         "correctionRequests": [_correction(c) for c in await my_corrections(viewer)],
+        "blocked": await _names(Block.filter(blocker_id=viewer.id), "blocked__username"),
+        "watchedThreads": await _names(ThreadWatch.filter(user_id=viewer.id), "thread__title"),
+        "notificationSettings": {
+            kind.name: {"inApp": choice.in_app, "email": choice.email}
+            for kind, choice in await notifications.settings_of(viewer.id)
+        },
+        "notifications": [
+            {"kind": n.kind.name, "createdAt": _iso(n.created_at), "readAt": _iso(n.read_at)}
+            for n in await Notification.filter(recipient_id=viewer.id).order_by("id")
+        ],
         "privacyReads": [
             _audit(a)
             for a in await AuditEntry.filter(subject_id=viewer.id)

@@ -29,7 +29,7 @@ from models.accounts import User
 from models.forums import Forum
 from models.messages import Message, Thread
 from models.sql import fetch
-from resolvers import search_sql
+from resolvers import privacy, search_sql
 from resolvers.common import BadInput, Call
 from resolvers.pagination import page_size
 from services.ratelimits import RULES
@@ -154,9 +154,9 @@ class Hits:
 
 
 async def authors_left_out(viewer: User | None) -> frozenset[int]:
-    """Members whose messages this reader never gets from search. Empty until blocking
-    exists: then the members the viewer blocked."""
-    return frozenset()
+    """Members whose messages this reader never gets from search: the members the
+    viewer blocked (none for a signed-out reader)."""
+    return await privacy.blocked_author_ids(viewer)
 
 
 async def search(

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 from schema.accounts import AccountMutation, AccountQuery, User
 from schema.activity import ActivityMutation, ActivityQuery
 from schema.audit import AuditQuery
+from schema.blocks import BlockMutation
 from schema.conversations import (
     ConversationMutation,
     ConversationQuery,
@@ -38,6 +39,11 @@ from schema.messages import MessageMutation, MessageQuery, MessageSubscription
 from schema.moderation import ModerationMutation, ModerationQuery
 from schema.newsletters import NewsletterMutation
 from schema.node import NodeQuery
+from schema.notifications import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.passwords import PasswordMutation
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.privacy import PrivacyMutation
@@ -64,6 +70,7 @@ class Query(
     ReportQuery,
     ActivityQuery,
     SearchQuery,
+    NotificationQuery,
 ):
     pass
 
@@ -73,6 +80,7 @@ class Mutation(
     AccountMutation,
     SessionMutation,
     ProfileMutation,
+    BlockMutation,
     PrivacyMutation,
     MessageMutation,
     ConversationMutation,
@@ -83,12 +91,13 @@ class Mutation(
     PolicyMutation,
     RightsMutation,
     ActivityMutation,
+    NotificationMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")
-class Subscription(MessageSubscription, ConversationSubscription):
+class Subscription(MessageSubscription, ConversationSubscription, NotificationSubscription):
     pass
 
 

@@ -12,12 +12,23 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
+from resolvers import (
+    access,
+    accounts,
+    audit,
+    blocks,
+    notifications,
+    policy,
+    privacy,
+    profiles,
+    rights,
+    sessions,
+)
 from resolvers.members import Member
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
-from schema.context import Context
+from schema.context import Context, View
 from schema.errors import UserError
 from schema.node import Node, register
 from schema.pagination import Count, CountedConnection, Edge, PageSize, StartAfter
@@ -28,6 +39,7 @@ from schema.profiles import Profile, follow_page
 
 if TYPE_CHECKING:
     from schema.audit import AuditEntryConnection
+    from schema.notifications import NotificationSetting
     from schema.policy import Consent
     from schema.rights import CorrectionRequest
     from schema.sessions import Session
@@ -37,6 +49,7 @@ LazySession = Annotated["Session", strawberry.lazy("schema.sessions")]
 LazyConsent = Annotated["Consent", strawberry.lazy("schema.policy")]
 LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
 LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.audit")]
+LazySetting = Annotated["NotificationSetting", strawberry.lazy("schema.notifications")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -46,6 +59,21 @@ class Role(Enum):
         RoleValue.MODERATOR.value, description="Moderates threads and reports."
     )
     ADMIN = strawberry.enum_value(RoleValue.ADMIN.value, description="Runs the site.")
+
+
+@strawberry.enum(description="Whom `profilePreview` shows your profile as.")
+class PreviewAudience(Enum):
+    ANONYMOUS = strawberry.enum_value(
+        privacy.PreviewAudience.ANONYMOUS.value, description="A signed-out reader."
+    )
+    MEMBER = strawberry.enum_value(
+        privacy.PreviewAudience.MEMBER.value,
+        description="A confirmed member you do not follow.",
+    )
+    FOLLOWED_MEMBER = strawberry.enum_value(
+        privacy.PreviewAudience.FOLLOWED_MEMBER.value,
+        description="A confirmed member you follow.",
+    )
 
 
 @strawberry.type(description="A member of the forum. Personal fields follow their privacy.")
@@ -58,6 +86,12 @@ class User(Node):
     # Loaded with the row on pages (one statement for a batch): the privacy decision,
     # the profile and the follow then need no further query or await.
     member: strawberry.Private[Member | None] = None
+    # Whom every field is resolved for: None for the request's viewer; a preview's
+    # stand-in under profilePreview, carried on to the members and profile it nests.
+    view: strawberry.Private[View | None] = None
+
+    def _view(self, info: Info[Context, None]) -> View:
+        return self.view if self.view is not None else info.context.view
 
     @property
     def owner_id(self) -> int:
@@ -115,12 +149,13 @@ class User(Node):
     @strawberry.field(description="What the member tells others; each field has its own audience.")
     def profile(self, info: Info[Context, None]) -> Profile:
         if self.member is not None:
-            return Profile(owner_id=self.row.id, row=self.member.profile, owner=self.member.owner)
+            profile, owner = self.member.profile, self.member.owner
+            return Profile(owner_id=self.row.id, row=profile, owner=owner, view=self.view)
         return self._load_profile(info)  # type: ignore[return-value]  # awaited by the executor
 
     async def _load_profile(self, info: Info[Context, None]) -> Profile:
-        row = await info.context.loaders.profile_by_user.load(self.row.id)
-        return Profile(owner_id=self.row.id, row=row)
+        row = await self._view(info).loaders.profile_by_user.load(self.row.id)
+        return Profile(owner_id=self.row.id, row=row, view=self.view)
 
     @strawberry.field(
         description="Members following this member, in follow order; null unless shared with you.",
@@ -129,7 +164,7 @@ class User(Node):
     async def followers(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await follow_page(info, self.row.id, "followers", first, after)
+        return await follow_page(self._view(info), self.row.id, "followers", first, after)
 
     @strawberry.field(
         description="Members this member follows, in follow order; null unless shared with you.",
@@ -138,7 +173,7 @@ class User(Node):
     async def following(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await follow_page(info, self.row.id, "following", first, after)
+        return await follow_page(self._view(info), self.row.id, "following", first, after)
 
     @strawberry.field(
         description="The member's privacy settings; null for everyone but the member.",
@@ -151,23 +186,66 @@ class User(Node):
     def viewer_is_following(self, info: Info[Context, None]) -> bool:
         if self.member is not None:
             return self.member.viewer_follows
-        return info.context.loaders.viewer_follows.load(self.row.id)  # type: ignore[return-value]
+        return self._view(info).loaders.viewer_follows.load(self.row.id)  # type: ignore[return-value]
 
     @strawberry.field(
         description="May you start a conversation with this member (their whoCanMessage)?"
     )
     async def viewer_can_message(self, info: Info[Context, None]) -> bool:
-        viewer = info.context.viewer
-        if viewer is None or privacy.is_owner(viewer, self.row.id):
+        view = self._view(info)
+        if view.viewer is None or privacy.is_owner(view.viewer, self.row.id):
             return False  # no query for a question with a known answer
-        owner = await info.context.loaders.owner_by_id.load(self.row.id)
-        return privacy.can_message(viewer, owner)
+        owner = self.owner or await view.loaders.owner_by_id.load(self.row.id)
+        return privacy.can_message(view.viewer, owner)
+
+    @strawberry.field(
+        description="Have you blocked this member? False when signed out and for yourself."
+    )
+    async def viewer_has_blocked(self, info: Info[Context, None]) -> bool:
+        if self.member is not None:
+            return self.member.owner.blocked_by_viewer
+        view = self._view(info)
+        if view.viewer is None:
+            return False
+        return self.row.id in await view.loaders.blocked_by.load(view.viewer.id)
+
+    @strawberry.field(
+        description="The members you blocked, most recent first; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def blocked_members(
+        self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
+    ) -> UserConnection | None:
+        page = await blocks.blocked_page(self.row.id, first, after)
+        found = await info.context.loaders.member_by_id.load_many(page.rows)
+        present = [(k, m) for k, m in zip(page.keys, found, strict=True) if m is not None]
+        loaded = Page(
+            [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
+        )
+        return UserConnection.of(loaded, "Block", User.of_member)
+
+    @strawberry.field(
+        description="Your unread notifications (those `notifications` lists); owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def unread_notification_count(self, info: Info[Context, None]) -> int | None:
+        return await notifications.unread_count(self.row, await info.context.viewer_blocked())
+
+    @strawberry.field(
+        description="How you hear of each kind of notification; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def notification_settings(self) -> list[LazySetting] | None:
+        from schema.notifications import NotificationSetting
+
+        found = await notifications.settings_of(self.row.id)
+        return [NotificationSetting.of(kind, choice) for kind, choice in found]
 
     @strawberry.field(
         description="Until when the member may not write; for the member and moderators only."
     )
     def suspended_until(self, info: Info[Context, None]) -> datetime | None:
-        return access.suspension_shown(info.context.viewer, self.row)
+        return access.suspension_shown(self._view(info).viewer, self.row)
 
     @strawberry.field(
         description="Your signed-in browsers, newest first; owner only.", extensions=[OwnerOnly()]
@@ -224,17 +302,38 @@ class User(Node):
         page = await audit.reads_of(self.row.id, first, after)
         return AuditEntryConnection.of_entries(page)
 
-    @classmethod
-    def from_row(cls, row: models.User) -> User:
-        """The type for a database row."""
-        return cls(id=strawberry.ID(ids.encode("User", row.id)), username=row.username, row=row)
+    @strawberry.field(
+        description="Your own profile exactly as that audience sees it: every field "
+        "(nested members and lists too) decided by the same privacy rules as any read, "
+        "for a stand-in reader of that audience. Owner only: null for anyone else.",
+        extensions=[OwnerOnly()],
+    )
+    async def profile_preview(
+        self,
+        info: Info[Context, None],
+        audience: Annotated[
+            PreviewAudience, strawberry.argument(name="as", description="The audience.")
+        ],
+    ) -> User | None:
+        view = info.context.preview(self.row.id, privacy.PreviewAudience(audience.value))
+        member = await view.loaders.member_by_id.load(self.row.id)
+        if member is None:  # an account never confirmed: the row as it is
+            return User.from_row(self.row, view)
+        return User.of_member(member, view)
 
     @classmethod
-    def of_member(cls, member: Member) -> User:
-        """The type for a member loaded with their profile and privacy."""
+    def from_row(cls, row: models.User, view: View | None = None) -> User:
+        """The type for a database row (resolved for `view`, default the request's)."""
+        user_id = strawberry.ID(ids.encode("User", row.id))
+        return cls(id=user_id, username=row.username, row=row, view=view)
+
+    @classmethod
+    def of_member(cls, member: Member, view: View | None = None) -> User:
+        """The type for a member loaded with their profile and privacy (by `view`'s
+        loaders when given)."""
         row = member.row
         user_id = strawberry.ID(ids.encode("User", row.id))
-        return cls(id=user_id, username=row.username, row=row, member=member)
+        return cls(id=user_id, username=row.username, row=row, member=member, view=view)
 
 
 async def load_account(info: Info[Context, None], user_id: int | None) -> User | None:

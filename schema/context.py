@@ -29,6 +29,7 @@ from resolvers import (
     forums,
     members,
     messages,
+    notifications,
     privacy,
     profiles,
     reports,
@@ -50,6 +51,7 @@ class Loaders:
     profile_by_user: DataLoader[int, Profile]
     settings_by_user: DataLoader[int, PrivacySettings]
     owner_by_id: DataLoader[int, Owner]
+    blocked_by: DataLoader[int, frozenset[int]]  # by viewer id: the members they blocked
     viewer_follows: DataLoader[int, bool]
     follow_page: DataLoader[profiles.FollowPageKey, Page[int]]
     forum_by_id: DataLoader[int, Forum | None]
@@ -65,18 +67,22 @@ class Loaders:
     message_count: DataLoader[messages.MessageCountKey, int]
     thread_count: DataLoader[int, int]
     follow_count: DataLoader[profiles.FollowCountKey, int]
+    message_by_id: DataLoader[int, Message | None]
+    viewer_watches: DataLoader[int, bool]
 
     @classmethod
-    def for_viewer(cls, viewer: User | None) -> Loaders:
-        """The loaders of one request; some depend on who is asking."""
+    def for_viewer(cls, viewer: User | None, followed_by: int | None = None) -> Loaders:
+        """The loaders of one request; some depend on who is asking (`followed_by`: the
+        member who follows a preview's stand-in viewer)."""
         return cls(
             user_by_id=DataLoader(load_fn=accounts.users_by_id),
-            member_by_id=DataLoader(load_fn=members.members_loader(viewer)),
+            member_by_id=DataLoader(load_fn=members.members_loader(viewer, followed_by)),
             profile_by_user=DataLoader(load_fn=profiles.profiles_by_user),
             settings_by_user=DataLoader(load_fn=privacy.settings_by_user),
-            owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer)),
+            owner_by_id=DataLoader(load_fn=privacy.owners_loader(viewer, followed_by)),
+            blocked_by=DataLoader(load_fn=privacy.blocked_ids),
             viewer_follows=DataLoader(load_fn=profiles.follows_loader(viewer)),
-            follow_page=DataLoader(load_fn=profiles.follow_pages_loader(viewer)),
+            follow_page=DataLoader(load_fn=profiles.follow_pages_loader(viewer, followed_by)),
             forum_by_id=DataLoader(load_fn=forums.forums_by_id),
             thread_by_id=DataLoader(load_fn=forums.threads_by_id),
             my_conversation=DataLoader(load_fn=conversations.mine_loader(viewer)),
@@ -89,8 +95,19 @@ class Loaders:
             report=DataLoader(load_fn=reports.reports_loader(viewer)),
             message_count=DataLoader(load_fn=messages.message_counts),
             thread_count=DataLoader(load_fn=forums.thread_counts),
-            follow_count=DataLoader(load_fn=profiles.follow_counts_loader(viewer)),
+            follow_count=DataLoader(load_fn=profiles.follow_counts_loader(viewer, followed_by)),
+            message_by_id=DataLoader(load_fn=messages.messages_by_id),
+            viewer_watches=DataLoader(load_fn=notifications.watches_loader(viewer)),
         )
+
+
+@dataclass(frozen=True)
+class View:
+    """Whom an object is resolved for, with that reader's loaders: the request's viewer,
+    or under `profilePreview` a stand-in (objects carry it down to what they nest)."""
+
+    viewer: User | None
+    loaders: Loaders
 
 
 class Incoming(Protocol):
@@ -128,11 +145,33 @@ class Context:
     loaders: Loaders
     cookies: dict[str, CookieChange] = field(default_factory=dict)
     operation_name: str | None = None
+    previews: dict[privacy.PreviewAudience, View] = field(default_factory=dict)
 
     @property
     def viewer(self) -> User | None:
         """The signed-in member, or None."""
         return self.call.viewer
+
+    @property
+    def view(self) -> View:
+        """The request's own reader."""
+        return View(self.call.viewer, self.loaders)
+
+    def preview(self, owner_id: int, audience: privacy.PreviewAudience) -> View:
+        """The stand-in reader of a preview of `owner_id`'s profile, with its own loaders
+        (once per request and audience)."""
+        if audience not in self.previews:
+            reader = privacy.preview_reader(owner_id, audience)
+            loaders = Loaders.for_viewer(reader.viewer, reader.followed_by)
+            self.previews[audience] = View(reader.viewer, loaders)
+        return self.previews[audience]
+
+    async def viewer_blocked(self) -> frozenset[int]:
+        """The members the viewer blocked (one query per request; none signed out)."""
+        viewer = self.call.viewer
+        if viewer is None:
+            return frozenset()
+        return await self.loaders.blocked_by.load(viewer.id)
 
     def set_cookie(self, name: str, value: str, max_age: int) -> None:
         """Have the response set a cookie (a WebSocket has no response: nothing is set)."""
@@ -145,6 +184,7 @@ class Context:
     def sync_cookie(self) -> None:
         """After a sign-in or sign-out: new loaders for the new viewer, and the cookie."""
         self.loaders = Loaders.for_viewer(self.call.viewer)
+        self.previews.clear()
         if self.call.new_session_token is not None:
             max_age = self.call.settings.session_days * 86400
             self.set_cookie(SESSION_COOKIE, self.call.new_session_token, max_age)

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import conversations as models
-from resolvers import conversations, messages
+from resolvers import conversations, messages, privacy
 from resolvers.access import require_member
 from resolvers.common import Forbidden
 from schema import ids
@@ -230,7 +230,9 @@ async def _conversation_messages(
         if await conversations.visible_conversation(info.context.viewer, pk) is None:
             return
         row = await messages.load_fresh(message_id)
-        if row is not None:
+        # A message from a member the viewer blocked is never delivered to them live.
+        blocked = await info.context.viewer_blocked()
+        if row is not None and not privacy.has_blocked(blocked, row.author_id):  # type: ignore[attr-defined]
             yield Message.of(row)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from models import messages as models
-from resolvers import forums, messages, sessions
+from resolvers import forums, messages, privacy, sessions
 from resolvers.common import Forbidden
 from resolvers.pagination import Page
 from schema import ids
@@ -38,13 +38,30 @@ async def load_user(info: Info[Context, None], user_id: int | None) -> User | No
     return User.of_member(member) if member is not None else None
 
 
+async def _body(root: Any, info: Info[Context, None]) -> str:
+    return await root.shown(info, root.text)
+
+
+async def _body_html(root: Any, info: Info[Context, None]) -> str:
+    return await root.shown(info, root.html)
+
+
 @strawberry.type(description="A post in a public thread or a private conversation.")
 class Message(Node):
     id: strawberry.ID = strawberry.field(description="Opaque global ID of the message.")
-    body: str = strawberry.field(description="Markdown source; empty when deleted or hidden.")
-    body_html: str = strawberry.field(
-        description="Sanitised HTML; links to other sites go through the /out page."
+
+    body: str = strawberry.field(
+        resolver=_body,
+        description="Markdown source; empty when deleted or hidden, and when you blocked "
+        "its author.",
     )
+    body_html: str = strawberry.field(
+        resolver=_body_html,
+        description="Sanitised HTML; links to other sites go through the /out page. Empty "
+        "as `body` is.",
+    )
+    text: strawberry.Private[str]
+    html: strawberry.Private[str]
     created_at: datetime = strawberry.field(description="When it was written.")
     edited_at: datetime | None = strawberry.field(
         description="When its author last edited it; null if never."
@@ -62,14 +79,30 @@ class Message(Node):
         removed = deleted or hidden
         return cls(
             id=strawberry.ID(ids.encode("Message", row.id)),
-            body="" if removed else row.body,
-            body_html="" if removed else row.body_html,
+            text="" if removed else row.body,
+            html="" if removed else row.body_html,
             created_at=row.created_at,
             edited_at=row.edited_at,
             deleted=deleted,
             hidden=hidden,
             row=row,
         )
+
+    @strawberry.field(
+        description="Did you block its author? Then `body` and `bodyHtml` read empty. "
+        "False for everyone else."
+    )
+    async def author_blocked_by_viewer(self, info: Info[Context, None]) -> bool:
+        return await self._author_blocked(info)
+
+    async def shown(self, info: Info[Context, None], text: str) -> str:
+        """The message's text (`text` or `html`) as this viewer reads it."""
+        return "" if await self._author_blocked(info) else text
+
+    async def _author_blocked(self, info: Info[Context, None]) -> bool:
+        # The viewer's blocks come once per request, whatever the length of the page.
+        blocked = await info.context.viewer_blocked()
+        return privacy.has_blocked(blocked, self.row.author_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The writer; null when their account was deleted.")
     async def author(self, info: Info[Context, None]) -> User | None:
@@ -161,6 +194,14 @@ class Thread(Node):
     @strawberry.field(description="When it was opened.")
     def created_at(self) -> datetime:
         return self.row.created_at
+
+    @strawberry.field(
+        description="Do you watch it (its replies notify you)? False when signed out."
+    )
+    async def viewer_is_watching(self, info: Info[Context, None]) -> bool:
+        if info.context.viewer is None:
+            return False  # no query for a question with a known answer
+        return await info.context.loaders.viewer_watches.load(self.row.id)
 
     messages_of = "thread_id"  # the column holding a message's thread (read by message_page)
     messages = strawberry.field(

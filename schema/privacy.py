@@ -83,6 +83,13 @@ class PrivacySettings:
     def who_can_message(self) -> Audience:
         return _audience(self.row, "who_can_message")
 
+    @strawberry.field(
+        description="Whose @mentions of the member notify them (a mention of anyone else "
+        "is a plain link). Default MEMBERS."
+    )
+    def who_can_mention(self) -> Audience:
+        return _audience(self.row, "who_can_mention")
+
     @strawberry.field(description="Listed in the member directory (`users`). Default true.")
     def listed_in_members(self) -> bool:
         return self.row.listed_in_members
@@ -119,6 +126,9 @@ class UpdatePrivacySettingsInput:
         default=strawberry.UNSET, description=_SETTING_HELP
     )
     who_can_message: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
+    who_can_mention: Audience | None = strawberry.field(
         default=strawberry.UNSET, description=_SETTING_HELP
     )
     listed_in_members: bool | None = strawberry.field(

@@ -12,7 +12,7 @@ from resolvers import profiles
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
-from schema.context import Context
+from schema.context import Context, View
 from schema.errors import UserError
 from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import Private
@@ -37,6 +37,7 @@ class Profile:
     owner_id: strawberry.Private[int]
     row: strawberry.Private[models.Profile]
     owner: strawberry.Private[Owner | None] = None
+    view: strawberry.Private[View | None] = None  # whom it is resolved for (see User.view)
 
     @strawberry.field(description="About the member.", extensions=[Private(Setting.BIO)])
     def bio(self) -> str | None:
@@ -156,15 +157,16 @@ class ProfileMutation:
 
 
 async def follow_page(
-    info: Info[Context, None], owner_id: int, direction: str, first: int | None, after: str | None
+    view: View, owner_id: int, direction: str, first: int | None, after: str | None
 ) -> UserConnection:
     """A page of a member's followers or following ("followers"/"following"), through the
-    batched loaders: the follows, then the members with their profiles and privacy."""
+    batched loaders of the reader it is resolved for: the follows, then the members with
+    their profiles and privacy (each carrying that reader on)."""
     from schema.accounts import User, UserConnection
 
     key = profiles.FollowPageKey(owner_id, direction, first, after)
-    page = await info.context.loaders.follow_page.load(key)
-    found = await info.context.loaders.member_by_id.load_many(page.rows)
+    page = await view.loaders.follow_page.load(key)
+    found = await view.loaders.member_by_id.load_many(page.rows)
     present = [(k, m) for k, m in zip(page.keys, found, strict=True) if m is not None]
     loaded = Page(
         [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
@@ -173,6 +175,6 @@ async def follow_page(
     return UserConnection.of(
         loaded,
         "Follow",
-        User.of_member,
-        count=lambda: info.context.loaders.follow_count.load(count_key),
+        lambda member: User.of_member(member, view),
+        count=lambda: view.loaders.follow_count.load(count_key),
     )

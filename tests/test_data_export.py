@@ -12,8 +12,10 @@ import pytest
 from models.accounts import User
 from models.audit import AuditEntry
 from models.base import Role
+from models.blocks import Block
 from models.forums import Forum
 from models.messages import Message, Thread
+from models.notifications import Notification, NotificationSetting
 from models.policy import Consent
 from models.rights import CorrectionRequest
 from models.sessions import Session
@@ -183,6 +185,7 @@ async def test_the_export_holds_the_profile_and_privacy_settings(gql: Client, ad
         "followers": "MEMBERS",
         "following": "MEMBERS",
         "who_can_message": "MEMBERS",
+        "who_can_mention": "MEMBERS",
         "listed_in_members": True,
     }
 
@@ -299,17 +302,21 @@ async def test_the_export_has_exactly_these_sections(gql: Client, ada: User) -> 
 
     assert sorted(document) == [
         "account",
+        "blocked",
         "consents",
         "correctionRequests",
         "exportedAt",
         "followers",
         "following",
         "messages",
+        "notificationSettings",
+        "notifications",
         "privacyReads",
         "privacySettings",
         "profile",
         "sessions",
         "threads",
+        "watchedThreads",
     ]
 
 
@@ -378,3 +385,26 @@ async def test_no_argument_can_name_another_member(gql: Client, ada: User, argum
             }
         ],
     }
+
+
+async def test_the_export_holds_blocks_watches_and_notifications(gql: Client, ada: User) -> None:
+    bob = await member(gql, "bob")
+    thread = await Thread.filter(author_id=ada.id).first()
+    assert thread is not None
+    await Block.create(blocker_id=ada.id, blocked_id=bob.id)
+    await NotificationSetting.create(user_id=ada.id, kind="reply", email=True)
+    await Notification.create(recipient_id=ada.id, kind="new_follower", actor_id=bob.id)
+
+    document = await export(gql)
+
+    off = {"inApp": True, "email": False}
+    assert (document["blocked"], document["watchedThreads"]) == (["bob"], [thread.title])
+    assert document["notificationSettings"] == {
+        "REPLY": {"inApp": True, "email": True},
+        "MENTION": off,
+        "CONVERSATION_MESSAGE": off,
+        "NEW_FOLLOWER": off,
+        "MODERATION": off,
+    }
+    (notification,) = document["notifications"]
+    assert (notification["kind"], notification["readAt"]) == ("NEW_FOLLOWER", None)

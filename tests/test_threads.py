@@ -713,12 +713,13 @@ FIELDS = "query($t: String!) { __type(name: $t) { fields { name } } }"
                 "editedAt",
                 "deleted",
                 "hidden",
+                "authorBlockedByViewer",
                 "author",
                 "thread",
                 "conversation",
             ],
         ),
-        ("Thread", ["id", "title", "forum", "author", "createdAt", "messages"]),
+        ("Thread", ["id", "title", "forum", "author", "createdAt", "viewerIsWatching", "messages"]),
     ],
 )
 async def test_no_field_of_a_thread_or_message_maps_the_address(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 import models
+from resolvers import notification_mail
 from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from services import passwords
@@ -27,7 +29,12 @@ from web.front import Front
 from web.graphiql import asset_routes
 from web.graphql import ForumGraphQL
 from web.middleware import BodyLimit, ClientAddress, HeadLimit, SecurityHeaders, WriteGuard
-from web.pages import out_page_route, page_routes, unsubscribe_route
+from web.pages import (
+    notification_unsubscribe_route,
+    out_page_route,
+    page_routes,
+    unsubscribe_route,
+)
 from web.persisted import PersistedQueries, read_manifest
 from web.probes import probe_routes
 from web.requestlog import RequestLog, hide_client_addresses
@@ -59,6 +66,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         await ensure_initial_policy()
         await broker.start()
         sender.start()
+        notices = asyncio.create_task(
+            notification_mail.mail_loop(settings), name="notification-mail"
+        )
         # Everything built so far (schema, models, settings) lives as long as the
         # process: keep it out of the cyclic collector's generations.
         gc.collect()
@@ -66,6 +76,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         try:
             yield
         finally:
+            notices.cancel()
+            # Bounded, as the mail sender's stop: shutdown must never hang on it.
+            await asyncio.wait({notices}, timeout=5)
             await sender.stop()
             await broker.stop()
             await models.close_db()
@@ -78,6 +91,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         *page_routes(),
         out_page_route(renderer),
         unsubscribe_route(settings, vault),
+        notification_unsubscribe_route(settings),
     ]
     middleware = [
         Middleware(RequestLog, with_addresses=settings.log_client_ips),

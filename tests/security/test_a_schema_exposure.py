@@ -305,6 +305,7 @@ async def test_A2_type_lookup_answers_in_development(gql: Client) -> None:
         "followers",
         "following",
         "whoCanMessage",
+        "whoCanMention",
         "listedInMembers",
     ]
 
