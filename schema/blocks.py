@@ -57,7 +57,7 @@ class BlockMutation:
     )
     async def block_member(
         self, info: Info[Context, None], input: BlockMemberInput
-    ) -> BlockMemberPayload:
+    ) -> BlockMemberPayload | None:
         return await attempt(
             BlockMemberPayload,
             blocks.block_member(info.context.call, ids.decode_pk(input.user_id, "User")),
@@ -70,7 +70,7 @@ class BlockMutation:
     )
     async def unblock_member(
         self, info: Info[Context, None], input: UnblockMemberInput
-    ) -> UnblockMemberPayload:
+    ) -> UnblockMemberPayload | None:
         return await attempt(
             UnblockMemberPayload,
             blocks.unblock_member(info.context.call, ids.decode_pk(input.user_id, "User")),

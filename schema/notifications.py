@@ -227,7 +227,7 @@ class NotificationMutation:
     )
     async def mark_notifications_read(
         self, info: Info[Context, None], input: MarkNotificationsReadInput
-    ) -> MarkNotificationsReadPayload:
+    ) -> MarkNotificationsReadPayload | None:
         keys = None
         if input.ids is not None:
             keys = [ids.decode_pk(global_id, "Notification") for global_id in input.ids]
@@ -243,7 +243,7 @@ class NotificationMutation:
     @strawberry.mutation(description="Choose how to hear of one kind of notification.")
     async def update_notification_setting(
         self, info: Info[Context, None], input: UpdateNotificationSettingInput
-    ) -> UpdateNotificationSettingPayload:
+    ) -> UpdateNotificationSettingPayload | None:
         kind = KindValue(input.kind.value)
         work = notifications.update_setting(info.context.call, kind, input.in_app, input.email)
         return await attempt(
@@ -257,7 +257,7 @@ class NotificationMutation:
     @strawberry.mutation(description="Watch a thread: its replies notify you (REPLY).")
     async def watch_thread(
         self, info: Info[Context, None], input: WatchThreadInput
-    ) -> WatchThreadPayload:
+    ) -> WatchThreadPayload | None:
         thread_id = ids.decode_pk(input.thread_id, "Thread")
         return await attempt(
             WatchThreadPayload,
@@ -268,7 +268,7 @@ class NotificationMutation:
     @strawberry.mutation(description="Stop watching a thread (also one you started or replied in).")
     async def unwatch_thread(
         self, info: Info[Context, None], input: WatchThreadInput
-    ) -> WatchThreadPayload:
+    ) -> WatchThreadPayload | None:
         thread_id = ids.decode_pk(input.thread_id, "Thread")
         return await attempt(
             WatchThreadPayload,

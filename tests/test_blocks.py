@@ -149,7 +149,7 @@ async def test_blocking_signed_out_is_unauthenticated(gql: Client) -> None:
 
     response = await gql(BLOCK, {"i": {"userId": global_id(bob)}})
 
-    assert response["data"] is None
+    assert response["data"] == {"blockMember": None}
     assert response["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
