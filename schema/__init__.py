@@ -26,7 +26,7 @@ from schema.conversations import (
 )
 from schema.cost import ExpensiveQueries, QueryCost
 from schema.errors import ErrorPolicy, log_errors, public_errors
-from schema.forums import ForumQuery
+from schema.forums import ForumMutation, ForumQuery
 from schema.limits import (
     AliasLimit,
     DepthLimit,
@@ -78,6 +78,7 @@ class Mutation(
     ConversationMutation,
     ReportMutation,
     ModerationMutation,
+    ForumMutation,
     PasswordMutation,
     NewsletterMutation,
     PolicyMutation,

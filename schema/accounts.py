@@ -12,7 +12,17 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
+from resolvers import (
+    access,
+    accounts,
+    audit,
+    messages,
+    policy,
+    privacy,
+    profiles,
+    rights,
+    sessions,
+)
 from resolvers.members import Member
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
@@ -28,6 +38,8 @@ from schema.profiles import Profile, follow_page
 
 if TYPE_CHECKING:
     from schema.audit import AuditEntryConnection
+    from schema.messages import MessageConnection
+    from schema.moderation import Warning
     from schema.policy import Consent
     from schema.rights import CorrectionRequest
     from schema.sessions import Session
@@ -37,6 +49,8 @@ LazySession = Annotated["Session", strawberry.lazy("schema.sessions")]
 LazyConsent = Annotated["Consent", strawberry.lazy("schema.policy")]
 LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
 LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.audit")]
+LazyWarning = Annotated["Warning", strawberry.lazy("schema.moderation")]
+LazyMessageConnection = Annotated["MessageConnection", strawberry.lazy("schema.messages")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -223,6 +237,42 @@ class User(Node):
 
         page = await audit.reads_of(self.row.id, first, after)
         return AuditEntryConnection.of_entries(page)
+
+    @strawberry.field(
+        description="Is the member suspended now? For the member and staff only (null for "
+        "others); suspendedUntil is null for a suspension until lifted."
+    )
+    def suspended(self, info: Info[Context, None]) -> bool | None:
+        return access.suspension_state(info.context.viewer, self.row)
+
+    @strawberry.field(
+        description="Formal warnings staff gave the member, oldest first; the member and "
+        "staff only (null for others)."
+    )
+    async def warnings(self, info: Info[Context, None]) -> list[LazyWarning] | None:
+        from schema.moderation import Warning
+
+        if not access.sees_warnings(info.context.viewer, self.row.id):
+            return None
+        rows = await info.context.loaders.warnings_of.load(self.row.id)
+        return [Warning(reason=row.reason, created_at=row.created_at) for row in rows]
+
+    @strawberry.field(
+        description="The member's messages in public threads, newest first: never deleted "
+        "ones, hidden ones for staff only."
+    )
+    async def messages(
+        self,
+        info: Info[Context, None],
+        first: PageSize = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> LazyMessageConnection:
+        from schema.messages import MessageConnection
+
+        staff = access.has_staff_powers(info.context.viewer)
+        key = messages.AuthorPageKey(self.row.id, first, after, with_hidden=staff)
+        page = await info.context.loaders.author_page.load(key)
+        return MessageConnection.of_messages(page)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:

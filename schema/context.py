@@ -17,9 +17,19 @@ from models.accounts import User
 from models.conversations import Conversation
 from models.forums import Forum
 from models.messages import Message, Thread
+from models.moderation import Warning
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from resolvers import accounts, conversations, forums, members, messages, privacy, profiles
+from resolvers import (
+    accounts,
+    conversations,
+    forums,
+    members,
+    messages,
+    moderation,
+    privacy,
+    profiles,
+)
 from resolvers.common import Call
 from resolvers.pagination import Page
 from resolvers.privacy import Owner
@@ -44,6 +54,9 @@ class Loaders:
     participants_of: DataLoader[int, list[int]]
     unread_in: DataLoader[int, int]
     message_page: DataLoader[messages.MessagePageKey, Page[Message]]
+    author_page: DataLoader[messages.AuthorPageKey, Page[Message]]
+    revisions: DataLoader[Message, list[messages.Revision]]
+    warnings_of: DataLoader[int, list[Warning]]
 
     @classmethod
     def for_viewer(cls, viewer: User | None) -> Loaders:
@@ -62,6 +75,11 @@ class Loaders:
             participants_of=DataLoader(load_fn=conversations.participants_of),
             unread_in=DataLoader(load_fn=conversations.unread_loader(viewer)),
             message_page=DataLoader(load_fn=messages.message_pages),
+            author_page=DataLoader(load_fn=messages.author_pages),
+            revisions=DataLoader(
+                load_fn=messages.revisions_by_message, cache_key_fn=lambda row: row.id
+            ),
+            warnings_of=DataLoader(load_fn=moderation.warnings_by_user),
         )
 
 

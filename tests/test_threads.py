@@ -714,11 +714,15 @@ FIELDS = "query($t: String!) { __type(name: $t) { fields { name } } }"
                 "deleted",
                 "hidden",
                 "author",
+                "revisions",
                 "thread",
                 "conversation",
             ],
         ),
-        ("Thread", ["id", "title", "forum", "author", "createdAt", "messages"]),
+        (
+            "Thread",
+            ["id", "title", "forum", "author", "createdAt", "locked", "pinned", "messages"],
+        ),
     ],
 )
 async def test_no_field_of_a_thread_or_message_maps_the_address(
