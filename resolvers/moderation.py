@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
@@ -167,7 +168,8 @@ async def _acting_admins() -> list[int]:
     two demotions at once cannot both pass. A suspended admin has no admin power, so is
     no admin for the last-admin rule."""
     now = datetime.now(UTC)
-    query = User.filter(role=Role.ADMIN, deleted_at__isnull=True).exclude(suspended_until__gt=now)
+    free = Q(suspended_until__isnull=True) | Q(suspended_until__lte=now)
+    query = User.filter(free, role=Role.ADMIN, deleted_at__isnull=True)
     return [row.id for row in await query.select_for_update().only("id")]
 
 
