@@ -186,16 +186,24 @@ def _reason(change: ForumChange) -> str | None:
     return action_reason(change.reason) if change.reason is not None else None
 
 
-async def create_forum(call: Call, change: ForumChange) -> Forum:
-    """A new forum (admins only); audited."""
-    admin = require_admin(call)
-    reason = _reason(change)
+async def new_forum(change: ForumChange) -> tuple[Forum, list[str]]:
+    """Write a new forum after checking every value (a Refused names the first bad one);
+    return it with the names of the values given. No access check: callers decide (the
+    API for admins, the command line for operators)."""
     if change.slug is None or change.title is None:
         raise Refused(SLUG_INVALID, "A forum needs a slug and a title.", "slug")
     values = _clean_forum(change)
     forum = Forum(position=0)
     await _save_forum(forum, values)
-    await audit(admin, "CREATE_FORUM", None, [f"forum:{forum.id}", *sorted(values)], reason)
+    return forum, sorted(values)
+
+
+async def create_forum(call: Call, change: ForumChange) -> Forum:
+    """A new forum (admins only); audited."""
+    admin = require_admin(call)
+    reason = _reason(change)
+    forum, given = await new_forum(change)
+    await audit(admin, "CREATE_FORUM", None, [f"forum:{forum.id}", *given], reason)
     return forum
 
 
