@@ -7,7 +7,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_search')]
+    dependencies = [('models', '0010_staff_tools')]
 
     initial = False
 

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "models.messages",
     "models.conversations",
     "models.reports",
+    "models.moderation",
     "models.rights",
     "models.activity",
     "models.blocks",

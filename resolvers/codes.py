@@ -78,6 +78,11 @@ class ForumCode(Code):
     TITLE_LENGTH = "TITLE_LENGTH", "The title is empty or too long."
     FORUM_NOT_FOUND = "FORUM_NOT_FOUND", "There is no such forum."
     THREAD_NOT_FOUND = "THREAD_NOT_FOUND", "There is no such thread."
+    SLUG_INVALID = "SLUG_INVALID", "The forum slug is missing or not lower-case a-z, 0-9, hyphens."
+    SLUG_TAKEN = "SLUG_TAKEN", "Another forum has that slug."
+    DESCRIPTION_TOO_LONG = "DESCRIPTION_TOO_LONG", "The forum description is too long."
+    POSITION_INVALID = "POSITION_INVALID", "The forum position is out of range."
+    NOTHING_TO_CHANGE = "NOTHING_TO_CHANGE", "The change names nothing to change."
 
 
 class MessageCode(Code):
@@ -89,6 +94,7 @@ class MessageCode(Code):
     MESSAGE_NOT_FOUND = "MESSAGE_NOT_FOUND", "There is no such message you can act on."
     MESSAGE_GONE = "MESSAGE_GONE", "The message was deleted or hidden."
     EDIT_WINDOW_CLOSED = "EDIT_WINDOW_CLOSED", "The time to edit the message has passed."
+    THREAD_LOCKED = "THREAD_LOCKED", "The thread is locked: only staff write in it."
 
 
 class ConversationCode(Code):
@@ -105,6 +111,8 @@ class ModerationCode(Code):
     REASON_LENGTH = "REASON_LENGTH", "The reason is too short or too long."
     REPORT_NOT_FOUND = "REPORT_NOT_FOUND", "There is no such open report."
     UNTIL_IN_PAST = "UNTIL_IN_PAST", "A suspension must end in the future."
+    REASON_INVALID = "REASON_INVALID", "A staff action's reason is empty or too long."
+    LAST_ADMIN = "LAST_ADMIN", "The change would leave no admin who can act."
 
 
 class RightsCode(Code):

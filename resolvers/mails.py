@@ -95,3 +95,15 @@ async def send_email_changed(settings: Settings, to: str) -> None:
         f"If it was not you, reset your password at {settings.public_url} at once and "
         "tell the site's moderators; your account may be in someone else's hands.\n",
     )
+
+
+async def send_warning(settings: Settings, to: str, username: str, reason: str) -> None:
+    """Tell a member that the moderators have warned them, and why."""
+    await enqueue(
+        to,
+        "A warning from the moderators",
+        f"Hello {username},\n\nThe moderators of the forum have given you a formal "
+        f"warning:\n\n{reason}\n\nPlease keep to the forum's rules; further breaches "
+        f"may lead to a suspension. Your warnings are listed on your account at "
+        f"{settings.public_url}.\n",
+    )

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.conversations import Participant
-from models.messages import Message, MessageEdit
+from models.messages import Message, MessageEdit, Thread
 from models.sql import columns, fetch, placeholders
 from resolvers import mentions
 from resolvers.access import has_staff_powers, require_member, require_writer
@@ -22,6 +22,12 @@ from resolvers.pagination import Page, decode_cursor, make_page, page_size
 
 BODY_MAX = 10_000
 EDIT_WINDOW = timedelta(minutes=30)
+
+
+def refuse_if_locked(writer: User, thread: Thread) -> None:
+    """A Refused THREAD_LOCKED when a member (not staff) would write in a locked thread."""
+    if thread.locked and not has_staff_powers(writer):
+        raise Refused(MessageCode.THREAD_LOCKED, "This thread is locked: it takes no new messages.")
 
 
 def clean_body(body: str) -> str:
@@ -233,6 +239,8 @@ async def editable(call: Call, message_id: int) -> tuple[User, Message]:
         raise Refused(
             MessageCode.EDIT_WINDOW_CLOSED, f"Messages can be edited for {minutes} minutes."
         )
+    if message.thread_id is not None:  # type: ignore[attr-defined]
+        refuse_if_locked(viewer, await Thread.get(id=message.thread_id))  # type: ignore[attr-defined]
     return viewer, message
 
 
@@ -283,3 +291,113 @@ async def post(
 async def load_fresh(message_id: int) -> Message | None:
     """A message read straight from the database (for live updates)."""
     return await Message.get_or_none(id=message_id)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An earlier text of a message and when it was written."""
+
+    body: str
+    created_at: datetime
+
+
+async def revisions_by_message(messages: Sequence[Message]) -> list[list[Revision]]:
+    """Batch: each message's earlier texts, oldest first (one query). The first text was
+    written with the message; each later one at the edit that replaced the one before."""
+    edits: dict[int, list[MessageEdit]] = {m.id: [] for m in messages}
+    ids = list(edits)
+    for edit in await MessageEdit.filter(message_id__in=ids).order_by("id"):
+        edits[edit.message_id].append(edit)  # type: ignore[attr-defined]
+    found = []
+    for message in messages:
+        written = [message.created_at, *(edit.edited_at for edit in edits[message.id])]
+        found.append(
+            [
+                Revision(e.previous_body, at)
+                for e, at in zip(edits[message.id], written, strict=False)
+            ]
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class AuthorPageKey:
+    """One requested page of a member's public messages, newest first."""
+
+    author_id: int
+    first: int | None = None
+    after: str | None = None
+    with_hidden: bool = False  # staff see hidden messages too
+
+    def __post_init__(self) -> None:
+        # Refuse bad arguments for this field alone, not inside the shared batch.
+        page_size(self.first)
+        decode_cursor("Message", self.after)
+
+    @property
+    def shape(self) -> tuple[int, int | None, bool]:
+        """What pages with the same shape share: one statement serves them all."""
+        return page_size(self.first), decode_cursor("Message", self.after), self.with_hidden
+
+
+async def author_pages(keys: Sequence[AuthorPageKey]) -> list[Page[Message]]:
+    """Batch: members' public messages (in threads, never deleted; hidden ones only for
+    staff), newest first: one window query per page shape, whatever the number of members."""
+    groups: dict[tuple[int, int | None, bool], set[int]] = {}
+    for key in keys:
+        groups.setdefault(key.shape, set()).add(key.author_id)
+    pages: dict[tuple[tuple[int, int | None, bool], int], Page[Message]] = {}
+    for shape, authors in groups.items():
+        size, position, with_hidden = shape
+        found = await _by_authors(sorted(authors), size, position, with_hidden)
+        for author in authors:
+            rows = found.get(author, [])
+            pages[(shape, author)] = make_page(
+                rows, [r.id for r in rows], size, after=position is not None
+            )
+    return [pages[(key.shape, key.author_id)] for key in keys]
+
+
+AuthorCountKey = tuple[int, bool]  # (author id, with hidden ones: staff)
+
+
+async def author_message_counts(keys: Sequence[AuthorCountKey]) -> list[int]:
+    """Batch for the author_count loader: how many public messages each member's list
+    holds (in threads, never deleted; hidden ones only when the key says so): one
+    statement per kind of reader."""
+    counts: dict[AuthorCountKey, int] = {}
+    for with_hidden in (False, True):
+        authors = [author for author, hidden in keys if hidden is with_hidden]
+        if authors:
+            query = Message.filter(
+                author_id__in=authors, thread_id__isnull=False, deleted_at__isnull=True
+            )
+            if not with_hidden:
+                query = query.filter(hidden_at__isnull=True)
+            rows = (
+                await query.group_by("author_id")
+                .annotate(count=Count("id"))
+                .values_list("author_id", "count")
+            )
+            counts.update(((author, with_hidden), count) for author, count in rows)
+    return [counts.get(key, 0) for key in keys]
+
+
+async def _by_authors(
+    authors: list[int], size: int, position: int | None, with_hidden: bool
+) -> dict[int, list[Message]]:
+    marks = ", ".join(placeholders(2, len(authors)))  # placeholders only, never values
+    selected = ", ".join(f'"{name}"' for name in columns(Message))
+    hidden = "" if with_hidden else "AND hidden_at IS NULL "
+    sql = (
+        f"SELECT {selected} FROM (SELECT {selected}, ROW_NUMBER() OVER "  # noqa: S608
+        "(PARTITION BY author_id ORDER BY id DESC) AS rn FROM messages "
+        f"WHERE author_id IN ({marks}) AND thread_id IS NOT NULL AND deleted_at IS NULL "
+        f"{hidden}AND id < {{1}}) AS numbered WHERE rn <= {{0}} ORDER BY id DESC"
+    )
+    bound = position if position is not None else 2**62
+    found: dict[int, list[Message]] = {}
+    for row in await fetch(sql, [size + 1, bound, *authors]):
+        message = Message._init_from_db(**row)
+        found.setdefault(message.author_id, []).append(message)  # type: ignore[attr-defined]
+    return found

@@ -34,7 +34,11 @@ async def report_message(call: Call, message_id: int, reason: str) -> Report:
         raise Refused(MessageCode.MESSAGE_NOT_FOUND, "There is no such message.", "messageId")
     await call.limits.hit("report-member", str(viewer.id))
     return await Report.create(
-        message=message_row, reporter=viewer, reason=reason, **call.ip_columns
+        message=message_row,
+        reporter=viewer,
+        reason=reason,
+        snapshot=message_row.body,  # what was reported, whatever happens to the message
+        **call.ip_columns,
     )
 
 
@@ -166,3 +170,32 @@ async def _tell_of_resolution(call: Call, report: Report, hide: bool, newly_hidd
     if newly_hidden:
         author_text = "A moderator hid your message after a report."
         await notifications.moderated(call, report.message.author_id, author_text, report.message)  # type: ignore[attr-defined]
+
+
+async def snapshot_shown(call: Call, report: Report) -> str:
+    """The reported text as it was when reported: for staff (audited for a private
+    message, like every staff read of one); empty for anyone else."""
+    if not has_staff_powers(call.viewer):
+        return ""
+    await audit_private_reads(call, report, [await report.message])
+    return report.snapshot
+
+
+async def may_read_revisions(call: Call, message: Message) -> bool:
+    """May the viewer read a message's earlier texts? Its author always; staff for a
+    public message, and for a private one only once it was reported (the read is then
+    audited for its author). Nobody else."""
+    viewer = call.viewer
+    if viewer is None:
+        return False
+    if message.author_id == viewer.id:  # type: ignore[attr-defined]
+        return True
+    if not has_staff_powers(viewer):
+        return False
+    if message.conversation_id is None:  # type: ignore[attr-defined]
+        return True
+    report = await Report.filter(message_id=message.id).order_by("id").first()
+    if report is None:
+        return False
+    await audit_private_reads(call, report, [message])
+    return True

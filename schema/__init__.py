@@ -27,7 +27,7 @@ from schema.conversations import (
 )
 from schema.cost import ExpensiveQueries, QueryCost
 from schema.errors import ErrorPolicy, log_errors, public_errors
-from schema.forums import ForumQuery
+from schema.forums import ForumMutation, ForumQuery
 from schema.limits import (
     AliasLimit,
     DepthLimit,
@@ -86,6 +86,7 @@ class Mutation(
     ConversationMutation,
     ReportMutation,
     ModerationMutation,
+    ForumMutation,
     PasswordMutation,
     NewsletterMutation,
     PolicyMutation,

@@ -17,6 +17,7 @@ from resolvers import (
     accounts,
     audit,
     blocks,
+    messages,
     notifications,
     policy,
     privacy,
@@ -39,6 +40,8 @@ from schema.profiles import Profile, follow_page
 
 if TYPE_CHECKING:
     from schema.audit import AuditEntryConnection
+    from schema.messages import MessageConnection
+    from schema.moderation import Warning
     from schema.notifications import NotificationSetting
     from schema.policy import Consent
     from schema.rights import CorrectionRequest
@@ -50,6 +53,8 @@ LazyConsent = Annotated["Consent", strawberry.lazy("schema.policy")]
 LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
 LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.audit")]
 LazySetting = Annotated["NotificationSetting", strawberry.lazy("schema.notifications")]
+LazyWarning = Annotated["Warning", strawberry.lazy("schema.moderation")]
+LazyMessageConnection = Annotated["MessageConnection", strawberry.lazy("schema.messages")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -320,6 +325,46 @@ class User(Node):
         if member is None:  # an account never confirmed: the row as it is
             return User.from_row(self.row, view)
         return User.of_member(member, view)
+
+    @strawberry.field(
+        description="Is the member suspended now? For the member and staff only (null for "
+        "others); suspendedUntil is null for a suspension until lifted."
+    )
+    def suspended(self, info: Info[Context, None]) -> bool | None:
+        return access.suspension_state(self._view(info).viewer, self.row)
+
+    @strawberry.field(
+        description="Formal warnings staff gave the member, oldest first; the member and "
+        "staff only (null for others)."
+    )
+    async def warnings(self, info: Info[Context, None]) -> list[LazyWarning] | None:
+        from schema.moderation import Warning
+
+        if not access.sees_warnings(self._view(info).viewer, self.row.id):
+            return None
+        rows = await self._view(info).loaders.warnings_of.load(self.row.id)
+        return [Warning(reason=row.reason, created_at=row.created_at) for row in rows]
+
+    @strawberry.field(
+        description="The member's messages in public threads, newest first: never deleted "
+        "ones, hidden ones for staff only."
+    )
+    async def messages(
+        self,
+        info: Info[Context, None],
+        first: PageSize = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> LazyMessageConnection:
+        from schema.messages import MessageConnection
+
+        view = self._view(info)
+        staff = access.has_staff_powers(view.viewer)
+        key = messages.AuthorPageKey(self.row.id, first, after, with_hidden=staff)
+        page = await view.loaders.author_page.load(key)
+        count_key = (self.row.id, staff)
+        return MessageConnection.of_messages(
+            page, lambda: view.loaders.author_count.load(count_key)
+        )
 
     @classmethod
     def from_row(cls, row: models.User, view: View | None = None) -> User:

@@ -18,6 +18,7 @@ from models.audit import AuditEntry
 from models.conversations import Conversation
 from models.forums import Forum
 from models.messages import Message, Thread
+from models.moderation import Warning
 from models.privacy import PrivacySettings
 from models.profiles import Profile
 from models.reports import Report
@@ -29,6 +30,7 @@ from resolvers import (
     forums,
     members,
     messages,
+    moderation,
     notifications,
     privacy,
     profiles,
@@ -69,6 +71,10 @@ class Loaders:
     follow_count: DataLoader[profiles.FollowCountKey, int]
     message_by_id: DataLoader[int, Message | None]
     viewer_watches: DataLoader[int, bool]
+    author_page: DataLoader[messages.AuthorPageKey, Page[Message]]
+    author_count: DataLoader[messages.AuthorCountKey, int]
+    revisions: DataLoader[Message, list[messages.Revision]]
+    warnings_of: DataLoader[int, list[Warning]]
 
     @classmethod
     def for_viewer(cls, viewer: User | None, followed_by: int | None = None) -> Loaders:
@@ -98,6 +104,12 @@ class Loaders:
             follow_count=DataLoader(load_fn=profiles.follow_counts_loader(viewer, followed_by)),
             message_by_id=DataLoader(load_fn=messages.messages_by_id),
             viewer_watches=DataLoader(load_fn=notifications.watches_loader(viewer)),
+            author_page=DataLoader(load_fn=messages.author_pages),
+            author_count=DataLoader(load_fn=messages.author_message_counts),
+            revisions=DataLoader(
+                load_fn=messages.revisions_by_message, cache_key_fn=lambda row: row.id
+            ),
+            warnings_of=DataLoader(load_fn=moderation.warnings_by_user),
         )
 
 

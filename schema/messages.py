@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import messages as models
-from resolvers import forums, messages, privacy, sessions
+from resolvers import forums, messages, privacy, reports, sessions
 from resolvers.common import Forbidden
 from resolvers.pagination import Page
 from schema import ids
@@ -21,6 +21,7 @@ from schema.errors import UserError
 from schema.node import Node, register
 from schema.pagination import After, Before, Count, CountedConnection, Edge, First, Last
 from schema.payloads import Payload, attempt
+from schema.permissions import IsStaff
 
 if TYPE_CHECKING:
     from schema.conversations import Conversation
@@ -44,6 +45,14 @@ async def _body(root: Any, info: Info[Context, None]) -> str:
 
 async def _body_html(root: Any, info: Info[Context, None]) -> str:
     return await root.shown(info, root.html)
+
+
+@strawberry.type(description="An earlier text of an edited message.")
+class MessageRevision:
+    body: str = strawberry.field(description="The text as it was (Markdown source).")
+    created_at: datetime = strawberry.field(
+        description="When this text was written: the message's creation or the edit before."
+    )
 
 
 @strawberry.type(description="A post in a public thread or a private conversation.")
@@ -107,6 +116,17 @@ class Message(Node):
     @strawberry.field(description="The writer; null when their account was deleted.")
     async def author(self, info: Info[Context, None]) -> User | None:
         return await load_user(info, self.row.author_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Every earlier text of an edited message, oldest first (empty if never "
+        "edited). Its author and staff only, null for anyone else; staff see a private "
+        "message's only once it was reported, and that read is told to its author."
+    )
+    async def revisions(self, info: Info[Context, None]) -> list[MessageRevision] | None:
+        if not await reports.may_read_revisions(info.context.call, self.row):
+            return None
+        found = await info.context.loaders.revisions.load(self.row)
+        return [MessageRevision(body=r.body, created_at=r.created_at) for r in found]
 
     @strawberry.field(description="The thread it is in; null for a private message.")
     async def thread(self, info: Info[Context, None]) -> Thread | None:
@@ -203,6 +223,14 @@ class Thread(Node):
             return False  # no query for a question with a known answer
         return await info.context.loaders.viewer_watches.load(self.row.id)
 
+    @strawberry.field(description="Locked: members can no longer write in it (staff can).")
+    def locked(self) -> bool:
+        return self.row.locked
+
+    @strawberry.field(description="Pinned: listed before the other threads of its forum.")
+    def pinned(self) -> bool:
+        return self.row.pinned
+
     messages_of = "thread_id"  # the column holding a message's thread (read by message_page)
     messages = strawberry.field(
         resolver=message_page,
@@ -216,7 +244,9 @@ class ThreadEdge(Edge[Thread]):
     pass
 
 
-@strawberry.type(description="A page of threads, most recently active first.")
+@strawberry.type(
+    description="A page of threads: pinned ones first, each part most recently active first."
+)
 class ThreadConnection(CountedConnection[ThreadEdge]):
     pass
 
@@ -269,6 +299,29 @@ class DeleteMessageInput:
     message_id: strawberry.ID = strawberry.field(description="The message's global ID.")
 
 
+@strawberry.input(description="What to change about a thread; fields left out stay as they are.")
+class ModerateThreadInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread's global ID.")
+    reason: str = strawberry.field(description="Why, 3 to 500 characters (audited).")
+    locked: bool | None = strawberry.field(
+        default=None, description="Lock (members can no longer write) or unlock it."
+    )
+    pinned: bool | None = strawberry.field(
+        default=None, description="Pin it to the top of its forum, or unpin it."
+    )
+    title: str | None = strawberry.field(default=None, description="A new title, 3-150 characters.")
+    forum_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Move it to this forum (its ID, pages and subscribers stay the same).",
+    )
+
+
+@strawberry.type(description="Result of moderateThread.")
+class ModerateThreadPayload(Payload):
+    thread: Thread | None = strawberry.field(description="The thread; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
 @strawberry.type
 class MessageQuery:
     @strawberry.field(description="A thread by its global ID; null if there is none.")
@@ -316,6 +369,23 @@ class MessageMutation:
             EditMessagePayload,
             work,
             lambda row: EditMessagePayload(message=Message.of(row), user_errors=[]),
+        )
+
+    @strawberry.mutation(
+        description="Staff: lock, pin, rename or move a thread, any subset at once "
+        "(audited). Null with an error when not allowed.",
+        permission_classes=[IsStaff],
+    )
+    async def moderate_thread(
+        self, info: Info[Context, None], input: ModerateThreadInput
+    ) -> ModerateThreadPayload | None:
+        thread_id = ids.decode_pk(input.thread_id, "Thread")
+        forum_id = ids.decode_pk(input.forum_id, "Forum") if input.forum_id is not None else None
+        change = forums.ThreadChange(input.locked, input.pinned, input.title, forum_id)
+        return await attempt(
+            ModerateThreadPayload,
+            forums.moderate_thread(info.context.call, thread_id, input.reason, change),
+            lambda row: ModerateThreadPayload(thread=Thread(row=row), user_errors=[]),
         )
 
     @strawberry.mutation(

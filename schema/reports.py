@@ -73,6 +73,26 @@ class Report(Node):
         return self.row.created_at
 
     @strawberry.field(
+        description="The reported text as it was when reported, kept after the message is "
+        "edited, hidden or deleted. Staff only (empty for anyone else); staff reading a "
+        "private one is written to its author's privacyReads."
+    )
+    async def snapshot(self, info: Info[Context, None]) -> str:
+        return await reports.snapshot_shown(info.context.call, self.row)
+
+    @strawberry.field(description="When it was resolved or dismissed; null while open.")
+    def resolved_at(self) -> datetime | None:
+        return self.row.resolved_at
+
+    @strawberry.field(description="Who resolved or dismissed it; null while open.")
+    async def resolved_by(self, info: Info[Context, None]) -> User | None:
+        return await load_account(info, self.row.resolved_by_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The note left when it was resolved; null if none.")
+    def note(self) -> str | None:
+        return self.row.note
+
+    @strawberry.field(
         description="The message with up to two before and two after it. Staff reading "
         "private ones is written to each author's privacyReads."
     )

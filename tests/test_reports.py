@@ -248,10 +248,8 @@ async def test_a_moderator_hides_a_public_message(
 async def test_hiding_needs_a_reason(gql: Client, thread: tuple[str, list[str]]) -> None:
     response = await gql(HIDE, {"i": {"messageId": thread[1][1], "reason": " "}}, as_member="grace")
 
-    error = coded_error(
-        HIDE, "hideMessage", "Give a reason of 3 to 500 characters.", "BAD_USER_INPUT"
-    )
-    assert response == {"data": {"hideMessage": None}, "errors": [error]}
+    problems = refused("REASON_INVALID", "Give a reason of 3 to 500 characters.", "reason")
+    assert response == {"data": {"hideMessage": {"message": None, "userErrors": problems}}}
 
 
 SUSPEND = """mutation($i: SuspendMemberInput!) {

@@ -715,11 +715,25 @@ FIELDS = "query($t: String!) { __type(name: $t) { fields { name } } }"
                 "hidden",
                 "authorBlockedByViewer",
                 "author",
+                "revisions",
                 "thread",
                 "conversation",
             ],
         ),
-        ("Thread", ["id", "title", "forum", "author", "createdAt", "viewerIsWatching", "messages"]),
+        (
+            "Thread",
+            [
+                "id",
+                "title",
+                "forum",
+                "author",
+                "createdAt",
+                "viewerIsWatching",
+                "locked",
+                "pinned",
+                "messages",
+            ],
+        ),
     ],
 )
 async def test_no_field_of_a_thread_or_message_maps_the_address(

@@ -961,8 +961,8 @@ HIDE = """mutation($id: ID!) { hideMessage(input: {messageId: $id, reason: "spam
 
 
 async def demote(user: User) -> None:
-    """Make a member of a staff member, as an admin's database edit would: the API has
-    no role mutation, and nothing about the session changes."""
+    """Make a member of a staff member, as a database edit would (setRole does the same
+    write): nothing about the session changes."""
     await User.filter(id=user.id).update(role=Role.MEMBER)
 
 
