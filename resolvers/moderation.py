@@ -157,9 +157,11 @@ async def warn(call: Call, user_id: int, reason: str) -> Warning:
 
 
 async def warned(call: Call, member: User, warning: Warning) -> None:
-    """Tell a member about a warning: by mail through the outbox now; in-app
-    notifications extend this one function."""
+    """Tell a member about a warning: by mail through the outbox, and in-app as a
+    MODERATION notification (naming no staff member, like every MODERATION one)."""
     await send_warning(call.settings, member.email, member.username, warning.reason)
+    text = f"A moderator warned you: {warning.reason}"
+    await notifications.moderated(call, member.id, text, None)
 
 
 async def warnings_by_user(ids: Sequence[int]) -> list[list[Warning]]:

@@ -464,6 +464,7 @@ SUSPEND = (
 )
 REPORT = """mutation($i: ReportMessageInput!) { reportMessage(input: $i) {
   report { id } userErrors { code } } }"""
+WARN = """mutation($i: WarnMemberInput!) { warnMember(input: $i) { userErrors { code } } }"""
 RESOLVE = (
     """mutation($i: ResolveReportInput!) { resolveReport(input: $i) { userErrors { code } } }"""
 )
@@ -513,6 +514,19 @@ async def test_a_suspension_tells_the_member_until_when_and_why(gql: Client) -> 
     await gql(SUSPEND, variables, as_member="mod")
 
     text = "Your account is suspended until 2099-01-02 03:04 UTC: Abuse of others"
+    assert await gql(MODERATION, as_member="ada") == moderation((text, None))
+
+
+async def test_a_warning_tells_the_member_why_without_naming_the_moderator(
+    gql: Client,
+) -> None:
+    ada = await member(gql, "ada")
+    await member(gql, "mod", Role.MODERATOR)
+
+    variables = {"i": {"userId": global_id(ada), "reason": "Personal attacks"}}
+    await gql(WARN, variables, as_member="mod")
+
+    text = "A moderator warned you: Personal attacks"
     assert await gql(MODERATION, as_member="ada") == moderation((text, None))
 
 
