@@ -7,15 +7,25 @@ from typing import Any
 import pytest
 
 from models.accounts import User
+from models.base import Role
 from models.blocks import Block
 from models.notifications import Notification
 from models.profiles import Follow
 from tests.support.documents import PUBLIC
-from tests.support.forum import new_forum, open_thread, refused, reply, send, start_conversation
+from tests.support.forum import (
+    gid,
+    new_forum,
+    open_thread,
+    refused,
+    reply,
+    send,
+    start_conversation,
+)
 from tests.support.harness import Client
 from tests.support.members import follow, member, set_audiences, set_profile
 from tests.support.privacy import global_id
 from tests.support.sqlcount import count_statements
+from tests.support.staff import MODERATE_THREAD
 
 BLOCK = """mutation($i: BlockMemberInput!) {
   blockMember(input: $i) { user { username viewerHasBlocked } userErrors { field message code } }
@@ -29,6 +39,8 @@ BLOCKED = """query($u: String!) { user(username: $u) {
 THREAD = """query($t: ID!) { thread(id: $t) { messages(first: 50) { edges { node {
   body bodyHtml authorBlockedByViewer author { username }
 } } } } }"""
+AUTHORED = """query($u: String!) { user(username: $u) { messages(first: 10) {
+  totalCount edges { node { body bodyHtml authorBlockedByViewer } } } } }"""
 CONVERSATION = """query($c: ID!) { conversation(id: $c) { unreadCount messages(first: 10) {
   edges { node { body authorBlockedByViewer author { username } } } } } }"""
 START = """mutation($i: StartConversationInput!) {
@@ -75,6 +87,16 @@ def thread_page(*messages: tuple[str, str, bool]) -> dict[str, Any]:
         for author, body, hidden in messages
     ]
     return {"data": {"thread": {"messages": {"edges": edges}}}}
+
+
+def authored(body: str, blocked: bool) -> dict[str, Any]:
+    """AUTHORED's answer for a member with one public message reading `body`."""
+    node = {
+        "body": body,
+        "bodyHtml": f"<p>{body}</p>\n" if body else "",
+        "authorBlockedByViewer": blocked,
+    }
+    return {"data": {"user": {"messages": {"totalCount": 1, "edges": [{"node": node}]}}}}
 
 
 async def block(blocker: User, target: User) -> None:
@@ -197,6 +219,50 @@ async def test_the_blocker_reads_the_blocked_members_thread_messages_empty(gql: 
             ("carol", "Welcome", False), ("bob", "Bob here", False), ("ada", "Ada here", False)
         ),
     }
+
+
+async def test_a_moved_and_pinned_thread_keeps_the_blocked_members_messages_empty(
+    gql: Client,
+) -> None:
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
+    await member(gql, "carol")
+    await member(gql, "mod", Role.MODERATOR)
+    thread_id, _ = await open_thread(gql, "carol", await new_forum(), body="Welcome")
+    await reply(gql, "bob", thread_id, "Bob here")
+    await block(ada, bob)
+    elsewhere = await new_forum("elsewhere", "Elsewhere")
+    change = {"threadId": thread_id, "pinned": True, "forumId": gid("Forum", elsewhere.id)}
+    moved = await gql(
+        MODERATE_THREAD, {"i": {**change, "reason": "Belongs there"}}, as_member="mod"
+    )
+    thread = {
+        "title": "Hello there",
+        "locked": False,
+        "pinned": True,
+        "forum": {"slug": "elsewhere"},
+    }
+    assert moved == {"data": {"moderateThread": {"thread": thread, "userErrors": []}}}
+
+    answers = {name: await gql(THREAD, {"t": thread_id}, as_member=name) for name in ("ada", "bob")}
+
+    assert answers == {
+        "ada": thread_page(("carol", "Welcome", False), ("bob", "Bob here", True)),
+        "bob": thread_page(("carol", "Welcome", False), ("bob", "Bob here", False)),
+    }
+
+
+async def test_the_blocker_reads_the_blocked_members_message_list_empty(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
+    await member(gql, "carol")
+    thread_id, _ = await open_thread(gql, "carol", await new_forum(), body="Welcome")
+    await reply(gql, "bob", thread_id, "Bob here")
+    await block(ada, bob)
+
+    answers = {name: await gql(AUTHORED, {"u": "bob"}, as_member=name) for name in ("ada", "carol")}
+
+    assert answers == {"ada": authored("", True), "carol": authored("Bob here", False)}
 
 
 async def test_the_blocker_cannot_start_a_conversation_with_the_blocked_member(
