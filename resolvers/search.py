@@ -25,11 +25,10 @@ from dataclasses import dataclass
 
 from tortoise import connections
 
-from models.accounts import User
 from models.forums import Forum
 from models.messages import Message, Thread
 from models.sql import fetch
-from resolvers import privacy, search_sql
+from resolvers import search_sql
 from resolvers.common import BadInput, Call
 from resolvers.pagination import page_size
 from services.ratelimits import RULES
@@ -153,17 +152,17 @@ class Hits:
     has_previous: bool
 
 
-async def authors_left_out(viewer: User | None) -> frozenset[int]:
-    """Members whose messages this reader never gets from search: the members the
-    viewer blocked (none for a signed-out reader)."""
-    return await privacy.blocked_author_ids(viewer)
-
-
 async def search(
-    call: Call, text: str, first: int | None, after: str | None, forum_id: int | None
+    call: Call,
+    text: str,
+    first: int | None,
+    after: str | None,
+    forum_id: int | None,
+    left_out: frozenset[int],
 ) -> Hits:
     """A page of hits for the reader's search text (see `parse`), in `forum_id` only when
-    given; empty when nothing searchable is left of the text. Counts against the
+    given, leaving out the messages of the `left_out` authors (the members the reader
+    blocked); empty when nothing searchable is left of the text. Counts against the
     client's search budget (RATE_LIMITED when spent)."""
     size = page_size(first)
     terms = parse(text)
@@ -171,7 +170,6 @@ async def search(
     if not terms.required:
         return Hits([], [], has_next=False, has_previous=position is not None)
     await call.limits.hit(RATE_RULE, call.client_key)
-    left_out = await authors_left_out(call.viewer)
     return await find(terms, size, position, forum_id, left_out)
 
 

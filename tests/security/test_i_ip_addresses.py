@@ -542,7 +542,7 @@ async def test_I4_the_data_export_holds_no_address(gql: Client, mailbox: Mailbox
         [
             "exportedAt", "account", "profile", "privacySettings", "consents", "sessions",
             "following", "followers", "threads", "messages", "correctionRequests",
-            "privacyReads",
+            "blocked", "watchedThreads", "notificationSettings", "notifications", "privacyReads",
         ]
     )  # fmt: skip
     assert [sorted(session) for session in export["sessions"]] == [
