@@ -158,19 +158,19 @@ async def search(
     first: int | None,
     after: str | None,
     forum_id: int | None,
-    left_out: frozenset[int],
 ) -> Hits:
     """A page of hits for the reader's search text (see `parse`), in `forum_id` only when
-    given, leaving out the messages of the `left_out` authors (the members the reader
-    blocked); empty when nothing searchable is left of the text. Counts against the
-    client's search budget (RATE_LIMITED when spent)."""
+    given, leaving out the messages of the members the reader blocked; empty when nothing
+    searchable is left of the text. Counts against the client's search budget
+    (RATE_LIMITED when spent)."""
     size = page_size(first)
     terms = parse(text)
     position = decode_cursor(terms, forum_id, after)
     if not terms.required:
         return Hits([], [], has_next=False, has_previous=position is not None)
     await call.limits.hit(RATE_RULE, call.client_key)
-    return await find(terms, size, position, forum_id, left_out)
+    reader_id = call.viewer.id if call.viewer is not None else None
+    return await find(terms, size, position, forum_id, reader_id)
 
 
 async def find(
@@ -178,12 +178,12 @@ async def find(
     size: int,
     position: Position | None,
     forum_id: int | None,
-    left_out: frozenset[int],
+    reader_id: int | None,
 ) -> Hits:
     """The `size` hits after `position`, in one SQL statement, leaving out the messages
-    of the `left_out` authors."""
+    of the members the reader (`reader_id`) blocked."""
     after = None if position is None else (position.snapshot, position.grade, position.key)
-    query = search_sql.Query(terms.required, terms.excluded, size + 1, forum_id, left_out, after)
+    query = search_sql.Query(terms.required, terms.excluded, size + 1, forum_id, reader_id, after)
     sql, values = search_sql.statement(query, connections.get("default").capabilities.dialect)
     rows = await fetch(sql, values)
     # Later pages keep the first page's newest message: nothing newer joins this search.

@@ -67,9 +67,7 @@ class SearchQuery:
         ] = None,
     ) -> SearchHitConnection:
         forum = ids.decode_pk(forum_id, "Forum") if forum_id is not None else None
-        # The request's own lookup of the reader's blocks, shared with the message bodies.
-        left_out = await info.context.viewer_blocked()
-        found = await search.search(info.context.call, query, first, after, forum, left_out)
+        found = await search.search(info.context.call, query, first, after, forum)
         loaders = info.context.loaders
         edges = []
         for hit, cursor in zip(found.hits, found.cursors, strict=True):
