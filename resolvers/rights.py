@@ -13,6 +13,7 @@ from models.accounts import User
 from models.audit import AuditEntry
 from models.blocks import Block
 from models.messages import Message, Thread
+from models.moderation import Warning
 from models.notifications import Notification, ThreadWatch
 from models.policy import Consent
 from models.privacy import PrivacySettings
@@ -182,6 +183,10 @@ async def export_data(call: Call) -> dict[str, Any]:
         ],
         "messages": [_message(m) for m in await Message.filter(author_id=viewer.id).order_by("id")],
         "correctionRequests": [_correction(c) for c in await my_corrections(viewer)],
+        "warnings": [
+            {"reason": w.reason, "createdAt": _iso(w.created_at)}
+            for w in await Warning.filter(user_id=viewer.id).order_by("id")
+        ],
         "blocked": await _names(Block.filter(blocker_id=viewer.id), "blocked__username"),
         "watchedThreads": await _names(ThreadWatch.filter(user_id=viewer.id), "thread__title"),
         "notificationSettings": {

@@ -15,6 +15,7 @@ from models.base import Role
 from models.blocks import Block
 from models.forums import Forum
 from models.messages import Message, Thread
+from models.moderation import Warning
 from models.notifications import Notification, NotificationSetting
 from models.policy import Consent
 from models.rights import CorrectionRequest
@@ -316,6 +317,7 @@ async def test_the_export_has_exactly_these_sections(gql: Client, ada: User) -> 
         "profile",
         "sessions",
         "threads",
+        "warnings",
         "watchedThreads",
     ]
 
@@ -408,3 +410,16 @@ async def test_the_export_holds_blocks_watches_and_notifications(gql: Client, ad
     }
     (notification,) = document["notifications"]
     assert (notification["kind"], notification["readAt"]) == ("NEW_FOLLOWER", None)
+
+
+async def test_the_export_holds_the_warnings_without_the_staff_member(
+    gql: Client, ada: User
+) -> None:
+    grace = await member(gql, "grace")
+    await Warning.create(user_id=ada.id, issued_by_id=grace.id, reason="Be kind to newcomers.")
+
+    document = await export(gql)
+
+    (warning,) = document["warnings"]
+    assert sorted(warning) == ["createdAt", "reason"]
+    assert warning["reason"] == "Be kind to newcomers."
