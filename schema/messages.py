@@ -160,7 +160,7 @@ class MessageEdge(Edge[Message]):
     pass
 
 
-@strawberry.type(description="A page of messages, oldest first.")
+@strawberry.type(description="A page of messages, in the order its field names.")
 class MessageConnection(CountedConnection[MessageEdge]):
     @classmethod
     async def load(
