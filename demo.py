@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from tortoise.transactions import in_transaction
@@ -16,7 +17,9 @@ from models.profiles import Follow, Profile
 from resolvers.accounts import create_member
 from services.markdown import Renderer
 
-DEMO_PASSWORD = "forum-demo-2026"  # noqa: S105 - printed on purpose: demo accounts only
+# Printed on purpose, and documented: the demo members' password. The demo admin gets a
+# random one (or the operator's), so no published password ever holds admin powers.
+DEMO_PASSWORD = "forum-demo-2026"  # noqa: S105
 
 DEMO_MEMBERS: list[tuple[str, Role, date]] = [
     ("ada", Role.ADMIN, date(1985, 12, 10)),
@@ -59,18 +62,24 @@ async def has_members() -> bool:
     return await User.exists()
 
 
-async def seed(renderer: Renderer) -> list[tuple[str, str, str]]:
-    """Create the demo data; return (username, role, password) for each demo account."""
+async def seed(renderer: Renderer, admin_password: str | None = None) -> list[tuple[str, str, str]]:
+    """Create the demo data; return (username, role, password) for each demo account.
+    The admin's password is `admin_password`, or random when it is None."""
+    admin_password = admin_password or secrets.token_urlsafe(12)
+    passwords = {
+        name: admin_password if role is Role.ADMIN else DEMO_PASSWORD
+        for name, role, _ in DEMO_MEMBERS
+    }
     members: dict[str, User] = {}
     for username, role, born in DEMO_MEMBERS:
         members[username] = await create_member(
-            username, f"{username}@example.org", DEMO_PASSWORD, role, born
+            username, f"{username}@example.org", passwords[username], role, born
         )
     async with in_transaction():
         await _profiles(members)
         await _forums(members, renderer)
         await _conversation(members, renderer)
-    return [(name, role.value, DEMO_PASSWORD) for name, role, _ in DEMO_MEMBERS]
+    return [(name, role.value, passwords[name]) for name, role, _ in DEMO_MEMBERS]
 
 
 async def _profiles(members: dict[str, User]) -> None:

@@ -63,11 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return error.code
 
 
 class CommandError(Exception):
-    """A failure to report in one line, without a traceback."""
+    """A failure to report in one line, without a traceback, and its exit code (1, or 2
+    for a command used where it does not belong)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class StartupError(CommandError):
@@ -106,13 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(run=_migrate)
 
-    seed = sub.add_parser("seed", help="fill an empty database with demo forum data")
-    seed.add_argument("--if-empty", action="store_true", help="do nothing if members exist")
-    seed.set_defaults(
-        run=lambda args: asyncio.run(
-            _with_db(args.settings, lambda: _seed(args.settings, args.if_empty))
-        )
+    seed = sub.add_parser(
+        "seed",
+        help="fill an empty database with demo forum data",
+        description="Demo data: members of each role, forums, threads and a conversation. "
+        "Refuses (exit code 2) a database that already has members, unless --force. The "
+        "demo admin's password is random and printed, unless --demo-password gives it.",
     )
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if members exist")
+    seed.add_argument("--force", action="store_true", help="seed even if members exist")
+    seed.add_argument("--demo-password", help="the demo admin's password (default: random)")
+    seed.set_defaults(run=lambda args: asyncio.run(_with_db(args.settings, lambda: _seed(args))))
 
     create = sub.add_parser("createuser", help="create a confirmed account")
     create.add_argument("--username", required=True)
@@ -120,6 +129,18 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=["member", "moderator", "admin"], default="member")
     create.add_argument("--password", help="prompted for when left out")
     create.set_defaults(run=_createuser)
+
+    forum = sub.add_parser(
+        "createforum",
+        help="create a forum",
+        description="Create a forum, for operators who script a new site. Exit code 1 with "
+        "a one-line error when a value is refused.",
+    )
+    forum.add_argument("--slug", required=True, help="2-60 of a-z, 0-9 and single hyphens")
+    forum.add_argument("--title", required=True, help="1-120 characters")
+    forum.add_argument("--description", help="at most 2,000 characters")
+    forum.add_argument("--position", type=int, help="place in the forum list (default 0)")
+    forum.set_defaults(run=_createforum)
 
     purge = sub.add_parser(
         "purge-ip", help="drop stored addresses older than the retention windows"
@@ -258,15 +279,21 @@ async def _noop() -> int:
     return 0
 
 
-async def _seed(settings: Settings, if_empty: bool) -> int:
+async def _seed(args: argparse.Namespace) -> int:
     import demo
+    from resolvers.common import Refused
 
-    if await demo.has_members():
-        if if_empty:
+    if await demo.has_members() and not args.force:
+        if args.if_empty:
             print("demo data: the database already has members; nothing to do")
             return 0
-        raise CommandError("the database already has members; seed needs an empty one")
-    accounts = await demo.seed(Renderer(settings.public_url, settings.key))
+        message = "the database already has members; seed is for demo data (--force adds it)"
+        raise CommandError(message, code=2)
+    settings = args.settings
+    try:
+        accounts = await demo.seed(Renderer(settings.public_url, settings.key), args.demo_password)
+    except Refused as refused:  # a taken demo username, or a weak --demo-password
+        raise CommandError("; ".join(p.message for p in refused.problems)) from refused
     print("Demo accounts (sign in with `login` in GraphiQL at /graphql):")
     for username, role, password in accounts:
         print(f"  {username:<10} {role:<10} password: {password}")
@@ -288,6 +315,23 @@ def _createuser(args: argparse.Namespace) -> int:
         except Refused as refused:
             raise CommandError("; ".join(p.message for p in refused.problems)) from refused
         print(f"created {args.role} {user.username}")
+        return 0
+
+    return asyncio.run(_with_db(args.settings, create))
+
+
+def _createforum(args: argparse.Namespace) -> int:
+    from resolvers.common import Refused
+    from resolvers.forums import ForumChange, new_forum
+
+    change = ForumChange(args.slug, args.title, args.description, args.position)
+
+    async def create() -> int:
+        try:
+            forum, _ = await new_forum(change)
+        except Refused as refused:
+            raise CommandError("; ".join(p.message for p in refused.problems)) from refused
+        print(f"created forum {forum.slug} (position {forum.position})")
         return 0
 
     return asyncio.run(_with_db(args.settings, create))
@@ -329,7 +373,7 @@ def _purge(args: argparse.Namespace) -> int:
     from resolvers.retention import Windows, due_counts, purge
 
     settings: Settings = args.settings
-    windows = Windows(settings.mail_keep_days, settings.activity_keep_days)
+    windows = Windows.of(settings)
 
     async def work() -> int:
         now = datetime.now(UTC)

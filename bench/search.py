@@ -234,7 +234,7 @@ async def time_search(query: str, after: str | None, n: int) -> list[float]:
     spent = []
     for _ in range(n):
         started = time.perf_counter()
-        await finder.find(terms, 20, position, None, frozenset())
+        await finder.find(terms, 20, position, None, None)
         spent.append(time.perf_counter() - started)
     return spent
 

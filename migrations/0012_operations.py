@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_search')]
+    dependencies = [('models', '0011_safety_notifications')]
 
     initial = False
 

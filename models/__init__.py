@@ -25,9 +25,12 @@ MODEL_MODULES = [
     "models.messages",
     "models.conversations",
     "models.reports",
+    "models.moderation",
     "models.rights",
     "models.activity",
     "models.operations",
+    "models.blocks",
+    "models.notifications",
 ]
 
 

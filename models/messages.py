@@ -23,10 +23,13 @@ class Thread(IpRecord):
     created_at = fields.DatetimeField(auto_now_add=True)
     # The newest message id doubles as the activity order: unique and always rising.
     last_message_id = fields.BigIntField(default=0)
+    locked = fields.BooleanField(default=False)  # members may no longer write in it
+    pinned = fields.BooleanField(default=False)  # listed before the others of its forum
 
     class Meta:
         table = "threads"
-        indexes = (("forum_id", "last_message_id"),)
+        # Keyset pages of a forum: pinned first, then by activity.
+        indexes = (("forum_id", "pinned", "last_message_id"),)
 
 
 class Message(IpRecord):

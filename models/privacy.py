@@ -39,6 +39,7 @@ class PrivacySettings(Model):
     followers = _audience(Audience.MEMBERS)
     following = _audience(Audience.MEMBERS)
     who_can_message = _audience(Audience.MEMBERS)
+    who_can_mention = _audience(Audience.MEMBERS)
     listed_in_members = fields.BooleanField(default=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -29,6 +29,8 @@ class Report(IpRecord):
         "models.User", related_name="reports_made", null=True, on_delete=fields.SET_NULL
     )
     reason = fields.CharField(max_length=1000)
+    # The reported text as it was when reported: evidence that outlives edits and removal.
+    snapshot = fields.TextField(default="")
     status = fields.CharEnumField(ReportStatus, max_length=16, default=ReportStatus.OPEN)
     created_at = fields.DatetimeField(auto_now_add=True)
     resolved_at = fields.DatetimeField(null=True)

@@ -6,10 +6,14 @@ from datetime import UTC, datetime
 
 from models.accounts import User
 from models.base import Role
+from resolvers.codes import AccessCode
 from resolvers.common import Call, Forbidden, NotSignedIn, Refused
 
 STAFF = frozenset({Role.MODERATOR, Role.ADMIN})
 STAFF_DATA = "Only admins can read a staff member's private data."
+# A suspension "until lifted" is stored as this end, so every check of the end (here
+# and in SQL) holds it; the API shows it as no end.
+UNTIL_LIFTED = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def suspended(user: User) -> bool:
@@ -44,12 +48,14 @@ def require_writer(call: Call) -> User:
     """The viewer if they may write: confirmed and not suspended (else a Refused)."""
     viewer = require_member(call)
     if not viewer.confirmed:
-        raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.")
+        raise Refused(AccessCode.EMAIL_NOT_CONFIRMED, "Confirm your email address first.")
     if suspended(viewer):
         reason = viewer.suspension_reason or "no reason given"
         until = viewer.suspended_until
-        message = f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC: {reason}"
-        raise Refused("SUSPENDED", message)
+        ends = (
+            "until it is lifted" if until == UNTIL_LIFTED else f"until {until:%Y-%m-%d %H:%M} UTC"
+        )
+        raise Refused(AccessCode.SUSPENDED, f"Your account is suspended {ends}: {reason}")
     return viewer
 
 
@@ -85,9 +91,24 @@ def require_admin_for_staff(staff: User, member: User, message: str) -> None:
         raise Forbidden(message)
 
 
+def sees_suspension(viewer: User | None, member: User) -> bool:
+    """May the viewer know about the member's suspension: the member themself and staff."""
+    return viewer is not None and (viewer.id == member.id or has_staff_powers(viewer))
+
+
+def sees_warnings(viewer: User | None, member_id: int) -> bool:
+    """May the viewer read a member's warnings: the member themself and staff."""
+    return viewer is not None and (viewer.id == member_id or has_staff_powers(viewer))
+
+
 def suspension_shown(viewer: User | None, member: User) -> datetime | None:
     """Until when `member` is suspended, for the member themself and staff; None for
-    anyone else and for a suspension that has ended."""
-    if viewer is None or (viewer.id != member.id and not has_staff_powers(viewer)):
+    anyone else, for a suspension that has ended and for one until lifted."""
+    if not sees_suspension(viewer, member) or not suspended(member):
         return None
-    return member.suspended_until if suspended(member) else None
+    return None if member.suspended_until == UNTIL_LIFTED else member.suspended_until
+
+
+def suspension_state(viewer: User | None, member: User) -> bool | None:
+    """Is `member` suspended now: for the member themself and staff; None for anyone else."""
+    return suspended(member) if sees_suspension(viewer, member) else None

@@ -14,6 +14,7 @@ from models.accounts import EmailToken, TokenPurpose, User
 from models.base import Role
 from resolvers import mails, registrations
 from resolvers.access import require_member
+from resolvers.codes import AccountCode
 from resolvers.common import Call, Problem, Refused
 from resolvers.policy import current_policy
 from services import usernames
@@ -70,11 +71,13 @@ async def username_taken(username: str, but: User | None = None) -> bool:
 def normalise_email(email: str) -> str:
     """The address as we store it: syntax checked, domain lower-cased and IDNA-encoded."""
     if len(email) > EMAIL_MAX:
-        raise Refused("EMAIL_INVALID", "That email address is too long.", "email")
+        raise Refused(AccountCode.EMAIL_INVALID, "That email address is too long.", "email")
     try:
         checked = validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
-        raise Refused("EMAIL_INVALID", "That is not a valid email address.", "email") from error
+        raise Refused(
+            AccountCode.EMAIL_INVALID, "That is not a valid email address.", "email"
+        ) from error
     return checked.ascii_email or checked.normalized
 
 
@@ -82,26 +85,28 @@ def password_problems(password: str, *others: str) -> list[Problem]:
     """What is wrong with a new password (empty when it will do)."""
     if len(password) < PASSWORD_MIN:
         message = f"Passwords need at least {PASSWORD_MIN} characters."
-        return [Problem("PASSWORD_TOO_SHORT", message, ("password",))]
+        return [Problem(AccountCode.PASSWORD_TOO_SHORT, message, ("password",))]
     if len(password) > PASSWORD_MAX:
         message = f"Passwords have at most {PASSWORD_MAX} characters."
-        return [Problem("PASSWORD_TOO_LONG", message, ("password",))]
+        return [Problem(AccountCode.PASSWORD_TOO_LONG, message, ("password",))]
     if "\x00" in password:
-        return [Problem("PASSWORD_INVALID", "Passwords cannot contain NUL.", ("password",))]
+        return [
+            Problem(AccountCode.PASSWORD_INVALID, "Passwords cannot contain NUL.", ("password",))
+        ]
     lowered = password.lower()
     # A name shorter than a username (a one-letter mailbox) is in nearly every password.
     names = [other.lower() for other in others if len(other) >= usernames.MIN_LENGTH]
     if is_common(password) or any(name in lowered for name in names):
         message = "That password is too easy to guess; choose another."
-        return [Problem("PASSWORD_TOO_COMMON", message, ("password",))]
+        return [Problem(AccountCode.PASSWORD_TOO_COMMON, message, ("password",))]
     return []
 
 
 def username_problems(username: str) -> list[Problem]:
     if (reason := usernames.shape_error(username)) is not None:
-        return [Problem("USERNAME_INVALID", reason, ("username",))]
+        return [Problem(AccountCode.USERNAME_INVALID, reason, ("username",))]
     if usernames.is_reserved(username):
-        return [Problem("USERNAME_RESERVED", "That username is reserved.", ("username",))]
+        return [Problem(AccountCode.USERNAME_RESERVED, "That username is reserved.", ("username",))]
     return []
 
 
@@ -109,11 +114,15 @@ def birth_problems(born: date, min_age: int) -> list[Problem]:
     today = datetime.now(UTC).date()
     if born >= today or born.year < 1900:
         return [
-            Problem("DATE_OF_BIRTH_INVALID", "Enter your real date of birth.", ("dateOfBirth",))
+            Problem(
+                AccountCode.DATE_OF_BIRTH_INVALID,
+                "Enter your real date of birth.",
+                ("dateOfBirth",),
+            )
         ]
     if age_on(born, today) < min_age:
         message = f"Members must be at least {min_age} years old."
-        return [Problem("TOO_YOUNG", message, ("dateOfBirth",))]
+        return [Problem(AccountCode.TOO_YOUNG, message, ("dateOfBirth",))]
     return []
 
 
@@ -141,11 +150,11 @@ async def register(call: Call, data: Registration) -> None:
     policy = await current_policy()
     if data.accept_policy_version != policy.version:
         message = f"Accept the current privacy policy (version {policy.version})."
-        problems.append(Problem("POLICY_NOT_ACCEPTED", message, ("acceptPolicyVersion",)))
+        problems.append(Problem(AccountCode.POLICY_NOT_ACCEPTED, message, ("acceptPolicyVersion",)))
     if problems:
         raise Refused.of(problems)
     if await username_taken(data.username):
-        raise Refused("USERNAME_TAKEN", "That username is taken.", "username")
+        raise Refused(AccountCode.USERNAME_TAKEN, "That username is taken.", "username")
     # The same Argon2 work for a taken address as for a free one: time tells nothing.
     password_hash = await asyncio.to_thread(hash_password, data.password)
     newcomer = registrations.Newcomer(
@@ -205,7 +214,7 @@ async def confirm_email(call: Call, token: str) -> User:
     """Confirm the address a token was mailed to: a registration's (which creates the
     account), or a changed one's; each token works once, until it expires."""
     await call.limits.hit("token-address", call.client_key)
-    invalid = Refused("INVALID_TOKEN", "This link is invalid or has expired.", "token")
+    invalid = Refused(AccountCode.INVALID_TOKEN, "This link is invalid or has expired.", "token")
     if not token or len(token) > 200:
         raise invalid
     async with in_transaction():
@@ -263,14 +272,14 @@ async def change_email(call: Call, password: str, new_email: str) -> None:
     """
     viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
-        raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
+        raise Refused(AccountCode.WRONG_PASSWORD, "Your password is not right.", "password")
     try:
         address = normalise_email(new_email)
     except Refused as refused:
         problem = refused.problems[0]
         raise Refused(problem.code, problem.message, "newEmail") from refused
     if address.lower() == viewer.email_key:
-        raise Refused("SAME_EMAIL", "That is already your address.", "newEmail")
+        raise Refused(AccountCode.SAME_EMAIL, "That is already your address.", "newEmail")
     await call.limits.hit("mail-client", call.client_key)
     telling, mailing = await call.mail_allowed(viewer.email_key), await call.mail_allowed(address)
     owner = await User.get_or_none(email_key=address.lower())
@@ -294,15 +303,15 @@ async def create_member(
     """Create a confirmed account directly (operators' CLI and the demo seed)."""
     problems = username_problems(username) if role is Role.MEMBER else []
     if (reason := usernames.shape_error(username)) is not None:
-        problems = [Problem("USERNAME_INVALID", reason, ("username",))]
+        problems = [Problem(AccountCode.USERNAME_INVALID, reason, ("username",))]
     address = normalise_email(email)
     problems += password_problems(password, username)
     if problems:
         raise Refused.of(problems)
     if await username_taken(username):
-        raise Refused("USERNAME_TAKEN", "That username is taken.", "username")
+        raise Refused(AccountCode.USERNAME_TAKEN, "That username is taken.", "username")
     if await User.exists(email_key=address.lower()):
-        raise Refused("EMAIL_TAKEN", "That email address has an account.", "email")
+        raise Refused(AccountCode.EMAIL_TAKEN, "That email address has an account.", "email")
     now = datetime.now(UTC)
     return await User.create(
         username=username,

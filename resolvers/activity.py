@@ -13,6 +13,7 @@ from models.activity import PageView, Visit
 from resolvers.access import STAFF_DATA, require_admin, require_admin_for_staff, require_staff
 from resolvers.addresses import sightings
 from resolvers.audit import audit, audit_each, staff_reason
+from resolvers.codes import ActivityCode
 from resolvers.common import BadInput, Call, Refused
 from services.clients import agent, country
 
@@ -49,12 +50,12 @@ def _validate(data: PageViewData) -> PageViewData:
     path = data.path.strip()
     if not path.startswith("/") or len(path) > PATH_MAX or any(c in path for c in "\r\n\x00"):
         raise Refused(
-            "PATH_INVALID",
+            ActivityCode.PATH_INVALID,
             f"Give the page's path, starting with /, at most {PATH_MAX} characters.",
             "path",
         )
     if data.referrer is not None and len(data.referrer) > REFERRER_MAX:
-        raise Refused("REFERRER_INVALID", "That referrer is too long.", "referrer")
+        raise Refused(ActivityCode.REFERRER_INVALID, "That referrer is too long.", "referrer")
     title = (data.title or "").strip()[:TITLE_MAX] or None
     return PageViewData(path.split("#")[0], data.referrer, title)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from models.accounts import User
 from models.audit import AuditEntry
 from models.sessions import Session
+from resolvers.codes import Code
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
@@ -21,15 +22,21 @@ from services.settings import Settings
 class Problem:
     """One reason a request was refused, for the member to fix."""
 
-    code: str
+    code: Code
     message: str
     field: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, Code):  # codes are defined once, in resolvers/codes.py
+            raise TypeError(f"{self.code!r} is not a member of a code enum")
 
 
 class Refused(Exception):
     """Expected failures (bad input, taken names); mutations turn them into userErrors."""
 
-    def __init__(self, code: str, message: str, field: str | tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, code: Code, message: str, field: str | tuple[str, ...] | None = None
+    ) -> None:
         super().__init__(message)
         path = (field,) if isinstance(field, str) else field
         self.problems = [Problem(code, message, path)]

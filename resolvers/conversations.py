@@ -11,9 +11,11 @@ from tortoise.transactions import in_transaction
 from models.accounts import User
 from models.conversations import Conversation, Participant
 from models.messages import Message
+from models.notifications import NotificationKind
 from models.sql import columns, fetch, placeholders
-from resolvers import privacy
+from resolvers import mentions, notifications, privacy
 from resolvers.access import require_member, require_writer
+from resolvers.codes import ConversationCode
 from resolvers.common import Call, Forbidden, Problem, Refused
 from resolvers.forums import clean_title
 from resolvers.messages import clean_body, participant_conversations, post
@@ -74,11 +76,20 @@ async def conversation_page(
     return page, unread
 
 
+async def conversation_count(viewer: User) -> int:
+    """How many conversations the viewer takes part in (the list `conversation_page`
+    pages through)."""
+    return await Participant.filter(user_id=viewer.id, left_at__isnull=True).count()
+
+
 # A message m that participant p (the viewer, placeholder {0}) has not read: in their
-# conversation, after the last one they read, not deleted, not their own.
+# conversation, after the last one they read, not deleted, not their own, and not by a
+# member they blocked (those are never delivered to them).
 _UNREAD_MESSAGE = (
     "m.conversation_id = p.conversation_id AND m.id > p.last_read_message_id "
-    "AND m.deleted_at IS NULL AND (m.author_id IS NULL OR m.author_id <> {0})"
+    "AND m.deleted_at IS NULL AND (m.author_id IS NULL OR (m.author_id <> {0} AND NOT "
+    + privacy.blocked_by_viewer_sql("m.author_id", "{0}")
+    + "))"
 )
 _UNREAD = "SELECT COUNT(m.id) FROM messages m WHERE " + _UNREAD_MESSAGE  # noqa: S608
 
@@ -116,7 +127,7 @@ async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User
     unique = list(dict.fromkeys(i for i in ids if i != viewer.id))
     if not unique or len(unique) > MAX_RECIPIENTS:
         message = f"Choose 1 to {MAX_RECIPIENTS} other members."
-        raise Refused("RECIPIENTS_COUNT", message, "recipientIds")
+        raise Refused(ConversationCode.RECIPIENTS_COUNT, message, "recipientIds")
     users = {u.id: u for u in await User.filter(id__in=unique)}
     owners = await privacy.owners(viewer, unique)
     # A refusal points at the id as sent (the viewer and repeats included in the count).
@@ -127,7 +138,9 @@ async def _recipients(call: Call, viewer: User, ids: Sequence[int]) -> list[User
         if user_id not in users or not privacy.can_message(viewer, owner):
             # The same words for "no such member" and "does not accept you".
             field = ("recipientIds", str(sent_at[user_id]))
-            refused.append(Problem("CANNOT_MESSAGE", "You cannot message this member.", field))
+            refused.append(
+                Problem(ConversationCode.CANNOT_MESSAGE, "You cannot message this member.", field)
+            )
     if refused:
         raise Refused.of(refused)
     return [users[i] for i in unique]
@@ -141,9 +154,10 @@ async def start_conversation(
     title, body = clean_title(title), clean_body(body)
     recipients = await _recipients(call, viewer, recipient_ids)
     await call.limits.hit("conversation-member", str(viewer.id))
+    members = await mentions.mentioned_members(body)
     async with in_transaction():
         conversation = await Conversation.create(title=title, created_by=viewer, **call.ip_columns)
-        message = await post(call, viewer, body, conversation_id=conversation.id)
+        message = await post(call, viewer, body, members, conversation_id=conversation.id)
         conversation.last_message_id = message.id
         await conversation.save(update_fields=["last_message_id"])
         for member in [viewer, *recipients]:
@@ -155,6 +169,7 @@ async def start_conversation(
                 last_read_message_id=read,
             )
     await call.broker.publish(f"conversation:{conversation.id}", message.id)
+    await _tell_participants(call, viewer, conversation.id, message.id)
     return conversation
 
 
@@ -167,22 +182,44 @@ async def send_message(call: Call, conversation_id: int, body: str) -> Message:
     body = clean_body(body)
     await call.limits.hit("post-member", str(viewer.id))
     await call.limits.hit("post-client", call.client_key)  # many accounts, one client
+    members = await mentions.mentioned_members(body)
     async with in_transaction():
-        message = await post(call, viewer, body, conversation_id=conversation_id)
+        message = await post(call, viewer, body, members, conversation_id=conversation_id)
         await Conversation.filter(id=conversation_id).update(last_message_id=message.id)
         await Participant.filter(conversation_id=conversation_id).update(last_message_id=message.id)
         await Participant.filter(conversation_id=conversation_id, user_id=viewer.id).update(
             last_read_message_id=message.id
         )
     await call.broker.publish(f"conversation:{conversation_id}", message.id)
+    await _tell_participants(call, viewer, conversation_id, message.id)
     return message
+
+
+async def _tell_participants(
+    call: Call, author: User, conversation_id: int, message_id: int
+) -> None:
+    """CONVERSATION_MESSAGE for every other participant (none for one who blocked the
+    author: notify leaves them out, as the unread count does)."""
+    (members,) = await participants_of([conversation_id])
+    await notifications.notify(
+        call,
+        members,
+        NotificationKind.CONVERSATION_MESSAGE,
+        author,
+        conversation=conversation_id,
+        message=message_id,
+    )
 
 
 async def _own_place(call: Call, conversation_id: int) -> tuple[User, Conversation]:
     viewer = require_member(call)
     conversation = await visible_conversation(viewer, conversation_id)
     if conversation is None:
-        raise Refused("CONVERSATION_NOT_FOUND", "You have no such conversation.", "conversationId")
+        raise Refused(
+            ConversationCode.CONVERSATION_NOT_FOUND,
+            "You have no such conversation.",
+            "conversationId",
+        )
     return viewer, conversation
 
 
@@ -195,9 +232,11 @@ async def mark_read(call: Call, conversation_id: int) -> Conversation:
     return conversation
 
 
-async def leave(call: Call, conversation_id: int) -> None:
-    """Leave a conversation: it disappears for the viewer, the others carry on."""
+async def leave(call: Call, conversation_id: int) -> int:
+    """Leave a conversation: it disappears for the viewer, the others carry on. Returns
+    its id."""
     viewer, conversation = await _own_place(call, conversation_id)
     await Participant.filter(Q(conversation_id=conversation.id), Q(user_id=viewer.id)).update(
         left_at=datetime.now(UTC)
     )
+    return conversation.id

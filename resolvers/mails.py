@@ -108,3 +108,15 @@ async def oldest_unsent_mail_at() -> datetime | None:
 async def unsent_mail_count() -> int:
     """How many mails wait for delivery."""
     return await OutboxMail.filter(sent_at__isnull=True).count()
+
+
+async def send_warning(settings: Settings, to: str, username: str, reason: str) -> None:
+    """Tell a member that the moderators have warned them, and why."""
+    await enqueue(
+        to,
+        "A warning from the moderators",
+        f"Hello {username},\n\nThe moderators of the forum have given you a formal "
+        f"warning:\n\n{reason}\n\nPlease keep to the forum's rules; further breaches "
+        f"may lead to a suspension. Your warnings are listed on your account at "
+        f"{settings.public_url}.\n",
+    )

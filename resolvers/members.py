@@ -14,7 +14,13 @@ from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Profile
 from models.sql import fetch, from_row, placeholders, select_list
-from resolvers.privacy import Owner, follows_viewer_sql, owner_of
+from resolvers.privacy import (
+    Owner,
+    blocked_by_viewer_sql,
+    blocks_viewer_sql,
+    follows_viewer_sql,
+    owner_of,
+)
 
 NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
 
@@ -42,8 +48,11 @@ def _select(count: int) -> str:
     selected = ", ".join(select_list(alias, model) for alias, model in _PARTS)
     ids = ", ".join(placeholders(1, count))
     follows = follows_viewer_sql("u.id", "{0}")
+    blocks = blocks_viewer_sql("u.id", "{0}")
+    blocked = blocked_by_viewer_sql("u.id", "{0}")
     return (
         f'SELECT {selected}, {follows} AS "follows_viewer", '  # noqa: S608 - our columns, placeholders
+        f'{blocks} AS "blocks_viewer", {blocked} AS "blocked_by_viewer", '
         "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = {0} AND f.followee_id = u.id) "
         'AS "viewer_follows" '
         "FROM users u LEFT JOIN profiles p ON p.user_id = u.id "
@@ -58,24 +67,31 @@ def _select(count: int) -> str:
 _NO_PROFILE = Profile()
 
 
-def _member(row: dict[str, Any]) -> Member:
+def _member(row: dict[str, Any], followed_by: int | None = None) -> Member:
     user = from_row(User, "u", row)
     profile = from_row(Profile, "p", row) if row["p__user_id"] is not None else _NO_PROFILE
     settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
-    owner = owner_of(user.id, settings, bool(row["follows_viewer"]))
+    owner = owner_of(
+        user.id,
+        settings,
+        bool(row["follows_viewer"]) or user.id == followed_by,
+        bool(row["blocks_viewer"]),
+        bool(row["blocked_by_viewer"]),
+    )
     return Member(user, profile, owner, bool(row["viewer_follows"]))
 
 
 def members_loader(
-    viewer: User | None,
+    viewer: User | None, followed_by: int | None = None
 ) -> Callable[[Sequence[int]], Awaitable[list[Member | None]]]:
     """Batch for one request's viewer: each id's Member, or None for no such member
-    (nor for an account whose address was never confirmed)."""
+    (nor for an account whose address was never confirmed). `followed_by`: the member
+    who follows a preview's stand-in viewer."""
     viewer_id = viewer.id if viewer is not None else NO_VIEWER
 
     async def members(ids: Sequence[int]) -> list[Member | None]:
         rows = await fetch(_select(len(ids)), [viewer_id, *ids])
-        found = {member.row.id: member for member in map(_member, rows)}
+        found = {member.row.id: member for member in (_member(r, followed_by) for r in rows)}
         return [found.get(id_) for id_ in ids]
 
     return members

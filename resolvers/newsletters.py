@@ -11,6 +11,7 @@ from models.accounts import User
 from models.newsletters import Newsletter
 from models.policy import ConsentKind
 from resolvers.access import require_admin, require_member
+from resolvers.codes import NewsletterCode, PolicyCode
 from resolvers.common import Call, Refused
 from resolvers.mails import link
 from resolvers.policy import append_consent, set_consent
@@ -56,9 +57,13 @@ async def send_newsletter(call: Call, subject: str, body: str) -> int:
     admin = require_admin(call)
     subject, body = " ".join(subject.split()), body.strip()
     if not 1 <= len(subject) <= SUBJECT_MAX:
-        raise Refused("SUBJECT_LENGTH", f"Subjects are 1 to {SUBJECT_MAX} characters.", "subject")
+        raise Refused(
+            NewsletterCode.SUBJECT_LENGTH, f"Subjects are 1 to {SUBJECT_MAX} characters.", "subject"
+        )
     if not body or len(body) > BODY_MAX:
-        raise Refused("BODY_LENGTH", f"Newsletters are 1 to {BODY_MAX} characters.", "body")
+        raise Refused(
+            PolicyCode.BODY_LENGTH, f"Newsletters are 1 to {BODY_MAX} characters.", "body"
+        )
     now = datetime.now(UTC)
     members = await User.filter(
         Q(newsletter=True),

@@ -12,6 +12,7 @@ from models.accounts import EmailToken, TokenPurpose, User
 from resolvers import mails
 from resolvers.access import require_member
 from resolvers.accounts import issue_email_token, normalise_email, password_problems
+from resolvers.codes import AccountCode
 from resolvers.common import Call, Refused
 from resolvers.sessions import member_changed, revoke_all
 from services.passwords import hash_password, verify_password
@@ -33,20 +34,24 @@ async def set_password(user: User, password: str) -> None:
     await EmailToken.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
 
 
-async def change_password(call: Call, current: str, new: str) -> None:
-    """Change the viewer's password; every other session is signed out."""
+async def change_password(call: Call, current: str, new: str) -> list[int]:
+    """Change the viewer's password; every other session is signed out (their ids are
+    returned)."""
     viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, current[:1024]):
         await call.limits.hit("login-account", call.vault.fingerprint(f"user:{viewer.id}"))
-        raise Refused("WRONG_PASSWORD", "Your current password is not right.", "currentPassword")
+        raise Refused(
+            AccountCode.WRONG_PASSWORD, "Your current password is not right.", "currentPassword"
+        )
     problems = password_problems(new, viewer.username, viewer.email.split("@")[0])
     if problems:
         raise Refused.of([p.__class__(p.code, p.message, ("newPassword",)) for p in problems])
     async with in_transaction():
         await set_password(viewer, new)
-        await revoke_all(viewer.id, keep=call.session)
+        ended = await revoke_all(viewer.id, keep=call.session)
     await member_changed(call.broker, viewer.id)
     await mails.send_password_changed(call.settings, viewer.email)
+    return ended
 
 
 async def request_reset(call: Call, email: str) -> None:
@@ -80,7 +85,7 @@ async def _mail_reset(call: Call, email: str) -> None:
 async def reset_password(call: Call, token: str, new: str) -> None:
     """Set a new password with a mailed reset token; every session is signed out."""
     await call.limits.hit("token-address", call.client_key)
-    invalid = Refused("INVALID_TOKEN", "This link is invalid or has expired.", "token")
+    invalid = Refused(AccountCode.INVALID_TOKEN, "This link is invalid or has expired.", "token")
     if not token or len(token) > 200:
         raise invalid
     row = await EmailToken.get_or_none(

@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import User
 from models.policy import Consent, ConsentKind, PolicyVersion
 from resolvers.access import require_admin, require_member
+from resolvers.codes import PolicyCode
 from resolvers.common import Call, Refused
 
 INITIAL_VERSION = "2026-01"
@@ -68,11 +69,15 @@ async def publish_policy(call: Call, version: str, body: str, summary: str | Non
         not 1 <= len(version) <= VERSION_MAX
         or not version.replace(".", "").replace("-", "").isalnum()
     ):
-        raise Refused("VERSION_INVALID", "Versions are 1-32 letters, digits, . and -.", "version")
+        raise Refused(
+            PolicyCode.VERSION_INVALID, "Versions are 1-32 letters, digits, . and -.", "version"
+        )
     if not body or len(body) > POLICY_MAX:
-        raise Refused("BODY_LENGTH", f"The policy needs 1 to {POLICY_MAX} characters.", "body")
+        raise Refused(
+            PolicyCode.BODY_LENGTH, f"The policy needs 1 to {POLICY_MAX} characters.", "body"
+        )
     if await PolicyVersion.exists(version=version):
-        raise Refused("VERSION_TAKEN", "That version is already published.", "version")
+        raise Refused(PolicyCode.VERSION_TAKEN, "That version is already published.", "version")
     return await PolicyVersion.create(
         version=version, body=body, summary_of_changes=(summary or "").strip()[:5000] or None
     )
@@ -104,7 +109,7 @@ async def accept_policy(call: Call, version: str) -> None:
     policy = await current_policy()
     if version != policy.version:
         message = f"Accept the current privacy policy (version {policy.version})."
-        raise Refused("POLICY_NOT_CURRENT", message, "version")
+        raise Refused(PolicyCode.POLICY_NOT_CURRENT, message, "version")
     await record_consent(call, viewer, ConsentKind.PRIVACY_POLICY, True, policy.version)
 
 
@@ -112,7 +117,9 @@ async def set_consent(call: Call, kind: ConsentKind, granted: bool) -> Consent:
     """Give or withdraw a permission; the ledger keeps every change."""
     viewer = require_member(call)
     if kind is ConsentKind.PRIVACY_POLICY:
-        raise Refused("USE_ACCEPT_POLICY", "Accept the policy with acceptPrivacyPolicy.", "kind")
+        raise Refused(
+            PolicyCode.USE_ACCEPT_POLICY, "Accept the policy with acceptPrivacyPolicy.", "kind"
+        )
     async with in_transaction():
         consent = await record_consent(call, viewer, kind, granted)
         if kind is ConsentKind.NEWSLETTER:

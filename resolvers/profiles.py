@@ -14,10 +14,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 
 from models.accounts import User
+from models.notifications import NotificationKind
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from models.sql import fetch, from_row, placeholders, select_list
+from resolvers import notifications
 from resolvers.access import require_member, require_writer
+from resolvers.codes import AccessCode, MessageCode, ProfileCode
 from resolvers.common import BadInput, Call, Problem, Refused
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import Setting, can_view, follows_viewer_sql, owner_of
@@ -58,14 +61,16 @@ def _clean_text(name: str, value: str | None) -> tuple[str | None, list[Problem]
     field = (_camel(name),)
     if len(value) > TEXT_LIMITS[name]:
         message = f"At most {TEXT_LIMITS[name]} characters."
-        return None, [Problem("TOO_LONG", message, field)]
+        return None, [Problem(ProfileCode.TOO_LONG, message, field)]
     if "\x00" in value:
-        return None, [Problem("INVALID_TEXT", "Text cannot contain NUL characters.", field)]
+        return None, [
+            Problem(MessageCode.INVALID_TEXT, "Text cannot contain NUL characters.", field)
+        ]
     if name == "website":
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
             message = "Enter a web address starting with http:// or https://."
-            return None, [Problem("INVALID_URL", message, field)]
+            return None, [Problem(ProfileCode.INVALID_URL, message, field)]
     return value, []
 
 
@@ -79,7 +84,7 @@ def _clean_weight(name: str, value: float | None) -> tuple[Decimal | None, list[
     low, high = WEIGHT_RANGE
     if not low <= weight <= high:
         message = f"Weights are between {low} and {high} kg."
-        return None, [Problem("WEIGHT_OUT_OF_RANGE", message, (_camel(name),))]
+        return None, [Problem(ProfileCode.WEIGHT_OUT_OF_RANGE, message, (_camel(name),))]
     return weight, []
 
 
@@ -112,21 +117,24 @@ async def update_profile(call: Call, changes: dict[str, Any]) -> User:
 async def _target(call: Call, user_id: int) -> tuple[User, User]:
     viewer = require_member(call)
     if not viewer.confirmed:
-        raise Refused("EMAIL_NOT_CONFIRMED", "Confirm your email address first.", "userId")
+        raise Refused(AccessCode.EMAIL_NOT_CONFIRMED, "Confirm your email address first.", "userId")
     target = await User.get_or_none(id=user_id)
     if target is None:
-        raise Refused("USER_NOT_FOUND", "There is no such member.", "userId")
+        raise Refused(ProfileCode.USER_NOT_FOUND, "There is no such member.", "userId")
     if target.id == viewer.id:
-        raise Refused("CANNOT_FOLLOW_SELF", "You cannot follow yourself.", "userId")
+        raise Refused(ProfileCode.CANNOT_FOLLOW_SELF, "You cannot follow yourself.", "userId")
     return viewer, target
 
 
 async def follow(call: Call, user_id: int) -> User:
     """Follow a member; following twice changes nothing."""
     viewer, target = await _target(call, user_id)
+    created = False
     # A concurrent follow of the same member may win the race: the result is the same.
     with contextlib.suppress(IntegrityError):
-        await Follow.get_or_create(follower_id=viewer.id, followee_id=target.id)
+        _, created = await Follow.get_or_create(follower_id=viewer.id, followee_id=target.id)
+    if created:
+        await notifications.notify(call, [target.id], NotificationKind.NEW_FOLLOWER, viewer)
     return target
 
 
@@ -158,7 +166,7 @@ _SAME_EDGE = {"followers": Setting.FOLLOWING, "following": Setting.FOLLOWERS}
 
 
 def follow_pages_loader(
-    viewer: User | None,
+    viewer: User | None, followed_by: int | None = None
 ) -> Callable[[Sequence[FollowPageKey]], Awaitable[list[Page[int]]]]:
     """Batch for one request's viewer: pages of followers/following for many members.
 
@@ -177,7 +185,9 @@ def follow_pages_loader(
             groups.setdefault(shape, []).append(key.owner_id)
         pages: dict[tuple[str, int, int | None, int], Page[int]] = {}
         for (direction, size, position), owners in groups.items():
-            found = await _visible_pages(viewer, direction, sorted(set(owners)), size, position)
+            found = await _visible_pages(
+                viewer, direction, sorted(set(owners)), size, position, followed_by
+            )
             for owner, page in found.items():
                 pages[(direction, size, position, owner)] = page
         return [
@@ -189,7 +199,12 @@ def follow_pages_loader(
 
 
 async def _visible_pages(
-    viewer: User | None, direction: str, owners: list[int], size: int, position: int | None
+    viewer: User | None,
+    direction: str,
+    owners: list[int],
+    size: int,
+    position: int | None,
+    followed_by: int | None,
 ) -> dict[int, Page[int]]:
     """Each owner's page of `size` visible rows after `position`. A round fetches the
     first `window` rows of every owner still short; an owner is done once it has one
@@ -202,7 +217,7 @@ async def _visible_pages(
         still_short = []
         for owner in short:
             mine = [row for row in rows if row["owner"] == owner]
-            shown = [row for row in mine if _shown(viewer, owner, direction, row)]
+            shown = [row for row in mine if _shown(viewer, owner, direction, row, followed_by)]
             if len(shown) > size or len(mine) < window:
                 pages[owner] = make_page(
                     [row["member"] for row in shown],
@@ -216,14 +231,43 @@ async def _visible_pages(
     return pages
 
 
-def _shown(viewer: User | None, owner: int, direction: str, row: dict[str, Any]) -> bool:
+FollowCountKey = tuple[int, str]  # (owner, "followers" or "following")
+EVERY_ROW = 2**62  # a window no member's list reaches
+
+
+def follow_counts_loader(
+    viewer: User | None, followed_by: int | None = None
+) -> Callable[[Sequence[FollowCountKey]], Awaitable[list[int]]]:
+    """Batch for one request's viewer: how many edges of each member's followers or
+    following the viewer sees, decided row by row by `_shown`, the rule the pages use,
+    so a count never includes an edge the list hides. One statement per direction
+    for any number of members."""
+
+    async def follow_counts(keys: Sequence[FollowCountKey]) -> list[int]:
+        counts: dict[FollowCountKey, int] = {}
+        for direction in ("followers", "following"):
+            owners = sorted({owner for owner, wanted in keys if wanted == direction})
+            if owners:
+                for row in await _follow_rows(viewer, direction, owners, EVERY_ROW, None):
+                    if _shown(viewer, row["owner"], direction, row, followed_by):
+                        key = (row["owner"], direction)
+                        counts[key] = counts.get(key, 0) + 1
+        return [counts.get(key, 0) for key in keys]
+
+    return follow_counts
+
+
+def _shown(
+    viewer: User | None, owner: int, direction: str, row: dict[str, Any], followed_by: int | None
+) -> bool:
     """May the viewer see the other member's list that shows this edge too? Members see
     every edge of their own lists: whoever follows them could tell anyway, since their
     FOLLOWING audiences answer to the member they follow (an accepted risk)."""
     if viewer is not None and viewer.id == owner:
         return True
     settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
-    member = owner_of(row["member"], settings, bool(row["follows_viewer"]))
+    follows = bool(row["follows_viewer"]) or row["member"] == followed_by
+    member = owner_of(row["member"], settings, follows)
     return can_view(viewer, member, _SAME_EDGE[direction])
 
 
@@ -261,6 +305,20 @@ async def users_page(search: str | None, first: int | None, after: str | None) -
     Accounts whose address was never confirmed are not members yet, and not listed."""
     size = page_size(first)
     position = decode_cursor("User", after)
+    query = _directory(search)
+    if position is not None:
+        query = query.filter(id__gt=position)
+    rows = await query.order_by("id").limit(size + 1)
+    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+
+
+async def users_count(search: str | None) -> int:
+    """How many members `users_page` pages through for the same search."""
+    return await _directory(search).count()
+
+
+def _directory(search: str | None) -> Any:
+    """The members the directory lists: confirmed, listed, and matching the search."""
     unlisted = PrivacySettings.filter(listed_in_members=False).values("user_id")
     query = User.filter(id__not_in=Subquery(unlisted), email_confirmed_at__isnull=False)
     if search:
@@ -268,7 +326,4 @@ async def users_page(search: str | None, first: int | None, after: str | None) -
         if len(term) > SEARCH_MAX or "\x00" in term:
             raise BadInput(f"Search for part of a username (at most {SEARCH_MAX} characters).")
         query = query.filter(username__icontains=term)
-    if position is not None:
-        query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
-    return make_page(rows, [r.id for r in rows], size, after=position is not None)
+    return query

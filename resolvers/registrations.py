@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import PendingRegistration, User
 from models.policy import ConsentKind
 from resolvers import mails
+from resolvers.codes import AccountCode
 from resolvers.common import Call, Refused
 from resolvers.policy import append_consent
 from services import usernames
@@ -37,7 +38,7 @@ class Newcomer:
 
 
 def _taken() -> Refused:
-    return Refused("USERNAME_TAKEN", "That username is taken.", "username")
+    return Refused(AccountCode.USERNAME_TAKEN, "That username is taken.", "username")
 
 
 async def live_hold(username_key: str) -> bool:

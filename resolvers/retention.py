@@ -23,8 +23,10 @@ from models.accounts import EmailToken, PendingRegistration
 from models.activity import PageView, Visit
 from models.limits import RateCounter
 from models.mail import OutboxMail
+from models.notifications import Notification
 from models.operations import Lease
 from models.sessions import Session
+from services.settings import Settings
 
 BATCH = 5000
 LEASE = "retention"
@@ -37,6 +39,14 @@ class Windows:
 
     mail_days: int
     activity_days: int
+    notification_days: int = 90  # read notifications; unread ones stay until read
+
+    @classmethod
+    def of(cls, settings: Settings) -> Windows:
+        """The windows the settings give."""
+        return cls(
+            settings.mail_keep_days, settings.activity_keep_days, settings.notification_keep_days
+        )
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ def kinds(windows: Windows) -> list[Kind]:
     """Every kind of record the purge deletes, in the order it deletes them."""
     mail = timedelta(days=windows.mail_days)
     activity = timedelta(days=windows.activity_days)
+    notes = timedelta(days=windows.notification_days)
     return [
         Kind("sessions", lambda now: Session.filter(expires_at__lt=now)),
         Kind("revoked sessions", lambda now: Session.filter(revoked_at__lt=now)),
@@ -62,8 +73,7 @@ def kinds(windows: Windows) -> list[Kind]:
         # Page views before their visits: a visit's views are never younger than the visit.
         Kind("page views", lambda now: PageView.filter(created_at__lt=now - activity)),
         Kind("visits", lambda now: Visit.filter(ended_at__lt=now - activity)),
-        # Issue 17 (notifications) adds `resolvers.notifications.purge_read_notifications`
-        # (older_than) -> int: the old read notifications go here, as one more kind.
+        Kind("read notifications", lambda now: Notification.filter(read_at__lt=now - notes)),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,17 +11,21 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.audit import AuditEntry
+from models.blocks import Block
 from models.messages import Message, Thread
+from models.moderation import Warning
+from models.notifications import Notification, ThreadWatch
 from models.policy import Consent
 from models.privacy import PrivacySettings
 from models.profiles import Follow, Profile
 from models.rights import CorrectionRequest, CorrectionStatus
 from models.sessions import Session
-from resolvers import sessions
-from resolvers.access import require_member, require_staff
+from resolvers import notifications, sessions
+from resolvers.access import has_staff_powers, require_member, require_staff
 from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.addresses import erase
 from resolvers.audit import audit
+from resolvers.codes import AccountCode, ModerationCode, RightsCode
 from resolvers.common import Call, Refused
 from resolvers.pagination import Page, id_page
 from resolvers.privacy import Setting, settings_by_user
@@ -38,12 +43,16 @@ async def request_correction(call: Call, field: str, value: str, reason: str) ->
     viewer = require_member(call)
     field, value, reason = field.strip(), value.strip(), reason.strip()
     if not 1 <= len(field) <= FIELD_MAX:
-        raise Refused("FIELD_INVALID", f"Name the field in 1 to {FIELD_MAX} characters.", "field")
+        raise Refused(
+            RightsCode.FIELD_INVALID, f"Name the field in 1 to {FIELD_MAX} characters.", "field"
+        )
     if not 1 <= len(value) <= VALUE_MAX:
         message = f"Give the correct value in 1 to {VALUE_MAX} characters."
-        raise Refused("VALUE_LENGTH", message, "proposedValue")
+        raise Refused(RightsCode.VALUE_LENGTH, message, "proposedValue")
     if not 3 <= len(reason) <= REASON_MAX:
-        raise Refused("REASON_LENGTH", f"Explain in 3 to {REASON_MAX} characters.", "reason")
+        raise Refused(
+            ModerationCode.REASON_LENGTH, f"Explain in 3 to {REASON_MAX} characters.", "reason"
+        )
     if field in CORRECTABLE:
         await _check(field, value, viewer, call.settings.min_age)
     return await CorrectionRequest.create(
@@ -58,12 +67,14 @@ async def _check(field: str, value: str, user: User, min_age: int) -> Any:
         if problems:
             raise Refused(problems[0].code, problems[0].message, "proposedValue")
         if await username_taken(value, but=user):
-            raise Refused("USERNAME_TAKEN", "That username is taken.", "proposedValue")
+            raise Refused(AccountCode.USERNAME_TAKEN, "That username is taken.", "proposedValue")
         return value
     try:
         born = date.fromisoformat(value)
     except ValueError as error:
-        raise Refused("DATE_INVALID", "Write the date as YYYY-MM-DD.", "proposedValue") from error
+        raise Refused(
+            RightsCode.DATE_INVALID, "Write the date as YYYY-MM-DD.", "proposedValue"
+        ) from error
     problems = birth_problems(born, min_age)
     if problems:
         raise Refused(problems[0].code, problems[0].message, "proposedValue")
@@ -75,8 +86,18 @@ async def correction_page(
 ) -> Page[CorrectionRequest]:
     """Correction requests, oldest first (staff only)."""
     require_staff(call)
-    query = CorrectionRequest.all() if status is None else CorrectionRequest.filter(status=status)
+    query = _corrections(status)
     return await id_page(query, "CorrectionRequest", first, after, newest_first=False)
+
+
+async def correction_count(call: Call, status: CorrectionStatus | None) -> int:
+    """How many correction requests there are, of one status or all (staff only)."""
+    require_staff(call)
+    return await _corrections(status).count()
+
+
+def _corrections(status: CorrectionStatus | None) -> Any:
+    return CorrectionRequest.all() if status is None else CorrectionRequest.filter(status=status)
 
 
 async def resolve_correction(
@@ -86,7 +107,7 @@ async def resolve_correction(
     staff = require_staff(call)
     row = await CorrectionRequest.get_or_none(id=request_id).select_related("user")
     if row is None or row.status is not CorrectionStatus.OPEN:
-        raise Refused("REQUEST_NOT_OPEN", "There is no such open request.", "requestId")
+        raise Refused(RightsCode.REQUEST_NOT_OPEN, "There is no such open request.", "requestId")
     async with in_transaction():
         if apply and row.field in CORRECTABLE:
             value = await _check(row.field, row.proposed_value, row.user, call.settings.min_age)
@@ -105,22 +126,41 @@ async def resolve_correction(
     return row
 
 
+def corrections_loader(
+    viewer: User | None,
+) -> Callable[[Sequence[int]], Awaitable[list[CorrectionRequest | None]]]:
+    """Batch for one request: each correction request if the viewer may see it (staff
+    every request, a member their own), else None."""
+
+    async def corrections(ids: Sequence[int]) -> list[CorrectionRequest | None]:
+        if viewer is None:
+            return [None] * len(ids)
+        query = CorrectionRequest.filter(id__in=ids)
+        if not has_staff_powers(viewer):
+            query = query.filter(user_id=viewer.id)
+        rows = {row.id: row for row in await query}
+        return [rows.get(id_) for id_ in ids]
+
+    return corrections
+
+
 async def my_corrections(user: User) -> list[CorrectionRequest]:
     """A member's correction requests, newest first."""
     return await CorrectionRequest.filter(user_id=user.id).order_by("-id")
 
 
-async def delete_account(call: Call, password: str) -> None:
+async def delete_account(call: Call, password: str) -> int:
     """Erase the viewer's personal data, address records and mail (the list is
     resolvers.addresses.ERASURES); public messages stay, signed by a deleted member, and
-    private ones stay readable for the other participants."""
+    private ones stay readable for the other participants. Returns the account's id."""
     viewer = require_member(call)
     if not await asyncio.to_thread(verify_password, viewer.password_hash, password[:1024]):
-        raise Refused("WRONG_PASSWORD", "Your password is not right.", "password")
+        raise Refused(AccountCode.WRONG_PASSWORD, "Your password is not right.", "password")
     async with in_transaction():
         await erase(viewer)
     call.viewer, call.session, call.end_session = None, None, True
     await sessions.member_changed(call.broker, viewer.id)
+    return viewer.id
 
 
 async def export_data(call: Call) -> dict[str, Any]:
@@ -144,6 +184,20 @@ async def export_data(call: Call) -> dict[str, Any]:
         ],
         "messages": [_message(m) for m in await Message.filter(author_id=viewer.id).order_by("id")],
         "correctionRequests": [_correction(c) for c in await my_corrections(viewer)],
+        "warnings": [
+            {"reason": w.reason, "createdAt": _iso(w.created_at)}
+            for w in await Warning.filter(user_id=viewer.id).order_by("id")
+        ],
+        "blocked": await _names(Block.filter(blocker_id=viewer.id), "blocked__username"),
+        "watchedThreads": await _names(ThreadWatch.filter(user_id=viewer.id), "thread__title"),
+        "notificationSettings": {
+            kind.name: {"inApp": choice.in_app, "email": choice.email}
+            for kind, choice in await notifications.settings_of(viewer.id)
+        },
+        "notifications": [
+            {"kind": n.kind.name, "createdAt": _iso(n.created_at), "readAt": _iso(n.read_at)}
+            for n in await Notification.filter(recipient_id=viewer.id).order_by("id")
+        ],
         "privacyReads": [
             _audit(a)
             for a in await AuditEntry.filter(subject_id=viewer.id)
@@ -159,6 +213,7 @@ def _retention(settings: Settings) -> dict[str, Any]:
     return {
         "visitsAndPageViewsDays": settings.activity_keep_days,
         "sentMailDays": settings.mail_keep_days,
+        "readNotificationsDays": settings.notification_keep_days,
         "ipAddressesDays": settings.ip_retention_days,
         "ipAddressHashesDays": settings.ip_hash_retention_days,
         "sessions": "until they expire or you sign out",

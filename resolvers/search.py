@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from tortoise import connections
 
-from models.accounts import User
 from models.forums import Forum
 from models.messages import Message, Thread
 from models.sql import fetch
@@ -153,26 +152,25 @@ class Hits:
     has_previous: bool
 
 
-async def authors_left_out(viewer: User | None) -> frozenset[int]:
-    """Members whose messages this reader never gets from search. Empty until blocking
-    exists: then the members the viewer blocked."""
-    return frozenset()
-
-
 async def search(
-    call: Call, text: str, first: int | None, after: str | None, forum_id: int | None
+    call: Call,
+    text: str,
+    first: int | None,
+    after: str | None,
+    forum_id: int | None,
 ) -> Hits:
     """A page of hits for the reader's search text (see `parse`), in `forum_id` only when
-    given; empty when nothing searchable is left of the text. Counts against the
-    client's search budget (RATE_LIMITED when spent)."""
+    given, leaving out the messages of the members the reader blocked; empty when nothing
+    searchable is left of the text. Counts against the client's search budget
+    (RATE_LIMITED when spent)."""
     size = page_size(first)
     terms = parse(text)
     position = decode_cursor(terms, forum_id, after)
     if not terms.required:
         return Hits([], [], has_next=False, has_previous=position is not None)
     await call.limits.hit(RATE_RULE, call.client_key)
-    left_out = await authors_left_out(call.viewer)
-    return await find(terms, size, position, forum_id, left_out)
+    reader_id = call.viewer.id if call.viewer is not None else None
+    return await find(terms, size, position, forum_id, reader_id)
 
 
 async def find(
@@ -180,12 +178,12 @@ async def find(
     size: int,
     position: Position | None,
     forum_id: int | None,
-    left_out: frozenset[int],
+    reader_id: int | None,
 ) -> Hits:
     """The `size` hits after `position`, in one SQL statement, leaving out the messages
-    of the `left_out` authors."""
+    of the members the reader (`reader_id`) blocked."""
     after = None if position is None else (position.snapshot, position.grade, position.key)
-    query = search_sql.Query(terms.required, terms.excluded, size + 1, forum_id, left_out, after)
+    query = search_sql.Query(terms.required, terms.excluded, size + 1, forum_id, reader_id, after)
     sql, values = search_sql.statement(query, connections.get("default").capabilities.dialect)
     rows = await fetch(sql, values)
     # Later pages keep the first page's newest message: nothing newer joins this search.

@@ -19,7 +19,6 @@ Each grade is a union arm ordered by its key, newest first, with its own LIMIT:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -44,7 +43,7 @@ class Query:
     excluded: tuple[str, ...]
     limit: int
     forum_id: int | None
-    left_out: frozenset[int]  # authors whose messages this reader does not get
+    reader_id: int | None  # the reader: the members they blocked are left out
     after: tuple[int, int, int] | None  # (snapshot, grade, key) of the last hit shown
 
 
@@ -109,17 +108,16 @@ def rows_of(row: dict[str, Any]) -> tuple[Message, Thread, Forum]:
 
 
 def _filters(query: Query, params: _Params, message: str) -> str:
-    """Forum and left-out authors, for a message alias joined with threads as t."""
+    """Forum and the reader's blocked authors, for a message alias joined with threads as t."""
     sql = ""
     if query.forum_id is not None:
         sql += f" AND t.forum_id = {params(query.forum_id)}"
-    if query.left_out:
-        ids = sorted(query.left_out)
-        if params.postgres:
-            sql += f" AND COALESCE({message}.author_id, 0) <> ALL({params(ids)}::bigint[])"
-        else:
-            listed = f"SELECT value FROM json_each({params(json.dumps(ids))})"
-            sql += f" AND COALESCE({message}.author_id, 0) NOT IN ({listed})"
+    if query.reader_id is not None:
+        blocked = (
+            f"SELECT 1 FROM blocks b WHERE b.blocker_id = {params(query.reader_id)} "
+            f"AND b.blocked_id = {message}.author_id"
+        )
+        sql += f" AND NOT EXISTS ({blocked})"
     return sql
 
 

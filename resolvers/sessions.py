@@ -9,6 +9,7 @@ from models.accounts import User
 from models.sessions import Session
 from resolvers.access import require_member
 from resolvers.accounts import normalise_email, user_by_username
+from resolvers.codes import SessionCode
 from resolvers.common import Call, Refused
 from services import usernames
 from services.broker import Broker
@@ -62,7 +63,7 @@ async def login(call: Call, login: str, password: str) -> User:
     if user is None or not valid:
         await call.limits.hit("login-account", account_key)
         await call.limits.hit("login-address", call.client_key)
-        raise Refused("INVALID_CREDENTIALS", INVALID_CREDENTIALS, "login")
+        raise Refused(SessionCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS, "login")
     await call.limits.clear("login-account", account_key)
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
@@ -94,14 +95,17 @@ async def start_session(call: Call, user: User) -> Session:
     return session
 
 
-async def logout(call: Call) -> None:
-    """End the current session on the server; the cookie is cleared too."""
+async def logout(call: Call) -> int | None:
+    """End the current session on the server (the cookie is cleared too); return its id,
+    None when nobody was signed in."""
     session = call.session
     if session is not None:
         await revoke(session)
     call.viewer, call.session, call.end_session = None, None, True
-    if session is not None:
-        await member_changed(call.broker, session.user_id)
+    if session is None:
+        return None
+    await member_changed(call.broker, session.user_id)
+    return session.id
 
 
 async def member_changed(broker: Broker, user_id: int) -> None:
@@ -158,30 +162,34 @@ async def my_sessions(call: Call) -> list[Session]:
     ).order_by("-last_used_at", "-id")
 
 
-async def revoke_session(call: Call, session_id: int) -> None:
-    """Sign out one of the viewer's sessions (another browser, say)."""
+async def revoke_session(call: Call, session_id: int) -> int:
+    """Sign out one of the viewer's sessions (another browser, say); return its id."""
     viewer = require_member(call)
     found = await Session.filter(id=session_id, user_id=viewer.id, revoked_at__isnull=True).update(
         revoked_at=datetime.now(UTC)
     )
     if not found:
-        raise Refused("SESSION_NOT_FOUND", "You have no such session.", "sessionId")
+        raise Refused(SessionCode.SESSION_NOT_FOUND, "You have no such session.", "sessionId")
     if call.session is not None and call.session.id == session_id:
         call.viewer, call.session, call.end_session = None, None, True
     await member_changed(call.broker, viewer.id)
+    return session_id
 
 
-async def revoke_others(call: Call) -> int:
-    """Sign out every session of the viewer's but this one; return how many ended."""
+async def revoke_others(call: Call) -> list[int]:
+    """Sign out every session of the viewer's but this one; return the ids that ended."""
     viewer = require_member(call)
     ended = await revoke_all(viewer.id, keep=call.session)
     await member_changed(call.broker, viewer.id)
     return ended
 
 
-async def revoke_all(user_id: int, keep: Session | None = None) -> int:
-    """Sign a member out everywhere (but `keep`); return how many sessions ended."""
+async def revoke_all(user_id: int, keep: Session | None = None) -> list[int]:
+    """Sign a member out everywhere (but `keep`); return the ids of the sessions that
+    ended (a client's cache drops them from the member's sessions)."""
     query = Session.filter(user_id=user_id, revoked_at__isnull=True)
     if keep is not None:
         query = query.exclude(id=keep.id)
-    return await query.update(revoked_at=datetime.now(UTC))
+    ended = sorted(await query.values_list("id", flat=True))
+    await Session.filter(id__in=ended, revoked_at__isnull=True).update(revoked_at=datetime.now(UTC))
+    return ended

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 from schema.accounts import AccountMutation, AccountQuery, User
 from schema.activity import ActivityMutation, ActivityQuery
 from schema.audit import AuditQuery
+from schema.blocks import BlockMutation
 from schema.conversations import (
     ConversationMutation,
     ConversationQuery,
@@ -26,7 +27,7 @@ from schema.conversations import (
 )
 from schema.cost import ExpensiveQueries, QueryCost
 from schema.errors import ErrorPolicy, log_errors, public_errors
-from schema.forums import ForumQuery
+from schema.forums import ForumMutation, ForumQuery
 from schema.limits import (
     AliasLimit,
     DepthLimit,
@@ -38,6 +39,11 @@ from schema.messages import MessageMutation, MessageQuery, MessageSubscription
 from schema.moderation import ModerationMutation, ModerationQuery
 from schema.newsletters import NewsletterMutation
 from schema.node import NodeQuery
+from schema.notifications import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.passwords import PasswordMutation
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.privacy import PrivacyMutation
@@ -64,6 +70,7 @@ class Query(
     ReportQuery,
     ActivityQuery,
     SearchQuery,
+    NotificationQuery,
 ):
     pass
 
@@ -73,22 +80,25 @@ class Mutation(
     AccountMutation,
     SessionMutation,
     ProfileMutation,
+    BlockMutation,
     PrivacyMutation,
     MessageMutation,
     ConversationMutation,
     ReportMutation,
     ModerationMutation,
+    ForumMutation,
     PasswordMutation,
     NewsletterMutation,
     PolicyMutation,
     RightsMutation,
     ActivityMutation,
+    NotificationMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over graphql-transport-ws on /graphql.")
-class Subscription(MessageSubscription, ConversationSubscription):
+class Subscription(MessageSubscription, ConversationSubscription, NotificationSubscription):
     pass
 
 

@@ -12,15 +12,27 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
-from resolvers import access, accounts, audit, policy, privacy, profiles, rights, sessions
+from resolvers import (
+    access,
+    accounts,
+    audit,
+    blocks,
+    messages,
+    notifications,
+    policy,
+    privacy,
+    profiles,
+    rights,
+    sessions,
+)
 from resolvers.members import Member
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
-from schema.context import Context
+from schema.context import Context, View
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import Connection, Edge, PageSize, StartAfter
+from schema.pagination import Count, CountedConnection, Edge, PageSize, StartAfter
 from schema.payloads import Payload, attempt
 from schema.permissions import OwnerOnly, Private
 from schema.privacy import PrivacySettings
@@ -28,6 +40,9 @@ from schema.profiles import Profile, follow_page
 
 if TYPE_CHECKING:
     from schema.audit import AuditEntryConnection
+    from schema.messages import MessageConnection
+    from schema.moderation import Warning
+    from schema.notifications import NotificationSetting
     from schema.policy import Consent
     from schema.rights import CorrectionRequest
     from schema.sessions import Session
@@ -37,6 +52,9 @@ LazySession = Annotated["Session", strawberry.lazy("schema.sessions")]
 LazyConsent = Annotated["Consent", strawberry.lazy("schema.policy")]
 LazyCorrection = Annotated["CorrectionRequest", strawberry.lazy("schema.rights")]
 LazyAuditConnection = Annotated["AuditEntryConnection", strawberry.lazy("schema.audit")]
+LazySetting = Annotated["NotificationSetting", strawberry.lazy("schema.notifications")]
+LazyWarning = Annotated["Warning", strawberry.lazy("schema.moderation")]
+LazyMessageConnection = Annotated["MessageConnection", strawberry.lazy("schema.messages")]
 
 
 @strawberry.enum(description="What a member may do on the site.")
@@ -46,6 +64,21 @@ class Role(Enum):
         RoleValue.MODERATOR.value, description="Moderates threads and reports."
     )
     ADMIN = strawberry.enum_value(RoleValue.ADMIN.value, description="Runs the site.")
+
+
+@strawberry.enum(description="Whom `profilePreview` shows your profile as.")
+class PreviewAudience(Enum):
+    ANONYMOUS = strawberry.enum_value(
+        privacy.PreviewAudience.ANONYMOUS.value, description="A signed-out reader."
+    )
+    MEMBER = strawberry.enum_value(
+        privacy.PreviewAudience.MEMBER.value,
+        description="A confirmed member you do not follow.",
+    )
+    FOLLOWED_MEMBER = strawberry.enum_value(
+        privacy.PreviewAudience.FOLLOWED_MEMBER.value,
+        description="A confirmed member you follow.",
+    )
 
 
 @strawberry.type(description="A member of the forum. Personal fields follow their privacy.")
@@ -58,6 +91,12 @@ class User(Node):
     # Loaded with the row on pages (one statement for a batch): the privacy decision,
     # the profile and the follow then need no further query or await.
     member: strawberry.Private[Member | None] = None
+    # Whom every field is resolved for: None for the request's viewer; a preview's
+    # stand-in under profilePreview, carried on to the members and profile it nests.
+    view: strawberry.Private[View | None] = None
+
+    def _view(self, info: Info[Context, None]) -> View:
+        return self.view if self.view is not None else info.context.view
 
     @property
     def owner_id(self) -> int:
@@ -115,12 +154,13 @@ class User(Node):
     @strawberry.field(description="What the member tells others; each field has its own audience.")
     def profile(self, info: Info[Context, None]) -> Profile:
         if self.member is not None:
-            return Profile(owner_id=self.row.id, row=self.member.profile, owner=self.member.owner)
+            profile, owner = self.member.profile, self.member.owner
+            return Profile(owner_id=self.row.id, row=profile, owner=owner, view=self.view)
         return self._load_profile(info)  # type: ignore[return-value]  # awaited by the executor
 
     async def _load_profile(self, info: Info[Context, None]) -> Profile:
-        row = await info.context.loaders.profile_by_user.load(self.row.id)
-        return Profile(owner_id=self.row.id, row=row)
+        row = await self._view(info).loaders.profile_by_user.load(self.row.id)
+        return Profile(owner_id=self.row.id, row=row, view=self.view)
 
     @strawberry.field(
         description="Members following this member, in follow order; null unless shared with you.",
@@ -129,7 +169,7 @@ class User(Node):
     async def followers(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await follow_page(info, self.row.id, "followers", first, after)
+        return await follow_page(self._view(info), self.row.id, "followers", first, after)
 
     @strawberry.field(
         description="Members this member follows, in follow order; null unless shared with you.",
@@ -138,7 +178,7 @@ class User(Node):
     async def following(
         self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
     ) -> UserConnection | None:
-        return await follow_page(info, self.row.id, "following", first, after)
+        return await follow_page(self._view(info), self.row.id, "following", first, after)
 
     @strawberry.field(
         description="The member's privacy settings; null for everyone but the member.",
@@ -151,23 +191,66 @@ class User(Node):
     def viewer_is_following(self, info: Info[Context, None]) -> bool:
         if self.member is not None:
             return self.member.viewer_follows
-        return info.context.loaders.viewer_follows.load(self.row.id)  # type: ignore[return-value]
+        return self._view(info).loaders.viewer_follows.load(self.row.id)  # type: ignore[return-value]
 
     @strawberry.field(
         description="May you start a conversation with this member (their whoCanMessage)?"
     )
     async def viewer_can_message(self, info: Info[Context, None]) -> bool:
-        viewer = info.context.viewer
-        if viewer is None or privacy.is_owner(viewer, self.row.id):
+        view = self._view(info)
+        if view.viewer is None or privacy.is_owner(view.viewer, self.row.id):
             return False  # no query for a question with a known answer
-        owner = await info.context.loaders.owner_by_id.load(self.row.id)
-        return privacy.can_message(viewer, owner)
+        owner = self.owner or await view.loaders.owner_by_id.load(self.row.id)
+        return privacy.can_message(view.viewer, owner)
+
+    @strawberry.field(
+        description="Have you blocked this member? False when signed out and for yourself."
+    )
+    async def viewer_has_blocked(self, info: Info[Context, None]) -> bool:
+        if self.member is not None:
+            return self.member.owner.blocked_by_viewer
+        view = self._view(info)
+        if view.viewer is None:
+            return False
+        return self.row.id in await view.loaders.blocked_by.load(view.viewer.id)
+
+    @strawberry.field(
+        description="The members you blocked, most recent first; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def blocked_members(
+        self, info: Info[Context, None], first: PageSize = None, after: StartAfter = None
+    ) -> UserConnection | None:
+        page = await blocks.blocked_page(self.row.id, first, after)
+        found = await info.context.loaders.member_by_id.load_many(page.rows)
+        present = [(k, m) for k, m in zip(page.keys, found, strict=True) if m is not None]
+        loaded = Page(
+            [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
+        )
+        return UserConnection.of(loaded, "Block", User.of_member)
+
+    @strawberry.field(
+        description="Your unread notifications (those `notifications` lists); owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def unread_notification_count(self, info: Info[Context, None]) -> int | None:
+        return await notifications.unread_count(self.row, await info.context.viewer_blocked())
+
+    @strawberry.field(
+        description="How you hear of each kind of notification; owner only.",
+        extensions=[OwnerOnly()],
+    )
+    async def notification_settings(self) -> list[LazySetting] | None:
+        from schema.notifications import NotificationSetting
+
+        found = await notifications.settings_of(self.row.id)
+        return [NotificationSetting.of(kind, choice) for kind, choice in found]
 
     @strawberry.field(
         description="Until when the member may not write; for the member and moderators only."
     )
     def suspended_until(self, info: Info[Context, None]) -> datetime | None:
-        return access.suspension_shown(info.context.viewer, self.row)
+        return access.suspension_shown(self._view(info).viewer, self.row)
 
     @strawberry.field(
         description="Your signed-in browsers, newest first; owner only.", extensions=[OwnerOnly()]
@@ -224,17 +307,78 @@ class User(Node):
         page = await audit.reads_of(self.row.id, first, after)
         return AuditEntryConnection.of_entries(page)
 
-    @classmethod
-    def from_row(cls, row: models.User) -> User:
-        """The type for a database row."""
-        return cls(id=strawberry.ID(ids.encode("User", row.id)), username=row.username, row=row)
+    @strawberry.field(
+        description="Your own profile exactly as that audience sees it: every field "
+        "(nested members and lists too) decided by the same privacy rules as any read, "
+        "for a stand-in reader of that audience. Owner only: null for anyone else.",
+        extensions=[OwnerOnly()],
+    )
+    async def profile_preview(
+        self,
+        info: Info[Context, None],
+        audience: Annotated[
+            PreviewAudience, strawberry.argument(name="as", description="The audience.")
+        ],
+    ) -> User | None:
+        view = info.context.preview(self.row.id, privacy.PreviewAudience(audience.value))
+        member = await view.loaders.member_by_id.load(self.row.id)
+        if member is None:  # an account never confirmed: the row as it is
+            return User.from_row(self.row, view)
+        return User.of_member(member, view)
+
+    @strawberry.field(
+        description="Is the member suspended now? For the member and staff only (null for "
+        "others); suspendedUntil is null for a suspension until lifted."
+    )
+    def suspended(self, info: Info[Context, None]) -> bool | None:
+        return access.suspension_state(self._view(info).viewer, self.row)
+
+    @strawberry.field(
+        description="Formal warnings staff gave the member, oldest first; the member and "
+        "staff only (null for others)."
+    )
+    async def warnings(self, info: Info[Context, None]) -> list[LazyWarning] | None:
+        from schema.moderation import Warning
+
+        if not access.sees_warnings(self._view(info).viewer, self.row.id):
+            return None
+        rows = await self._view(info).loaders.warnings_of.load(self.row.id)
+        return [Warning(reason=row.reason, created_at=row.created_at) for row in rows]
+
+    @strawberry.field(
+        description="The member's messages in public threads, newest first: never deleted "
+        "ones, hidden ones for staff only."
+    )
+    async def messages(
+        self,
+        info: Info[Context, None],
+        first: PageSize = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    ) -> LazyMessageConnection:
+        from schema.messages import MessageConnection
+
+        view = self._view(info)
+        staff = access.has_staff_powers(view.viewer)
+        key = messages.AuthorPageKey(self.row.id, first, after, with_hidden=staff)
+        page = await view.loaders.author_page.load(key)
+        count_key = (self.row.id, staff)
+        return MessageConnection.of_messages(
+            page, lambda: view.loaders.author_count.load(count_key)
+        )
 
     @classmethod
-    def of_member(cls, member: Member) -> User:
-        """The type for a member loaded with their profile and privacy."""
+    def from_row(cls, row: models.User, view: View | None = None) -> User:
+        """The type for a database row (resolved for `view`, default the request's)."""
+        user_id = strawberry.ID(ids.encode("User", row.id))
+        return cls(id=user_id, username=row.username, row=row, view=view)
+
+    @classmethod
+    def of_member(cls, member: Member, view: View | None = None) -> User:
+        """The type for a member loaded with their profile and privacy (by `view`'s
+        loaders when given)."""
         row = member.row
         user_id = strawberry.ID(ids.encode("User", row.id))
-        return cls(id=user_id, username=row.username, row=row, member=member)
+        return cls(id=user_id, username=row.username, row=row, member=member, view=view)
 
 
 async def load_account(info: Info[Context, None], user_id: int | None) -> User | None:
@@ -252,11 +396,11 @@ class UserEdge(Edge[User]):
 
 
 @strawberry.type(description="A page of members.")
-class UserConnection(Connection[UserEdge]):
+class UserConnection(CountedConnection[UserEdge]):
     @classmethod
-    def of_rows(cls, page: Page[models.User], kind: str) -> UserConnection:
+    def of_rows(cls, page: Page[models.User], kind: str, count: Count) -> UserConnection:
         """A connection of loaded member rows."""
-        return cls.of(page, kind, User.from_row)
+        return cls.of(page, kind, User.from_row, count)
 
 
 @strawberry.input(description="A newcomer's registration.")
@@ -336,7 +480,8 @@ class AccountQuery:
             str | None, strawberry.argument(description="Part of a username, any case.")
         ] = None,
     ) -> UserConnection:
-        return UserConnection.of_rows(await profiles.users_page(search, first, after), "User")
+        page = await profiles.users_page(search, first, after)
+        return UserConnection.of_rows(page, "User", lambda: profiles.users_count(search))
 
     @strawberry.field(description="A member by username (any case); null if there is none.")
     async def user(
@@ -394,7 +539,7 @@ class AccountMutation:
     )
     async def change_email(
         self, info: Info[Context, None], input: ChangeEmailInput
-    ) -> ChangeEmailPayload:
+    ) -> ChangeEmailPayload | None:
         work = accounts.change_email(info.context.call, input.password, input.new_email)
         return await attempt(ChangeEmailPayload, work)
 

@@ -85,7 +85,7 @@ class ActivityQuery:
         info: Info[Context, None],
         from_: Annotated[date, strawberry.argument(name="from", description="First day.")],
         to: Annotated[date, strawberry.argument(description="Last day.")],
-    ) -> SiteStats:
+    ) -> SiteStats | None:
         stats = await activity.site_stats(info.context.call, from_, to)
         return SiteStats(
             visits=stats.visits,
@@ -110,7 +110,7 @@ class ActivityQuery:
         info: Info[Context, None],
         user_id: Annotated[strawberry.ID, strawberry.argument(description="The member's ID.")],
         reason: Annotated[str, strawberry.argument(description="Why (3-500 characters).")],
-    ) -> list[SharedAddressMatch]:
+    ) -> list[SharedAddressMatch] | None:
         pk = ids.decode_pk(user_id, "User")
         matches = await activity.accounts_sharing_address(info.context.call, pk, reason)
         rows = await info.context.loaders.user_by_id.load_many([m.user_id for m in matches])

@@ -13,7 +13,7 @@ from resolvers.pagination import Page
 from schema import ids
 from schema.accounts import User, load_account
 from schema.context import Context
-from schema.node import Node
+from schema.node import Node, register
 from schema.pagination import Connection, Edge, PageSize, StartAfter
 from schema.permissions import IsAdmin
 
@@ -74,7 +74,15 @@ class AuditQuery:
         info: Info[Context, None],
         first: PageSize = None,
         after: StartAfter = None,
-    ) -> AuditEntryConnection:
+    ) -> AuditEntryConnection | None:
         return AuditEntryConnection.of_entries(
             await audit.audit_page(info.context.call, first, after)
         )
+
+
+async def _audit_entry_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.audit_entry.load(key)
+    return AuditEntry(row=row) if row is not None else None
+
+
+register("AuditEntry", _audit_entry_node)

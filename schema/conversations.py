@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import conversations as models
-from resolvers import conversations, messages
+from resolvers import conversations, messages, privacy
 from resolvers.access import require_member
 from resolvers.common import Forbidden
 from schema import ids
@@ -19,7 +19,7 @@ from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message, Thread, message_page, still_signed_in
 from schema.node import Node, register
-from schema.pagination import After, Connection, Edge, First
+from schema.pagination import After, CountedConnection, Edge, First
 from schema.payloads import Payload, attempt
 
 
@@ -63,7 +63,7 @@ class ConversationEdge(Edge[Conversation]):
 
 
 @strawberry.type(description="A page of your conversations, most recently active first.")
-class ConversationConnection(Connection[ConversationEdge]):
+class ConversationConnection(CountedConnection[ConversationEdge]):
     pass
 
 
@@ -101,6 +101,9 @@ class ConversationInput:
 
 @strawberry.type(description="Result of leaveConversation.")
 class LeaveConversationPayload(Payload):
+    conversation_id: strawberry.ID | None = strawberry.field(
+        description="The conversation you left, to drop from `conversations`; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -119,12 +122,17 @@ class ConversationQuery:
     @strawberry.field(description="Your conversations, most recently active first.")
     async def conversations(
         self, info: Info[Context, None], first: First = None, after: After = None
-    ) -> ConversationConnection:
+    ) -> ConversationConnection | None:
         viewer = require_member(info.context.call)
         page, unread = await conversations.conversation_page(viewer, first, after)
         for conversation_id, count in unread.items():
             info.context.loaders.unread_in.prime(conversation_id, count)
-        return ConversationConnection.of(page, "Activity", lambda row: Conversation(row=row))
+        return ConversationConnection.of(
+            page,
+            "Activity",
+            lambda row: Conversation(row=row),
+            count=lambda: conversations.conversation_count(viewer),
+        )
 
     @strawberry.field(description="One of your conversations; null for anyone not taking part.")
     async def conversation(
@@ -144,7 +152,7 @@ class ConversationMutation:
     )
     async def start_conversation(
         self, info: Info[Context, None], input: StartConversationInput
-    ) -> StartConversationPayload:
+    ) -> StartConversationPayload | None:
         recipients = [ids.decode_pk(rid, "User") for rid in input.recipient_ids[:21]]
         return await attempt(
             StartConversationPayload,
@@ -159,7 +167,7 @@ class ConversationMutation:
     @strawberry.mutation(description="Write in one of your conversations.")
     async def send_message(
         self, info: Info[Context, None], input: SendMessageInput
-    ) -> SendMessagePayload:
+    ) -> SendMessagePayload | None:
         return await attempt(
             SendMessagePayload,
             conversations.send_message(
@@ -171,14 +179,20 @@ class ConversationMutation:
     @strawberry.mutation(description="Leave a conversation; the others carry on without you.")
     async def leave_conversation(
         self, info: Info[Context, None], input: ConversationInput
-    ) -> LeaveConversationPayload:
+    ) -> LeaveConversationPayload | None:
         work = conversations.leave(info.context.call, _conversation_pk(input.conversation_id))
-        return await attempt(LeaveConversationPayload, work)
+        return await attempt(
+            LeaveConversationPayload,
+            work,
+            lambda left: LeaveConversationPayload(
+                conversation_id=strawberry.ID(ids.encode("Conversation", left)), user_errors=[]
+            ),
+        )
 
     @strawberry.mutation(description="Mark every message in a conversation as read.")
     async def mark_conversation_read(
         self, info: Info[Context, None], input: ConversationInput
-    ) -> MarkConversationReadPayload:
+    ) -> MarkConversationReadPayload | None:
         return await attempt(
             MarkConversationReadPayload,
             conversations.mark_read(info.context.call, _conversation_pk(input.conversation_id)),
@@ -216,7 +230,9 @@ async def _conversation_messages(
         if await conversations.visible_conversation(info.context.viewer, pk) is None:
             return
         row = await messages.load_fresh(message_id)
-        if row is not None:
+        # A message from a member the viewer blocked is never delivered to them live.
+        blocked = await info.context.viewer_blocked()
+        if row is not None and not privacy.has_blocked(blocked, row.author_id):  # type: ignore[attr-defined]
             yield Message.of(row)
 
 

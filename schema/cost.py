@@ -29,6 +29,7 @@ from resolvers.common import RateLimitExceeded
 from resolvers.conversations import MAX_RECIPIENTS
 from resolvers.reports import CONTEXT_AROUND
 from schema.fragments import dependency_order, fragments_of, operations_of
+from schema.node import MAX_IDS
 
 MAX_NODES = 20_000  # the most rows one query may ask for, counted before execution
 DEFAULT_PAGE = 20  # what a connection returns when neither `first` nor `last` is given
@@ -39,6 +40,7 @@ LIST_BOUNDS = {
     "participants": MAX_RECIPIENTS + 1,  # the recipients and whoever started it
     "context": 2 * CONTEXT_AROUND + 1,  # a reported message and those around it
     "userErrors": 10,  # one per problem with the input
+    "nodes": MAX_IDS,  # one per ID asked for
 }
 
 

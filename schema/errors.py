@@ -7,17 +7,34 @@ import logging
 import re
 import traceback
 from collections.abc import Iterator
+from enum import Enum
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from resolvers.codes import DOMAINS
 from resolvers.common import BadInput, Forbidden, NotSignedIn, Problem, RateLimitExceeded, Refused
 from schema.context import Context
 
 log = logging.getLogger("forum.graphql")
 MAX_ERRORS = 20  # a hostile document must not buy a megabyte of error text
+
+
+# Built from the domains' code enums, so a code defined there is listed here.
+UserErrorCode = strawberry.enum(
+    Enum(  # type: ignore[misc]
+        "UserErrorCode",
+        {
+            code.value: strawberry.enum_value(code.value, description=code.description)
+            for domain in DOMAINS
+            for code in domain
+        },
+    ),
+    description="Every code a userError can carry (`UserError.kind`); the same names as "
+    "`UserError.code`.",
+)
 
 
 @strawberry.type(description="Why a mutation changed nothing, in a form a person can fix.")
@@ -27,6 +44,9 @@ class UserError:
     )
     message: str = strawberry.field(description="What went wrong, for people.")
     code: str = strawberry.field(description="Stable UPPER_SNAKE code, for programs.")
+    kind: UserErrorCode = strawberry.field(  # type: ignore[valid-type]
+        description="The same code as `code`, typed: the UserErrorCode enum lists every code."
+    )
 
     @classmethod
     def of(cls, refused: Refused) -> list[UserError]:
@@ -37,7 +57,8 @@ class UserError:
     def from_problem(cls, problem: Problem) -> UserError:
         """One userError."""
         field = list(problem.field) if problem.field else None
-        return cls(field=field, message=problem.message, code=problem.code)
+        code = str(problem.code)
+        return cls(field=field, message=problem.message, code=code, kind=UserErrorCode[code])
 
 
 _CODED = (NotSignedIn, Forbidden, BadInput)

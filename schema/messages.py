@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from models import messages as models
-from resolvers import forums, messages, sessions
+from resolvers import forums, messages, privacy, reports, sessions
 from resolvers.common import Forbidden
 from resolvers.pagination import Page
 from schema import ids
@@ -19,8 +19,9 @@ from schema.accounts import User
 from schema.context import Context, Loaders
 from schema.errors import UserError
 from schema.node import Node, register
-from schema.pagination import After, Before, Connection, Edge, First, Last
+from schema.pagination import After, Before, Count, CountedConnection, Edge, First, Last
 from schema.payloads import Payload, attempt
+from schema.permissions import IsStaff
 
 if TYPE_CHECKING:
     from schema.conversations import Conversation
@@ -38,13 +39,38 @@ async def load_user(info: Info[Context, None], user_id: int | None) -> User | No
     return User.of_member(member) if member is not None else None
 
 
+async def _body(root: Any, info: Info[Context, None]) -> str:
+    return await root.shown(info, root.text)
+
+
+async def _body_html(root: Any, info: Info[Context, None]) -> str:
+    return await root.shown(info, root.html)
+
+
+@strawberry.type(description="An earlier text of an edited message.")
+class MessageRevision:
+    body: str = strawberry.field(description="The text as it was (Markdown source).")
+    created_at: datetime = strawberry.field(
+        description="When this text was written: the message's creation or the edit before."
+    )
+
+
 @strawberry.type(description="A post in a public thread or a private conversation.")
 class Message(Node):
     id: strawberry.ID = strawberry.field(description="Opaque global ID of the message.")
-    body: str = strawberry.field(description="Markdown source; empty when deleted or hidden.")
-    body_html: str = strawberry.field(
-        description="Sanitised HTML; links to other sites go through the /out page."
+
+    body: str = strawberry.field(
+        resolver=_body,
+        description="Markdown source; empty when deleted or hidden, and when you blocked "
+        "its author.",
     )
+    body_html: str = strawberry.field(
+        resolver=_body_html,
+        description="Sanitised HTML; links to other sites go through the /out page. Empty "
+        "as `body` is.",
+    )
+    text: strawberry.Private[str]
+    html: strawberry.Private[str]
     created_at: datetime = strawberry.field(description="When it was written.")
     edited_at: datetime | None = strawberry.field(
         description="When its author last edited it; null if never."
@@ -54,6 +80,9 @@ class Message(Node):
     )
     hidden: bool = strawberry.field(description="Hidden by a moderator.")
     row: strawberry.Private[models.Message]
+    # Set where the statement that found the row already left out the viewer's blocked
+    # members (search): then no lookup of the viewer's blocks is needed.
+    author_unblocked: strawberry.Private[bool] = False
 
     @classmethod
     def of(cls, row: models.Message) -> Message:
@@ -62,8 +91,8 @@ class Message(Node):
         removed = deleted or hidden
         return cls(
             id=strawberry.ID(ids.encode("Message", row.id)),
-            body="" if removed else row.body,
-            body_html="" if removed else row.body_html,
+            text="" if removed else row.body,
+            html="" if removed else row.body_html,
             created_at=row.created_at,
             edited_at=row.edited_at,
             deleted=deleted,
@@ -71,9 +100,38 @@ class Message(Node):
             row=row,
         )
 
+    @strawberry.field(
+        description="Did you block its author? Then `body` and `bodyHtml` read empty. "
+        "False for everyone else."
+    )
+    async def author_blocked_by_viewer(self, info: Info[Context, None]) -> bool:
+        return await self._author_blocked(info)
+
+    async def shown(self, info: Info[Context, None], text: str) -> str:
+        """The message's text (`text` or `html`) as this viewer reads it."""
+        return "" if await self._author_blocked(info) else text
+
+    async def _author_blocked(self, info: Info[Context, None]) -> bool:
+        if self.author_unblocked:
+            return False
+        # The viewer's blocks come once per request, whatever the length of the page.
+        blocked = await info.context.viewer_blocked()
+        return privacy.has_blocked(blocked, self.row.author_id)  # type: ignore[attr-defined]
+
     @strawberry.field(description="The writer; null when their account was deleted.")
     async def author(self, info: Info[Context, None]) -> User | None:
         return await load_user(info, self.row.author_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Every earlier text of an edited message, oldest first (empty if never "
+        "edited). Its author and staff only, null for anyone else; staff see a private "
+        "message's only once it was reported, and that read is told to its author."
+    )
+    async def revisions(self, info: Info[Context, None]) -> list[MessageRevision] | None:
+        if not await reports.may_read_revisions(info.context.call, self.row):
+            return None
+        found = await info.context.loaders.revisions.load(self.row)
+        return [MessageRevision(body=r.body, created_at=r.created_at) for r in found]
 
     @strawberry.field(description="The thread it is in; null for a private message.")
     async def thread(self, info: Info[Context, None]) -> Thread | None:
@@ -102,8 +160,8 @@ class MessageEdge(Edge[Message]):
     pass
 
 
-@strawberry.type(description="A page of messages, oldest first.")
-class MessageConnection(Connection[MessageEdge]):
+@strawberry.type(description="A page of messages, in the order its field names.")
+class MessageConnection(CountedConnection[MessageEdge]):
     @classmethod
     async def load(
         cls,
@@ -111,12 +169,14 @@ class MessageConnection(Connection[MessageEdge]):
         key: messages.MessagePageKey,
     ) -> MessageConnection:
         """The page a key asks for, through the request's batched loader."""
-        return cls.of_messages(await info.context.loaders.message_page.load(key))
+        page = await info.context.loaders.message_page.load(key)
+        count_key = (key.column, key.owner_id)
+        return cls.of_messages(page, lambda: info.context.loaders.message_count.load(count_key))
 
     @classmethod
-    def of_messages(cls, page: Page[models.Message]) -> MessageConnection:
+    def of_messages(cls, page: Page[models.Message], count: Count) -> MessageConnection:
         """The connection for a page of message rows."""
-        return cls.of(page, "Message", Message.of)
+        return cls.of(page, "Message", Message.of, count)
 
 
 async def message_page(
@@ -160,6 +220,22 @@ class Thread(Node):
     def created_at(self) -> datetime:
         return self.row.created_at
 
+    @strawberry.field(
+        description="Do you watch it (its replies notify you)? False when signed out."
+    )
+    async def viewer_is_watching(self, info: Info[Context, None]) -> bool:
+        if info.context.viewer is None:
+            return False  # no query for a question with a known answer
+        return await info.context.loaders.viewer_watches.load(self.row.id)
+
+    @strawberry.field(description="Locked: members can no longer write in it (staff can).")
+    def locked(self) -> bool:
+        return self.row.locked
+
+    @strawberry.field(description="Pinned: listed before the other threads of its forum.")
+    def pinned(self) -> bool:
+        return self.row.pinned
+
     messages_of = "thread_id"  # the column holding a message's thread (read by message_page)
     messages = strawberry.field(
         resolver=message_page,
@@ -173,8 +249,10 @@ class ThreadEdge(Edge[Thread]):
     pass
 
 
-@strawberry.type(description="A page of threads, most recently active first.")
-class ThreadConnection(Connection[ThreadEdge]):
+@strawberry.type(
+    description="A page of threads: pinned ones first, each part most recently active first."
+)
+class ThreadConnection(CountedConnection[ThreadEdge]):
     pass
 
 
@@ -226,6 +304,29 @@ class DeleteMessageInput:
     message_id: strawberry.ID = strawberry.field(description="The message's global ID.")
 
 
+@strawberry.input(description="What to change about a thread; fields left out stay as they are.")
+class ModerateThreadInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread's global ID.")
+    reason: str = strawberry.field(description="Why, 3 to 500 characters (audited).")
+    locked: bool | None = strawberry.field(
+        default=None, description="Lock (members can no longer write) or unlock it."
+    )
+    pinned: bool | None = strawberry.field(
+        default=None, description="Pin it to the top of its forum, or unpin it."
+    )
+    title: str | None = strawberry.field(default=None, description="A new title, 3-150 characters.")
+    forum_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Move it to this forum (its ID, pages and subscribers stay the same).",
+    )
+
+
+@strawberry.type(description="Result of moderateThread.")
+class ModerateThreadPayload(Payload):
+    thread: Thread | None = strawberry.field(description="The thread; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
 @strawberry.type
 class MessageQuery:
     @strawberry.field(description="A thread by its global ID; null if there is none.")
@@ -243,7 +344,7 @@ class MessageMutation:
     @strawberry.mutation(description="Open a thread. Confirmed, non-suspended members only.")
     async def create_thread(
         self, info: Info[Context, None], input: CreateThreadInput
-    ) -> CreateThreadPayload:
+    ) -> CreateThreadPayload | None:
         forum_id = ids.decode_pk(input.forum_id, "Forum")
         return await attempt(
             CreateThreadPayload,
@@ -254,7 +355,7 @@ class MessageMutation:
     @strawberry.mutation(description="Reply in a thread. Confirmed, non-suspended members only.")
     async def post_message(
         self, info: Info[Context, None], input: PostMessageInput
-    ) -> PostMessagePayload:
+    ) -> PostMessagePayload | None:
         thread_id = ids.decode_pk(input.thread_id, "Thread")
         work = forums.post_message(info.context.call, thread_id, input.body)
         return await attempt(
@@ -266,7 +367,7 @@ class MessageMutation:
     @strawberry.mutation(description="Edit your own message within 30 minutes of writing it.")
     async def edit_message(
         self, info: Info[Context, None], input: EditMessageInput
-    ) -> EditMessagePayload:
+    ) -> EditMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.edit_message(info.context.call, message_id, input.body)
         return await attempt(
@@ -276,12 +377,29 @@ class MessageMutation:
         )
 
     @strawberry.mutation(
+        description="Staff: lock, pin, rename or move a thread, any subset at once "
+        "(audited). Null with an error when not allowed.",
+        permission_classes=[IsStaff],
+    )
+    async def moderate_thread(
+        self, info: Info[Context, None], input: ModerateThreadInput
+    ) -> ModerateThreadPayload | None:
+        thread_id = ids.decode_pk(input.thread_id, "Thread")
+        forum_id = ids.decode_pk(input.forum_id, "Forum") if input.forum_id is not None else None
+        change = forums.ThreadChange(input.locked, input.pinned, input.title, forum_id)
+        return await attempt(
+            ModerateThreadPayload,
+            forums.moderate_thread(info.context.call, thread_id, input.reason, change),
+            lambda row: ModerateThreadPayload(thread=Thread(row=row), user_errors=[]),
+        )
+
+    @strawberry.mutation(
         description="Delete your own message (moderators: any public one). It keeps its place "
         "in the thread and reads as deleted."
     )
     async def delete_message(
         self, info: Info[Context, None], input: DeleteMessageInput
-    ) -> DeleteMessagePayload:
+    ) -> DeleteMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         work = messages.delete_message(info.context.call, message_id)
         return await attempt(
@@ -339,7 +457,7 @@ async def _thread_node(info: Info[Context, None], key: int) -> Node | None:
 
 
 async def _message_node(info: Info[Context, None], key: int) -> Node | None:
-    row = await messages.readable(info.context.viewer, await messages.load_fresh(key))
+    row = await info.context.loaders.readable_message.load(key)
     return Message.of(row) if row is not None else None
 
 

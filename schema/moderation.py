@@ -1,4 +1,5 @@
-"""Staff queries: privileged reads of private data, and the audit log."""
+"""Staff powers in the API: privileged reads of private data, hiding and unhiding
+messages, suspensions, warnings and roles."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
+from models.base import Role as RoleValue
 from resolvers import moderation
 from resolvers.moderation import PrivateRecord
 from schema import ids
-from schema.accounts import User
+from schema.accounts import Role, User
 from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message
 from schema.payloads import Payload, attempt
-from schema.permissions import IsStaff
+from schema.permissions import IsAdmin, IsStaff
 from schema.privacy import PrivacySettings
 
 
@@ -112,7 +114,10 @@ class HideMessagePayload(Payload):
 @strawberry.input(description="Whom to suspend, until when, and why.")
 class SuspendMemberInput:
     user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
-    until: datetime = strawberry.field(description="End of the suspension (with time zone).")
+    until: datetime | None = strawberry.field(
+        default=None,
+        description="End of the suspension (with time zone); left out or null: until lifted.",
+    )
     reason: str = strawberry.field(description="Told to the member; 3 to 500 characters.")
 
 
@@ -121,7 +126,7 @@ class UnsuspendMemberInput:
     user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
 
 
-@strawberry.type(description="Result of suspendMember and unsuspendMember.")
+@strawberry.type(description="Result of suspendMember.")
 class SuspendMemberPayload(Payload):
     user: User | None = strawberry.field(description="The member; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
@@ -133,6 +138,51 @@ class UnsuspendMemberPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
+@strawberry.type(description="A formal warning staff gave a member.")
+class Warning:
+    reason: str = strawberry.field(description="Why the member was warned.")
+    created_at: datetime = strawberry.field(description="When.")
+
+
+@strawberry.input(description="A hidden message to show again, and why.")
+class UnhideMessageInput:
+    message_id: strawberry.ID = strawberry.field(description="The message's global ID.")
+    reason: str = strawberry.field(description="Why, 3 to 500 characters (audited).")
+
+
+@strawberry.type(description="Result of unhideMessage.")
+class UnhideMessagePayload(Payload):
+    message: Message | None = strawberry.field(description="The message; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="Whom to warn, and why.")
+class WarnMemberInput:
+    user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
+    reason: str = strawberry.field(
+        description="Told to the member by mail; 3 to 500 characters (audited)."
+    )
+
+
+@strawberry.type(description="Result of warnMember.")
+class WarnMemberPayload(Payload):
+    warning: Warning | None = strawberry.field(description="The warning; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="Whose role to change, to what, and why.")
+class SetRoleInput:
+    user_id: strawberry.ID = strawberry.field(description="The member's global ID.")
+    role: Role = strawberry.field(description="The new role.")
+    reason: str = strawberry.field(description="Why, 3 to 500 characters (audited).")
+
+
+@strawberry.type(description="Result of setRole.")
+class SetRolePayload(Payload):
+    user: User | None = strawberry.field(description="The member; null if refused.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
 @strawberry.type
 class ModerationMutation:
     @strawberry.mutation(
@@ -140,7 +190,7 @@ class ModerationMutation:
     )
     async def hide_message(
         self, info: Info[Context, None], input: HideMessageInput
-    ) -> HideMessagePayload:
+    ) -> HideMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         return await attempt(
             HideMessagePayload,
@@ -149,12 +199,13 @@ class ModerationMutation:
         )
 
     @strawberry.mutation(
-        description="Moderators: stop a member writing until a time; they are told why.",
+        description="Moderators: stop a member writing until a time, or until lifted; they "
+        "are told why.",
         permission_classes=[IsStaff],
     )
     async def suspend_member(
         self, info: Info[Context, None], input: SuspendMemberInput
-    ) -> SuspendMemberPayload:
+    ) -> SuspendMemberPayload | None:
         user_id = ids.decode_pk(input.user_id, "User")
         return await attempt(
             SuspendMemberPayload,
@@ -165,10 +216,59 @@ class ModerationMutation:
     @strawberry.mutation(description="Moderators: lift a suspension.", permission_classes=[IsStaff])
     async def unsuspend_member(
         self, info: Info[Context, None], input: UnsuspendMemberInput
-    ) -> UnsuspendMemberPayload:
+    ) -> UnsuspendMemberPayload | None:
         user_id = ids.decode_pk(input.user_id, "User")
         return await attempt(
             UnsuspendMemberPayload,
             moderation.unsuspend(info.context.call, user_id),
             lambda row: UnsuspendMemberPayload(user=User.from_row(row), user_errors=[]),
+        )
+
+    @strawberry.mutation(
+        description="Staff: show a hidden message again (audited); a message its author "
+        "deleted stays deleted. Null with an error when not allowed.",
+        permission_classes=[IsStaff],
+    )
+    async def unhide_message(
+        self, info: Info[Context, None], input: UnhideMessageInput
+    ) -> UnhideMessagePayload | None:
+        message_id = ids.decode_pk(input.message_id, "Message")
+        return await attempt(
+            UnhideMessagePayload,
+            moderation.unhide_message(info.context.call, message_id, input.reason),
+            lambda row: UnhideMessagePayload(message=Message.of(row), user_errors=[]),
+        )
+
+    @strawberry.mutation(
+        description="Staff: give a member a formal warning; they are told by mail (audited). "
+        "Null with an error when not allowed.",
+        permission_classes=[IsStaff],
+    )
+    async def warn_member(
+        self, info: Info[Context, None], input: WarnMemberInput
+    ) -> WarnMemberPayload | None:
+        user_id = ids.decode_pk(input.user_id, "User")
+        return await attempt(
+            WarnMemberPayload,
+            moderation.warn(info.context.call, user_id, input.reason),
+            lambda row: WarnMemberPayload(
+                warning=Warning(reason=row.reason, created_at=row.created_at), user_errors=[]
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Admins: make a member a member, moderator or admin (audited). The site "
+        "always keeps one admin who can act (LAST_ADMIN). It applies from the member's next "
+        "request. Null with an error when not allowed.",
+        permission_classes=[IsAdmin],
+    )
+    async def set_role(
+        self, info: Info[Context, None], input: SetRoleInput
+    ) -> SetRolePayload | None:
+        user_id = ids.decode_pk(input.user_id, "User")
+        role = RoleValue(input.role.value)
+        return await attempt(
+            SetRolePayload,
+            moderation.set_role(info.context.call, user_id, role, input.reason),
+            lambda row: SetRolePayload(user=User.from_row(row), user_errors=[]),
         )

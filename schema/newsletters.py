@@ -41,7 +41,7 @@ class NewsletterMutation:
     @strawberry.mutation(description="Newsletters on or off (never on unless you say so).")
     async def set_newsletter_subscription(
         self, info: Info[Context, None], input: SetNewsletterSubscriptionInput
-    ) -> SetNewsletterSubscriptionPayload:
+    ) -> SetNewsletterSubscriptionPayload | None:
         return await attempt(
             SetNewsletterSubscriptionPayload,
             newsletters.set_subscription(info.context.call, input.subscribed),
@@ -55,7 +55,7 @@ class NewsletterMutation:
     )
     async def send_newsletter(
         self, info: Info[Context, None], input: SendNewsletterInput
-    ) -> SendNewsletterPayload:
+    ) -> SendNewsletterPayload | None:
         return await attempt(
             SendNewsletterPayload,
             newsletters.send_newsletter(info.context.call, input.subject, input.body),

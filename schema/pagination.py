@@ -4,7 +4,7 @@ and the page-argument aliases."""
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
@@ -14,6 +14,10 @@ from resolvers.pagination import Page, encode_cursor
 N = TypeVar("N")  # the node type of an edge
 E = TypeVar("E")  # the edge type of a connection
 R = TypeVar("R")  # the row type of a page
+
+# How many items a whole list holds, for its viewer: awaited only when totalCount is asked
+# for, and through a DataLoader, so the counts of many lists on a page share a statement.
+Count = Callable[[], Awaitable[int]]
 
 First = Annotated[int | None, strawberry.argument(description="Page size, 1-100, from the start.")]
 After = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
@@ -55,16 +59,19 @@ class Edge(Generic[N]):
 @strawberry.type
 class Connection(Generic[E]):
     """A page of a list. Each list subclasses it with its edge type, its own name and
-    description: `class UserConnection(Connection[UserEdge])`. (A totalCount field would
-    sit here, for every list at once.)"""
+    description: `class UserConnection(Connection[UserEdge])`; a list a frontend counts
+    subclasses CountedConnection instead."""
 
     edges: list[E] = strawberry.field(description="The items on this page, in order.")
     page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+    count: strawberry.Private[Count | None] = None
 
     @classmethod
-    def of(cls, page: Page[R], kind: str, node: Callable[[R], Any]) -> Self:
+    def of(
+        cls, page: Page[R], kind: str, node: Callable[[R], Any], count: Count | None = None
+    ) -> Self:
         """The connection for a page whose keys are `kind` row ids; `node` makes each row
-        its GraphQL object."""
+        its GraphQL object, `count` counts the whole list (a CountedConnection needs it)."""
         (edge,) = typing.get_args(cls.__dict__["__orig_bases__"][0])  # E in Connection[E]
         return cls(
             edges=[
@@ -72,4 +79,20 @@ class Connection(Generic[E]):
                 for key, row in zip(page.keys, page.rows, strict=True)
             ],
             page_info=page_info(page, kind),
+            count=count,
         )
+
+
+@strawberry.type
+class CountedConnection(Connection[E]):
+    """A page of a list that also says how long the whole list is: `totalCount`, counted
+    only when selected. `class MessageConnection(CountedConnection[MessageEdge])`."""
+
+    @strawberry.field(
+        description="How many items the whole list holds, across every page: only those "
+        "you may see, counted by the same rule as the list. Counted only when asked for."
+    )
+    async def total_count(self) -> int:
+        if self.count is None:
+            raise TypeError(f"{type(self).__name__} was built without its count")
+        return await self.count()

@@ -8,11 +8,15 @@ from strawberry.types import Info
 from resolvers import passwords
 from schema.context import Context
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import Payload, attempt, global_ids
 
 
 @strawberry.type(description="Result of changePassword.")
 class ChangePasswordPayload(Payload):
+    session_ids: list[strawberry.ID] | None = strawberry.field(
+        description="Your other sessions, signed out by the change, to drop from "
+        "`User.sessions`; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -48,11 +52,17 @@ class PasswordMutation:
     @strawberry.mutation(description="Change your password; every other session is signed out.")
     async def change_password(
         self, info: Info[Context, None], input: ChangePasswordInput
-    ) -> ChangePasswordPayload:
+    ) -> ChangePasswordPayload | None:
         work = passwords.change_password(
             info.context.call, input.current_password, input.new_password
         )
-        return await attempt(ChangePasswordPayload, work)
+        return await attempt(
+            ChangePasswordPayload,
+            work,
+            lambda ended: ChangePasswordPayload(
+                session_ids=global_ids("Session", ended), user_errors=[]
+            ),
+        )
 
     @strawberry.mutation(
         description="Mail a password-reset link (valid one hour). The answer is the same "

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import Field
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeVar
+
+import strawberry
 
 from resolvers.common import Refused
+from schema import ids
 from schema.errors import UserError
+
+if TYPE_CHECKING:
+    from schema.accounts import User
+
+# Payloads of domains that schema.accounts itself imports name the member lazily.
+LazyUser = Annotated["User", strawberry.lazy("schema.accounts")]
 
 R = TypeVar("R")
 P = TypeVar("P", bound="Payload")
@@ -37,6 +46,18 @@ class Payload:
     @classmethod
     def _nulls(cls) -> dict[str, None]:
         return dict.fromkeys(name for name in cls.__dataclass_fields__ if name != "user_errors")
+
+
+def user_of(row: Any) -> User:
+    """The User type for an account row, for a payload that names the member it changed."""
+    from schema.accounts import User
+
+    return User.from_row(row)
+
+
+def global_ids(type_name: str, keys: list[int]) -> list[strawberry.ID]:
+    """The global IDs of rows of one type (a removal's payload names what it removed)."""
+    return [strawberry.ID(ids.encode(type_name, key)) for key in keys]
 
 
 async def attempt(payload: type[P], work: Awaitable[R], build: Callable[[R], P] | None = None) -> P:

@@ -15,23 +15,32 @@ from strawberry.types.field import StrawberryField
 from resolvers import access, privacy
 from resolvers.common import Forbidden
 from resolvers.privacy import Setting
-from schema.context import Context
+from schema.context import Context, View
 
 
 class Owned(Protocol):
-    """A GraphQL object holding one member's data (and, when loaded with it, the owner)."""
+    """A GraphQL object holding one member's data (and, when loaded with it, the owner,
+    decided for the object's reader)."""
 
     owner_id: int
     owner: privacy.Owner | None
+    view: View | None  # whom it is resolved for; None: the request's viewer
 
 
 class Mine(Protocol):
     """A GraphQL object that belongs to one member."""
 
+    view: View | None
+
     @property
     def owner_id(self) -> int:
         """The member it belongs to."""
         ...
+
+
+def view_of(source: Owned | Mine, info: Info[Context, None]) -> View:
+    """Whom the object is resolved for: the reader it carries, else the request's."""
+    return source.view if source.view is not None else info.context.view
 
 
 def _must_be_nullable(kind: str, field: StrawberryField) -> None:
@@ -55,7 +64,7 @@ class Private(FieldExtension):
         otherwise load the owner first."""
         if source.owner is None:
             return self.resolve_async(next_, source, info, **kwargs)
-        if not privacy.can_view(info.context.viewer, source.owner, self.setting):
+        if not privacy.can_view(view_of(source, info).viewer, source.owner, self.setting):
             return None
         return next_(source, info, **kwargs)
 
@@ -63,8 +72,9 @@ class Private(FieldExtension):
         self, next_: Any, source: Owned, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         """Decide first: a hidden value costs no query and reveals nothing."""
-        owner = source.owner or await info.context.loaders.owner_by_id.load(source.owner_id)
-        if not privacy.can_view(info.context.viewer, owner, self.setting):
+        view = view_of(source, info)
+        owner = source.owner or await view.loaders.owner_by_id.load(source.owner_id)
+        if not privacy.can_view(view.viewer, owner, self.setting):
             return None
         value = next_(source, info, **kwargs)
         return await value if inspect.isawaitable(value) else value
@@ -79,7 +89,7 @@ class OwnerOnly(FieldExtension):
 
     def resolve(self, next_: Any, source: Mine, info: Info[Context, None], **kwargs: Any) -> Any:
         """The owner reads the value; anyone else reads null, and no query runs."""
-        if not privacy.is_owner(info.context.viewer, source.owner_id):
+        if not privacy.is_owner(view_of(source, info).viewer, source.owner_id):
             return None
         return next_(source, info, **kwargs)
 
@@ -87,7 +97,7 @@ class OwnerOnly(FieldExtension):
         self, next_: Any, source: Mine, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         """As `resolve`, for fields that await."""
-        if not privacy.is_owner(info.context.viewer, source.owner_id):
+        if not privacy.is_owner(view_of(source, info).viewer, source.owner_id):
             return None
         value = next_(source, info, **kwargs)
         return await value if inspect.isawaitable(value) else value

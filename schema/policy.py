@@ -13,7 +13,7 @@ from models import policy as policy_models
 from resolvers import policy
 from schema.context import Context
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import IsAdmin
 
 
@@ -83,6 +83,9 @@ class Consent:
 
 @strawberry.type(description="Result of acceptPrivacyPolicy.")
 class AcceptPrivacyPolicyPayload(Payload):
+    user: LazyUser | None = strawberry.field(
+        description="You, with `policyAccepted` and `consents` updated; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -95,6 +98,9 @@ class SetConsentInput:
 @strawberry.type(description="Result of setConsent.")
 class SetConsentPayload(Payload):
     consent: Consent | None = strawberry.field(description="The new record; null if refused.")
+    user: LazyUser | None = strawberry.field(
+        description="You, with `consents` (and `newsletter`) updated; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -125,27 +131,33 @@ class PolicyMutation:
     )
     async def set_consent(
         self, info: Info[Context, None], input: SetConsentInput
-    ) -> SetConsentPayload:
+    ) -> SetConsentPayload | None:
         kind = policy_models.ConsentKind(input.kind.value)
         return await attempt(
             SetConsentPayload,
             policy.set_consent(info.context.call, kind, input.granted),
-            lambda row: SetConsentPayload(consent=Consent(row=row), user_errors=[]),
+            lambda row: SetConsentPayload(
+                consent=Consent(row=row), user=user_of(info.context.viewer), user_errors=[]
+            ),
         )
 
     @strawberry.mutation(description="Accept the current version of the privacy policy.")
     async def accept_privacy_policy(
         self, info: Info[Context, None], input: AcceptPrivacyPolicyInput
-    ) -> AcceptPrivacyPolicyPayload:
+    ) -> AcceptPrivacyPolicyPayload | None:
         work = policy.accept_policy(info.context.call, input.version)
-        return await attempt(AcceptPrivacyPolicyPayload, work)
+        return await attempt(
+            AcceptPrivacyPolicyPayload,
+            work,
+            lambda _: AcceptPrivacyPolicyPayload(user=user_of(info.context.viewer), user_errors=[]),
+        )
 
     @strawberry.mutation(
         description="Admins: publish a new privacy-policy version.", permission_classes=[IsAdmin]
     )
     async def publish_privacy_policy(
         self, info: Info[Context, None], input: PublishPrivacyPolicyInput
-    ) -> PublishPrivacyPolicyPayload:
+    ) -> PublishPrivacyPolicyPayload | None:
         return await attempt(
             PublishPrivacyPolicyPayload,
             policy.publish_policy(

@@ -12,7 +12,7 @@ from models import privacy as models
 from resolvers import privacy
 from schema.context import Context
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import LazyUser, Payload, attempt, user_of
 
 
 @strawberry.enum(description="Who may see a personal field.")
@@ -83,6 +83,13 @@ class PrivacySettings:
     def who_can_message(self) -> Audience:
         return _audience(self.row, "who_can_message")
 
+    @strawberry.field(
+        description="Whose @mentions of the member notify them (a mention of anyone else "
+        "is a plain link). Default MEMBERS."
+    )
+    def who_can_mention(self) -> Audience:
+        return _audience(self.row, "who_can_mention")
+
     @strawberry.field(description="Listed in the member directory (`users`). Default true.")
     def listed_in_members(self) -> bool:
         return self.row.listed_in_members
@@ -121,6 +128,9 @@ class UpdatePrivacySettingsInput:
     who_can_message: Audience | None = strawberry.field(
         default=strawberry.UNSET, description=_SETTING_HELP
     )
+    who_can_mention: Audience | None = strawberry.field(
+        default=strawberry.UNSET, description=_SETTING_HELP
+    )
     listed_in_members: bool | None = strawberry.field(
         default=strawberry.UNSET, description=_SETTING_HELP
     )
@@ -130,6 +140,10 @@ class UpdatePrivacySettingsInput:
 class UpdatePrivacySettingsPayload(Payload):
     privacy_settings: PrivacySettings | None = strawberry.field(
         description="The settings now in force; null if refused."
+    )
+    user: LazyUser | None = strawberry.field(
+        description="You, whose `privacySettings` these are (a cache updates them there); "
+        "null if refused."
     )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
@@ -150,11 +164,13 @@ class PrivacyMutation:
     )
     async def update_privacy_settings(
         self, info: Info[Context, None], input: UpdatePrivacySettingsInput
-    ) -> UpdatePrivacySettingsPayload:
+    ) -> UpdatePrivacySettingsPayload | None:
         return await attempt(
             UpdatePrivacySettingsPayload,
             privacy.update_settings(info.context.call, _changes(input)),
             lambda row: UpdatePrivacySettingsPayload(
-                privacy_settings=PrivacySettings(row=row), user_errors=[]
+                privacy_settings=PrivacySettings(row=row),
+                user=user_of(info.context.viewer),
+                user_errors=[],
             ),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,15 +12,13 @@ from resolvers import profiles
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
 from schema import ids
-from schema.context import Context
+from schema.context import Context, View
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import Private
 
 if TYPE_CHECKING:
-    from schema.accounts import User, UserConnection
-
-LazyUser = Annotated["User", strawberry.lazy("schema.accounts")]
+    from schema.accounts import UserConnection
 
 
 @strawberry.type(description="A member's weight journey, in kilograms.")
@@ -39,6 +37,7 @@ class Profile:
     owner_id: strawberry.Private[int]
     row: strawberry.Private[models.Profile]
     owner: strawberry.Private[Owner | None] = None
+    view: strawberry.Private[View | None] = None  # whom it is resolved for (see User.view)
 
     @strawberry.field(description="About the member.", extensions=[Private(Setting.BIO)])
     def bio(self) -> str | None:
@@ -120,14 +119,8 @@ class FollowPayload(Payload):
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
-def _user(row: Any) -> User:
-    from schema.accounts import User
-
-    return User.from_row(row)
-
-
 def _followed(row: Any) -> FollowPayload:
-    return FollowPayload(user=_user(row), user_errors=[])
+    return FollowPayload(user=user_of(row), user_errors=[])
 
 
 @strawberry.type
@@ -138,16 +131,16 @@ class ProfileMutation:
     )
     async def update_profile(
         self, info: Info[Context, None], input: UpdateProfileInput
-    ) -> UpdateProfilePayload:
+    ) -> UpdateProfilePayload | None:
         changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
         return await attempt(
             UpdateProfilePayload,
             profiles.update_profile(info.context.call, changes),
-            lambda row: UpdateProfilePayload(user=_user(row), user_errors=[]),
+            lambda row: UpdateProfilePayload(user=user_of(row), user_errors=[]),
         )
 
     @strawberry.mutation(description="Follow a member. Following twice is harmless.")
-    async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+    async def follow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload | None:
         return await attempt(
             FollowPayload,
             profiles.follow(info.context.call, ids.decode_pk(input.user_id, "User")),
@@ -155,7 +148,7 @@ class ProfileMutation:
         )
 
     @strawberry.mutation(description="Stop following a member. Unfollowing twice is harmless.")
-    async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload:
+    async def unfollow(self, info: Info[Context, None], input: FollowInput) -> FollowPayload | None:
         return await attempt(
             FollowPayload,
             profiles.unfollow(info.context.call, ids.decode_pk(input.user_id, "User")),
@@ -164,17 +157,24 @@ class ProfileMutation:
 
 
 async def follow_page(
-    info: Info[Context, None], owner_id: int, direction: str, first: int | None, after: str | None
+    view: View, owner_id: int, direction: str, first: int | None, after: str | None
 ) -> UserConnection:
     """A page of a member's followers or following ("followers"/"following"), through the
-    batched loaders: the follows, then the members with their profiles and privacy."""
+    batched loaders of the reader it is resolved for: the follows, then the members with
+    their profiles and privacy (each carrying that reader on)."""
     from schema.accounts import User, UserConnection
 
     key = profiles.FollowPageKey(owner_id, direction, first, after)
-    page = await info.context.loaders.follow_page.load(key)
-    found = await info.context.loaders.member_by_id.load_many(page.rows)
+    page = await view.loaders.follow_page.load(key)
+    found = await view.loaders.member_by_id.load_many(page.rows)
     present = [(k, m) for k, m in zip(page.keys, found, strict=True) if m is not None]
     loaded = Page(
         [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
     )
-    return UserConnection.of(loaded, "Follow", User.of_member)
+    count_key = (owner_id, direction)
+    return UserConnection.of(
+        loaded,
+        "Follow",
+        lambda member: User.of_member(member, view),
+        count=lambda: view.loaders.follow_count.load(count_key),
+    )

@@ -17,8 +17,8 @@ from schema.accounts import User, load_account
 from schema.context import Context
 from schema.errors import UserError
 from schema.messages import Message
-from schema.node import Node
-from schema.pagination import Connection, Edge, PageSize, StartAfter
+from schema.node import Node, register
+from schema.pagination import CountedConnection, Edge, PageSize, StartAfter
 from schema.payloads import Payload, attempt
 from schema.permissions import IsStaff
 
@@ -73,6 +73,26 @@ class Report(Node):
         return self.row.created_at
 
     @strawberry.field(
+        description="The reported text as it was when reported, kept after the message is "
+        "edited, hidden or deleted. Staff only (empty for anyone else); staff reading a "
+        "private one is written to its author's privacyReads."
+    )
+    async def snapshot(self, info: Info[Context, None]) -> str:
+        return await reports.snapshot_shown(info.context.call, self.row)
+
+    @strawberry.field(description="When it was resolved or dismissed; null while open.")
+    def resolved_at(self) -> datetime | None:
+        return self.row.resolved_at
+
+    @strawberry.field(description="Who resolved or dismissed it; null while open.")
+    async def resolved_by(self, info: Info[Context, None]) -> User | None:
+        return await load_account(info, self.row.resolved_by_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The note left when it was resolved; null if none.")
+    def note(self) -> str | None:
+        return self.row.note
+
+    @strawberry.field(
         description="The message with up to two before and two after it. Staff reading "
         "private ones is written to each author's privacyReads."
     )
@@ -88,7 +108,7 @@ class ReportEdge(Edge[Report]):
 
 
 @strawberry.type(description="A page of reports, oldest first.")
-class ReportConnection(Connection[ReportEdge]):
+class ReportConnection(CountedConnection[ReportEdge]):
     pass
 
 
@@ -105,10 +125,16 @@ class ReportQuery:
         status: Annotated[
             ReportStatus | None, strawberry.argument(description="Only reports in this state.")
         ] = None,
-    ) -> ReportConnection:
+    ) -> ReportConnection | None:
         wanted = ReportRowStatus(status.value) if status is not None else None
-        page = await reports.report_page(info.context.call, wanted, first, after)
-        return ReportConnection.of(page, "Report", lambda row: Report(row=row))
+        call = info.context.call
+        page = await reports.report_page(call, wanted, first, after)
+        return ReportConnection.of(
+            page,
+            "Report",
+            lambda row: Report(row=row),
+            count=lambda: reports.report_count(call, wanted),
+        )
 
 
 @strawberry.input(description="A message to report, and why.")
@@ -117,7 +143,7 @@ class ReportMessageInput:
     reason: str = strawberry.field(description="What is wrong, 3 to 1000 characters.")
 
 
-@strawberry.type(description="Result of reportMessage and resolveReport.")
+@strawberry.type(description="Result of reportMessage.")
 class ReportMessagePayload(Payload):
     report: Report | None = strawberry.field(description="The report; null if refused.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
@@ -141,7 +167,7 @@ class ReportMutation:
     @strawberry.mutation(description="Report a message you can read to the moderators.")
     async def report_message(
         self, info: Info[Context, None], input: ReportMessageInput
-    ) -> ReportMessagePayload:
+    ) -> ReportMessagePayload | None:
         message_id = ids.decode_pk(input.message_id, "Message")
         return await attempt(
             ReportMessagePayload,
@@ -154,7 +180,7 @@ class ReportMutation:
     )
     async def resolve_report(
         self, info: Info[Context, None], input: ResolveReportInput
-    ) -> ResolveReportPayload:
+    ) -> ResolveReportPayload | None:
         report_id = ids.decode_pk(input.report_id, "Report")
         hide = input.action is ReportAction.HIDE_MESSAGE
         return await attempt(
@@ -162,3 +188,11 @@ class ReportMutation:
             reports.resolve_report(info.context.call, report_id, hide, input.note),
             lambda row: ResolveReportPayload(report=Report(row=row), user_errors=[]),
         )
+
+
+async def _report_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.report.load(key)
+    return Report(row=row) if row is not None else None
+
+
+register("Report", _report_node)

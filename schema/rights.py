@@ -16,9 +16,9 @@ from resolvers import rights
 from schema import ids
 from schema.context import Context
 from schema.errors import UserError
-from schema.node import Node
-from schema.pagination import Connection, Edge, PageSize
-from schema.payloads import Payload, attempt
+from schema.node import Node, register
+from schema.pagination import CountedConnection, Edge, PageSize
+from schema.payloads import LazyUser, Payload, attempt, user_of
 from schema.permissions import IsStaff
 
 
@@ -72,12 +72,15 @@ class CorrectionRequestEdge(Edge[CorrectionRequest]):
 
 
 @strawberry.type(description="A page of correction requests, oldest first.")
-class CorrectionRequestConnection(Connection[CorrectionRequestEdge]):
+class CorrectionRequestConnection(CountedConnection[CorrectionRequestEdge]):
     pass
 
 
 @strawberry.type(description="Result of deleteAccount.")
 class DeleteAccountPayload(Payload):
+    user_id: strawberry.ID | None = strawberry.field(
+        description="The account that was deleted, to evict from a cache; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -92,6 +95,9 @@ class RequestCorrectionInput:
 class RequestCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
+    )
+    user: LazyUser | None = strawberry.field(
+        description="You, with the request in `correctionRequests`; null if refused."
     )
     user_errors: list[UserError] = strawberry.field(description="Why nothing was filed.")
 
@@ -121,6 +127,10 @@ class ResolveCorrectionPayload(Payload):
     correction_request: CorrectionRequest | None = strawberry.field(
         description="The request; null if refused."
     )
+    user: LazyUser | None = strawberry.field(
+        description="The member who asked (an applied correction changes their username or "
+        "date of birth); null if refused or their account is gone."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -138,11 +148,15 @@ class RightsQuery:
         status: Annotated[
             CorrectionStatus | None, strawberry.argument(description="Only this state.")
         ] = None,
-    ) -> CorrectionRequestConnection:
+    ) -> CorrectionRequestConnection | None:
         wanted = rights_models.CorrectionStatus(status.value) if status else None
-        page = await rights.correction_page(info.context.call, wanted, first, after)
+        call = info.context.call
+        page = await rights.correction_page(call, wanted, first, after)
         return CorrectionRequestConnection.of(
-            page, "CorrectionRequest", lambda row: CorrectionRequest(row=row)
+            page,
+            "CorrectionRequest",
+            lambda row: CorrectionRequest(row=row),
+            count=lambda: rights.correction_count(call, wanted),
         )
 
 
@@ -151,19 +165,21 @@ class RightsMutation:
     @strawberry.mutation(description="Ask moderators to correct data you cannot change yourself.")
     async def request_correction(
         self, info: Info[Context, None], input: RequestCorrectionInput
-    ) -> RequestCorrectionPayload:
+    ) -> RequestCorrectionPayload | None:
         return await attempt(
             RequestCorrectionPayload,
             rights.request_correction(
                 info.context.call, input.field, input.proposed_value, input.reason
             ),
             lambda row: RequestCorrectionPayload(
-                correction_request=CorrectionRequest(row=row), user_errors=[]
+                correction_request=CorrectionRequest(row=row),
+                user=user_of(info.context.viewer),
+                user_errors=[],
             ),
         )
 
     @strawberry.mutation(description="Everything held about you, as one JSON document.")
-    async def export_my_data(self, info: Info[Context, None]) -> ExportMyDataPayload:
+    async def export_my_data(self, info: Info[Context, None]) -> ExportMyDataPayload | None:
         return await attempt(
             ExportMyDataPayload,
             rights.export_data(info.context.call),
@@ -176,9 +192,13 @@ class RightsMutation:
     )
     async def delete_account(
         self, info: Info[Context, None], input: DeleteAccountInput
-    ) -> DeleteAccountPayload:
+    ) -> DeleteAccountPayload | None:
         result = await attempt(
-            DeleteAccountPayload, rights.delete_account(info.context.call, input.password)
+            DeleteAccountPayload,
+            rights.delete_account(info.context.call, input.password),
+            lambda deleted: DeleteAccountPayload(
+                user_id=strawberry.ID(ids.encode("User", deleted)), user_errors=[]
+            ),
         )
         info.context.sync_cookie()
         return result
@@ -189,13 +209,23 @@ class RightsMutation:
     )
     async def resolve_correction(
         self, info: Info[Context, None], input: ResolveCorrectionInput
-    ) -> ResolveCorrectionPayload:
+    ) -> ResolveCorrectionPayload | None:
         call = info.context.call
         request_id = ids.decode_pk(input.request_id, "CorrectionRequest")
         return await attempt(
             ResolveCorrectionPayload,
             rights.resolve_correction(call, request_id, input.apply, input.response),
             lambda row: ResolveCorrectionPayload(
-                correction_request=CorrectionRequest(row=row), user_errors=[]
+                correction_request=CorrectionRequest(row=row),
+                user=user_of(row.user),
+                user_errors=[],
             ),
         )
+
+
+async def _correction_request_node(info: Info[Context, None], key: int) -> Node | None:
+    row = await info.context.loaders.correction_request.load(key)
+    return CorrectionRequest(row=row) if row is not None else None
+
+
+register("CorrectionRequest", _correction_request_node)

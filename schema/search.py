@@ -75,6 +75,7 @@ class SearchQuery:
             loaders.thread_by_id.prime(hit.thread.id, hit.thread)
             loaders.forum_by_id.prime(hit.forum.id, hit.forum)
             message, thread = Message.of(hit.message), Thread(row=hit.thread)
+            message.author_unblocked = True  # search's statement left the blocked out
             node = SearchHit(message=message, thread=thread, snippet=hit.snippet)
             edges.append(SearchHitEdge(cursor=cursor, node=node))
         page = PageInfo(

@@ -13,7 +13,7 @@ from schema import ids
 from schema.accounts import User
 from schema.context import Context
 from schema.errors import UserError
-from schema.payloads import Payload, attempt
+from schema.payloads import Payload, attempt, global_ids
 
 
 @strawberry.type(description="A browser signed in to your account. Never shows an IP address.")
@@ -52,11 +52,17 @@ class Session:
 
 @strawberry.type(description="Result of revokeSession.")
 class RevokeSessionPayload(Payload):
+    session_id: strawberry.ID | None = strawberry.field(
+        description="The session that ended, to drop from `User.sessions`; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
 @strawberry.type(description="Result of revokeOtherSessions.")
 class RevokeOtherSessionsPayload(Payload):
+    session_ids: list[strawberry.ID] | None = strawberry.field(
+        description="The sessions that ended, to drop from `User.sessions`; null if refused."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
 
 
@@ -79,6 +85,9 @@ class LoginPayload(Payload):
 
 @strawberry.type(description="Result of logout.")
 class LogoutPayload(Payload):
+    session_id: strawberry.ID | None = strawberry.field(
+        description="The session that ended; null if you were not signed in."
+    )
     user_errors: list[UserError] = strawberry.field(description="Always empty.")
 
 
@@ -96,22 +105,44 @@ class SessionMutation:
 
     @strawberry.mutation(description="Sign out: the session ends on the server too.")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
-        result = await attempt(LogoutPayload, sessions.logout(info.context.call))
+        result = await attempt(
+            LogoutPayload,
+            sessions.logout(info.context.call),
+            lambda ended: LogoutPayload(
+                session_id=_session_id(ended) if ended is not None else None, user_errors=[]
+            ),
+        )
         info.context.sync_cookie()
         return result
 
     @strawberry.mutation(description="Sign out one of your sessions.")
     async def revoke_session(
         self, info: Info[Context, None], input: RevokeSessionInput
-    ) -> RevokeSessionPayload:
+    ) -> RevokeSessionPayload | None:
         work = sessions.revoke_session(
             info.context.call, ids.decode_pk(input.session_id, "Session")
         )
-        result = await attempt(RevokeSessionPayload, work)
+        result = await attempt(
+            RevokeSessionPayload,
+            work,
+            lambda ended: RevokeSessionPayload(session_id=_session_id(ended), user_errors=[]),
+        )
         info.context.sync_cookie()
         return result
 
     @strawberry.mutation(description="Sign out every session but this one.")
-    async def revoke_other_sessions(self, info: Info[Context, None]) -> RevokeOtherSessionsPayload:
+    async def revoke_other_sessions(
+        self, info: Info[Context, None]
+    ) -> RevokeOtherSessionsPayload | None:
         work = sessions.revoke_others(info.context.call)
-        return await attempt(RevokeOtherSessionsPayload, work)
+        return await attempt(
+            RevokeOtherSessionsPayload,
+            work,
+            lambda ended: RevokeOtherSessionsPayload(
+                session_ids=global_ids("Session", ended), user_errors=[]
+            ),
+        )
+
+
+def _session_id(key: int) -> strawberry.ID:
+    return strawberry.ID(ids.encode("Session", key))

@@ -4,7 +4,8 @@ markdown-it-py renders (raw HTML off, images shown as links so no remote pixel
 loads in a reader's browser); nh3 (the Ammonia sanitiser) then keeps only an
 allow-list of tags, attributes and URL schemes. A link to another host is
 rewritten to our interstitial `/out?url=...&sig=...`, signed so the page cannot
-serve as an open redirect.
+serve as an open redirect. `@username` becomes a link to that member's profile page
+when the caller says the name exists (outside code and links; other names stay text).
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _C0_OR_SPACE = "".join(chr(code) for code in range(0x21))
 # Two slashes or backslashes in any mix: the browser reads a host after them.
 _HOST_FOLLOWS = re.compile(r"[/\\]{2}")
+# @name: a username (3-30 of A-Z a-z 0-9 _ . -) not ending in . or - (so "@ada." at the
+# end of a sentence names ada), not preceded by a word character (so no email address).
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,28}[A-Za-z0-9_])")
+MEMBERS_PATH = "/members/"
+
+
+_MENTION_LINK = re.compile(r'<a href="[^"]*/members/([A-Za-z0-9_.-]+)" class="mention">')
+
+
+def mentioned_in(body_html: str) -> set[str]:
+    """The usernames a rendered body links as mentions (not names in code or links)."""
+    return set(_MENTION_LINK.findall(body_html))
+
+
+def mention_candidates(body: str) -> list[str]:
+    """The names a body may mention, lower-cased, in order of first appearance."""
+    return list(dict.fromkeys(match.lower() for match in MENTION.findall(body)))
 
 
 def origin(parts: SplitResult) -> tuple[str, str, int | None] | None:
@@ -52,13 +70,17 @@ class Renderer:
 
     def __init__(self, public_url: str, key: bytes) -> None:
         self.origin = origin(urlsplit(public_url))
+        self.public_url = public_url.rstrip("/")
         self.key = key
         self._md = MarkdownIt("commonmark", {"html": False}).disable("image")
         self._md.renderer.rules["link_open"] = self._link_open
+        self._md.core.ruler.after("inline", "mentions", _link_mentions)
 
-    def render(self, body: str) -> str:
-        """Safe HTML for a Markdown body."""
-        html = self._md.render(body)
+    def render(self, body: str, members: dict[str, str] | None = None) -> str:
+        """Safe HTML for a Markdown body; `members` maps the lower-cased names it may link
+        as mentions to the members' usernames."""
+        env = {"members": members or {}, "profile": self.public_url + MEMBERS_PATH}
+        html = self._md.render(body, env)
         return nh3.clean(
             html,
             tags=TAGS,
@@ -102,3 +124,43 @@ class Renderer:
             token.attrSet("rel", EXTERNAL_REL)
             token.attrSet("class", "external")
         return self._md.renderer.renderToken(tokens, idx, options, env)
+
+
+def _link_mentions(state: Any) -> None:
+    """Core rule: split text tokens at @names the env lists into profile links (never
+    inside a link; code spans are no text tokens, so they stay as written)."""
+    members: dict[str, str] = state.env.get("members") or {}
+    if not members:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, depth = [], 0
+        for token in block.children:
+            depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type == "text" and depth == 0 and "@" in token.content:
+                children += _split(token, members, state.env["profile"])
+            else:
+                children.append(token)
+        block.children = children
+
+
+def _split(token: Token, members: dict[str, str], profile: str) -> list[Token]:
+    parts: list[Token] = []
+    text, start = token.content, 0
+    for match in MENTION.finditer(text):
+        username = members.get(match.group(1).lower())
+        if username is None:
+            continue
+        if match.start() > start:
+            parts.append(_text(text[start : match.start()]))
+        link = Token("link_open", "a", 1, attrs={"href": profile + username, "class": "mention"})
+        parts += [link, _text(match.group(0)), Token("link_close", "a", -1)]
+        start = match.end()
+    if start < len(text):
+        parts.append(_text(text[start:]))
+    return parts
+
+
+def _text(content: str) -> Token:
+    return Token("text", "", 0, content=content)

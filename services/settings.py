@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=1024, description="Argon2id memory.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     ip_retention_days: int = Field(default=365, ge=1, description="Keep raw addresses this long.")
+    notification_mail_delay_seconds: int = Field(
+        default=300, ge=0, le=86400, description="Longest wait of a notification for its mail."
+    )
+    notification_keep_days: int = Field(
+        default=90, ge=1, description="Delete read notifications after this many days."
+    )
     ip_hash_retention_days: int = Field(
         default=90, ge=1, description="Keep the keyed hashes (for matching) this long."
     )

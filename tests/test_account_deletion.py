@@ -153,7 +153,7 @@ async def test_deleting_needs_a_signed_in_member(gql: Client, ada: User) -> None
     response = await gql(DELETE, {"i": {"password": PASSWORD}})
 
     assert response == {
-        "data": None,
+        "data": {"deleteAccount": None},
         "errors": [
             {
                 "message": "Sign in to do this.",

@@ -81,7 +81,7 @@ EMAIL_CHANGE_ASKED = {"data": {"changeEmail": {"userErrors": []}}}
 def error(path: str, message: str, code: str) -> dict:
     """The answer to a mutation refused with a GraphQL error (its field on line 3)."""
     located = {"message": message, "locations": [{"line": 3, "column": 3}], "path": [path]}
-    return {"data": None, "errors": [{**located, "extensions": {"code": code}}]}
+    return {"data": {path: None}, "errors": [{**located, "extensions": {"code": code}}]}
 
 
 def user_error(mutation: str, field: str, message: str, code: str) -> dict:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["serve", "migrate", "seed", "createuser", "purge-ip", "reveal-ip", "backup",
-            "export-schema"]  # fmt: skip
+COMMANDS = ["serve", "migrate", "seed", "createuser", "createforum", "purge-ip", "reveal-ip",
+            "backup", "purge", "export-schema"]  # fmt: skip
 CLOSED_DATABASE = "postgres://forum:pw-canary-77@127.0.0.1:1/forum"  # nobody listens on port 1
 
 
@@ -49,19 +50,97 @@ def test_no_command_is_a_usage_error() -> None:
     assert "usage: python server.py" in result.stderr
 
 
-def test_seed_prints_the_demo_accounts_and_refuses_a_second_time(tmp_path: Path) -> None:
-    env = sqlite_env(tmp_path)
-
-    first = run("seed", env=env)
-    second = run("seed", env=env)
-    quiet = run("seed", "--if-empty", env=env)
+def test_seed_prints_the_demo_accounts_with_a_random_admin_password(tmp_path: Path) -> None:
+    first = run("seed", env=sqlite_env(tmp_path))
+    other = run("seed", env=sqlite_env(tmp_path / "other"))
 
     assert first.returncode == 0, first.stderr
-    assert "ada        admin      password: forum-demo-2026" in first.stdout
-    assert second.returncode == 1
-    assert second.stderr == "error: the database already has members; seed needs an empty one\n"
+    assert "alice      member     password: forum-demo-2026" in first.stdout
+    admin = re.search(r"ada +admin +password: (\S+)", first.stdout)
+    again = re.search(r"ada +admin +password: (\S+)", other.stdout)
+    assert admin is not None and again is not None
+    assert admin[1] != "forum-demo-2026"
+    assert admin[1] != again[1]
+
+
+def test_seed_gives_the_admin_the_demo_password_asked_for(tmp_path: Path) -> None:
+    result = run("seed", "--demo-password", "a long admin passphrase", env=sqlite_env(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert "ada        admin      password: a long admin passphrase" in result.stdout
+
+
+def test_seed_refuses_a_weak_demo_password_in_one_line(tmp_path: Path) -> None:
+    result = run("seed", "--demo-password", "short", env=sqlite_env(tmp_path))
+
+    assert result.returncode == 1
+    assert result.stderr == "error: Passwords need at least 10 characters.\n"
+
+
+def test_seed_refuses_a_database_with_members_unless_if_empty(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    run("createuser", "--username", "mira", "--email", "mira@example.org", "--role", "admin",
+        "--password", "a long passphrase", env=env)  # fmt: skip
+
+    refused = run("seed", env=env)
+    quiet = run("seed", "--if-empty", env=env)
+
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "error: the database already has members; seed is for demo data (--force adds it)\n"
+    )
     assert quiet.returncode == 0
     assert "nothing to do" in quiet.stdout
+
+
+def test_seed_with_force_adds_the_demo_data_beside_members(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    run("createuser", "--username", "mira", "--email", "mira@example.org", "--role", "admin",
+        "--password", "a long passphrase", env=env)  # fmt: skip
+
+    result = run("seed", "--force", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "alice      member     password: forum-demo-2026" in result.stdout
+
+
+def test_createforum_creates_a_forum(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+
+    result = run("createforum", "--slug", "recipes", "--title", "Recipes", "--position", "3",
+                 "--description", "Cooking", env=env)  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "created forum recipes (position 3)\n"
+
+
+def test_createforum_refuses_a_taken_slug_in_one_line(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    run("createforum", "--slug", "recipes", "--title", "Recipes", env=env)
+
+    again = run("createforum", "--slug", "recipes", "--title", "More recipes", env=env)
+
+    assert again.returncode == 1
+    assert again.stderr == "error: Another forum has that slug.\n"
+
+
+def test_createforum_refuses_an_unsafe_slug_in_one_line(tmp_path: Path) -> None:
+    result = run(
+        "createforum", "--slug", "Recipes!", "--title", "Recipes", env=sqlite_env(tmp_path)
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: Slugs are 2 to 60 characters: lower-case letters, digits and single hyphens "
+        "between them.\n"
+    )
+
+
+def test_createforum_needs_a_slug_and_a_title() -> None:
+    result = run("createforum", "--slug", "recipes")
+
+    assert result.returncode == 2
+    assert "the following arguments are required: --title" in result.stderr
 
 
 def test_createuser_makes_a_confirmed_account_of_the_role(tmp_path: Path) -> None:

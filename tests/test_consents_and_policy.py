@@ -51,7 +51,7 @@ def consent(kind: str, granted: bool, version: str = "2026-01") -> dict:
 def error(path: str, message: str, code: str) -> dict:
     """The answer to a mutation refused with a GraphQL error (its field on line 3)."""
     located = {"message": message, "locations": [{"line": 3, "column": 3}], "path": [path]}
-    return {"data": None, "errors": [{**located, "extensions": {"code": code}}]}
+    return {"data": {path: None}, "errors": [{**located, "extensions": {"code": code}}]}
 
 
 @pytest.fixture

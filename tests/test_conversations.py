@@ -187,7 +187,7 @@ async def test_signed_out_nobody_starts_a_conversation(gql: Client, cast: dict[s
 
     message = "Sign in to do this."
     assert response == {
-        "data": None,
+        "data": {"startConversation": None},
         "errors": [coded_error(START, "startConversation", message, "UNAUTHENTICATED")],
     }
 
@@ -273,7 +273,7 @@ async def test_signed_out_nobody_has_conversations(gql: Client) -> None:
     response = await gql(INBOX)
 
     assert response == {
-        "data": None,
+        "data": {"conversations": None},
         "errors": [coded_error(INBOX, "conversations", "Sign in to do this.", "UNAUTHENTICATED")],
     }
 
@@ -386,7 +386,7 @@ async def test_someone_who_left_cannot_write_there(gql: Client, left: str) -> No
 
     message = "You are not allowed to do this."
     assert response == {
-        "data": None,
+        "data": {"sendMessage": None},
         "errors": [coded_error(SEND, "sendMessage", message, "FORBIDDEN")],
     }
 
@@ -503,7 +503,7 @@ async def test_an_outsiders_message_is_forbidden_the_same_as_to_no_conversation(
     )
 
     forbidden = coded_error(SEND, "sendMessage", "You are not allowed to do this.", "FORBIDDEN")
-    assert existing == unknown == {"data": None, "errors": [forbidden]}
+    assert existing == unknown == {"data": {"sendMessage": None}, "errors": [forbidden]}
     assert await Message.filter(conversation_id=pk(private[0])).count() == 2
 
 
@@ -511,7 +511,7 @@ async def test_signed_out_nobody_sends_a_message(gql: Client, private: tuple[str
     response = await gql(SEND, {"i": {"conversationId": private[0], "body": "Hi"}})
 
     error = coded_error(SEND, "sendMessage", "Sign in to do this.", "UNAUTHENTICATED")
-    assert response == {"data": None, "errors": [error]}
+    assert response == {"data": {"sendMessage": None}, "errors": [error]}
 
 
 @pytest.mark.parametrize("mutation", ["markConversationRead", "leaveConversation"])

@@ -56,7 +56,7 @@ TEN_YEARS_AGO = (datetime.now(UTC).date() - timedelta(days=3653)).isoformat()
 def error(path: str, message: str, code: str) -> dict:
     """The answer to an operation refused with a GraphQL error (its field on line 3)."""
     located = {"message": message, "locations": [{"line": 3, "column": 3}], "path": [path]}
-    return {"data": None, "errors": [{**located, "extensions": {"code": code}}]}
+    return {"data": {path: None}, "errors": [{**located, "extensions": {"code": code}}]}
 
 
 @pytest.fixture

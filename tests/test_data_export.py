@@ -12,8 +12,11 @@ import pytest
 from models.accounts import User
 from models.audit import AuditEntry
 from models.base import Role
+from models.blocks import Block
 from models.forums import Forum
 from models.messages import Message, Thread
+from models.moderation import Warning
+from models.notifications import Notification, NotificationSetting
 from models.policy import Consent
 from models.rights import CorrectionRequest
 from models.sessions import Session
@@ -183,6 +186,7 @@ async def test_the_export_holds_the_profile_and_privacy_settings(gql: Client, ad
         "followers": "MEMBERS",
         "following": "MEMBERS",
         "who_can_message": "MEMBERS",
+        "who_can_mention": "MEMBERS",
         "listed_in_members": True,
     }
 
@@ -299,18 +303,23 @@ async def test_the_export_has_exactly_these_sections(gql: Client, ada: User) -> 
 
     assert sorted(document) == [
         "account",
+        "blocked",
         "consents",
         "correctionRequests",
         "exportedAt",
         "followers",
         "following",
         "messages",
+        "notificationSettings",
+        "notifications",
         "privacyReads",
         "privacySettings",
         "profile",
         "retention",
         "sessions",
         "threads",
+        "warnings",
+        "watchedThreads",
     ]
 
 
@@ -320,6 +329,7 @@ async def test_the_export_says_how_long_what_it_leaves_out_is_kept(gql: Client, 
     assert document["retention"] == {
         "visitsAndPageViewsDays": 395,
         "sentMailDays": 30,
+        "readNotificationsDays": 90,
         "ipAddressesDays": 365,
         "ipAddressHashesDays": 90,
         "sessions": "until they expire or you sign out",
@@ -364,7 +374,7 @@ async def test_exporting_needs_a_signed_in_member(gql: Client, ada: User) -> Non
     response = await gql(EXPORT)
 
     assert response == {
-        "data": None,
+        "data": {"exportMyData": None},
         "errors": [
             {
                 "message": "Sign in to do this.",
@@ -392,3 +402,39 @@ async def test_no_argument_can_name_another_member(gql: Client, ada: User, argum
             }
         ],
     }
+
+
+async def test_the_export_holds_blocks_watches_and_notifications(gql: Client, ada: User) -> None:
+    bob = await member(gql, "bob")
+    thread = await Thread.filter(author_id=ada.id).first()
+    assert thread is not None
+    await Block.create(blocker_id=ada.id, blocked_id=bob.id)
+    await NotificationSetting.create(user_id=ada.id, kind="reply", email=True)
+    await Notification.create(recipient_id=ada.id, kind="new_follower", actor_id=bob.id)
+
+    document = await export(gql)
+
+    off = {"inApp": True, "email": False}
+    assert (document["blocked"], document["watchedThreads"]) == (["bob"], [thread.title])
+    assert document["notificationSettings"] == {
+        "REPLY": {"inApp": True, "email": True},
+        "MENTION": off,
+        "CONVERSATION_MESSAGE": off,
+        "NEW_FOLLOWER": off,
+        "MODERATION": off,
+    }
+    (notification,) = document["notifications"]
+    assert (notification["kind"], notification["readAt"]) == ("NEW_FOLLOWER", None)
+
+
+async def test_the_export_holds_the_warnings_without_the_staff_member(
+    gql: Client, ada: User
+) -> None:
+    grace = await member(gql, "grace")
+    await Warning.create(user_id=ada.id, issued_by_id=grace.id, reason="Be kind to newcomers.")
+
+    document = await export(gql)
+
+    (warning,) = document["warnings"]
+    assert sorted(warning) == ["createdAt", "reason"]
+    assert warning["reason"] == "Be kind to newcomers."

@@ -126,7 +126,7 @@ async def test_following_needs_a_signed_in_member(gql: Client) -> None:
     response = await gql(FOLLOW, {"i": {"userId": global_id(bob)}})
 
     assert response == {
-        "data": None,
+        "data": {"follow": None},
         "errors": [error("Sign in to do this.", ["follow"], "UNAUTHENTICATED", 2, 3)],
     }
 
@@ -145,7 +145,7 @@ async def test_a_malformed_member_id_is_bad_input(gql: Client, user_id: str, mes
     response = await gql(FOLLOW, {"i": {"userId": user_id}}, as_member="ada")
 
     assert response == {
-        "data": None,
+        "data": {"follow": None},
         "errors": [error(message, ["follow"], "BAD_USER_INPUT", 2, 3)],
     }
 

@@ -195,11 +195,11 @@ async def test_the_audit_log_is_for_admins_only(gql: Client) -> None:
     forbidden = error("You are not allowed to do this.", ["auditLog"], "FORBIDDEN", 1, 25)
     assert seen == {
         None: {
-            "data": None,
+            "data": {"auditLog": None},
             "errors": [error("Sign in to do this.", ["auditLog"], "UNAUTHENTICATED", 1, 25)],
         },
-        "stranger": {"data": None, "errors": [forbidden]},
-        "mod": {"data": None, "errors": [forbidden]},
+        "stranger": {"data": {"auditLog": None}, "errors": [forbidden]},
+        "mod": {"data": {"auditLog": None}, "errors": [forbidden]},
     }
 
 

@@ -78,7 +78,7 @@ async def test_updating_settings_needs_a_signed_in_member(gql: Client) -> None:
     response = await gql(UPDATE, {"i": {"email": "EVERYONE"}})
 
     assert response == {
-        "data": None,
+        "data": {"updatePrivacySettings": None},
         "errors": [
             error("Sign in to do this.", ["updatePrivacySettings"], "UNAUTHENTICATED", 2, 3)
         ],

@@ -226,7 +226,7 @@ async def test_updating_a_profile_needs_a_signed_in_member(gql: Client) -> None:
     response = await gql(UPDATE, {"i": {"bio": "anonymous"}})
 
     assert response == {
-        "data": None,
+        "data": {"updateProfile": None},
         "errors": [error("Sign in to do this.", ["updateProfile"], "UNAUTHENTICATED", 2, 3)],
     }
 

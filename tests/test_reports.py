@@ -118,7 +118,7 @@ async def test_signed_out_nobody_reports(gql: Client, thread: tuple[str, list[st
     response = await gql(REPORT, {"i": {"messageId": thread[1][0], "reason": "Spam link"}})
 
     error = coded_error(REPORT, "reportMessage", "Sign in to do this.", "UNAUTHENTICATED")
-    assert response == {"data": None, "errors": [error]}
+    assert response == {"data": {"reportMessage": None}, "errors": [error]}
 
 
 # ------------------------------------------------------------------ the queue
@@ -248,10 +248,8 @@ async def test_a_moderator_hides_a_public_message(
 async def test_hiding_needs_a_reason(gql: Client, thread: tuple[str, list[str]]) -> None:
     response = await gql(HIDE, {"i": {"messageId": thread[1][1], "reason": " "}}, as_member="grace")
 
-    error = coded_error(
-        HIDE, "hideMessage", "Give a reason of 3 to 500 characters.", "BAD_USER_INPUT"
-    )
-    assert response == {"data": None, "errors": [error]}
+    problems = refused("REASON_INVALID", "Give a reason of 3 to 500 characters.", "reason")
+    assert response == {"data": {"hideMessage": {"message": None, "userErrors": problems}}}
 
 
 SUSPEND = """mutation($i: SuspendMemberInput!) {
@@ -336,7 +334,7 @@ async def test_a_moderator_cannot_suspend_staff(gql: Client, cast: dict[str, Use
     response = await gql(SUSPEND, suspension(cast["root"]), as_member="grace")
 
     error = coded_error(SUSPEND, "suspendMember", "Only admins can suspend staff.", "FORBIDDEN")
-    assert response == {"data": None, "errors": [error]}
+    assert response == {"data": {"suspendMember": None}, "errors": [error]}
     assert (await User.get(username="root")).suspended_until is None
 
 
@@ -386,7 +384,7 @@ async def test_staff_fields_refuse_members_and_anonymous_callers(
 
     response = await gql(query, variables, as_member=viewer)
 
-    assert response == {"data": None, "errors": [coded_error(query, field, message, code)]}
+    assert response == {"data": {field: None}, "errors": [coded_error(query, field, message, code)]}
     assert await AuditEntry.all().count() == 0
 
 
@@ -397,7 +395,7 @@ async def test_the_audit_log_is_for_admins_only(gql: Client, cast: dict[str, Use
 
     message = "You are not allowed to do this."
     assert response == {
-        "data": None,
+        "data": {"auditLog": None},
         "errors": [coded_error(query, "auditLog", message, "FORBIDDEN")],
     }
 

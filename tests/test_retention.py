@@ -15,6 +15,7 @@ from models.accounts import EmailToken, PendingRegistration, TokenPurpose, User
 from models.activity import PageView, Visit
 from models.limits import RateCounter
 from models.mail import OutboxMail
+from models.notifications import Notification
 from models.sessions import Session
 from resolvers.retention import BATCH, Windows, purge, take_turn
 from services.settings import Settings
@@ -27,7 +28,8 @@ NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
 WINDOWS = Windows(mail_days=30, activity_days=395)
 KINDS = ["sessions", "revoked sessions", "used tokens", "expired tokens", "pending registrations",
-         "sent mail", "rate-limit counters", "page views", "visits"]  # fmt: skip
+         "sent mail", "rate-limit counters", "page views", "visits",
+         "read notifications"]  # fmt: skip
 
 
 def key() -> str:
@@ -79,6 +81,8 @@ async def one_of_each_kind(ada: User) -> None:
     await RateCounter.create(key="old", count=3, expires_at=(NOW - DAY).timestamp())
     await RateCounter.create(key="new", count=3, expires_at=(NOW + DAY).timestamp())
     await visit(NOW - 396 * DAY), await visit(NOW - 394 * DAY)
+    for read in (NOW - 91 * DAY, NOW - 89 * DAY, None):  # unread ones stay until read
+        await Notification.create(recipient_id=ada.id, kind="new_follower", read_at=read)
 
 
 async def counts() -> dict[str, int]:
@@ -90,6 +94,7 @@ async def counts() -> dict[str, int]:
         "counters": await RateCounter.all().count(),
         "visits": await Visit.all().count(),
         "page views": await PageView.all().count(),
+        "notifications": await Notification.all().count(),
     }
 
 
@@ -101,7 +106,8 @@ async def test_purge_deletes_what_is_due_and_keeps_the_rest(gql: Client) -> None
 
     assert deleted == dict.fromkeys(KINDS, 1)
     assert await counts() == {"sessions": 1, "tokens": 1, "registrations": 1, "mail": 2,
-                              "counters": 1, "visits": 1, "page views": 1}  # fmt: skip
+                              "counters": 1, "visits": 1, "page views": 1,
+                              "notifications": 2}  # fmt: skip
 
 
 async def test_purge_follows_the_configured_windows(gql: Client) -> None:

@@ -11,6 +11,7 @@ from tortoise import connections
 
 from models.accounts import User
 from models.base import Role
+from models.blocks import Block
 from models.forums import Forum
 from models.messages import Message, Thread
 from resolvers import search
@@ -171,14 +172,14 @@ async def test_members_profiles_are_not_searched(gql: Client, forum: Forum, quer
     assert response == NOTHING
 
 
-async def test_left_out_authors_are_never_found(gql: Client, forum: Forum) -> None:
-    # Blocking will leave out the blocked members: the resolver takes the set already.
-    ada = await User.get(username="ada")
+async def test_the_members_a_reader_blocked_are_never_found(gql: Client, forum: Forum) -> None:
+    ada, bob = await User.get(username="ada"), await User.get(username="bob")
     thread, _ = await open_thread(gql, "ada", forum, "Kohlrabi", "Who grows it?")
     await reply(gql, "ada", thread, "Kohlrabi soup.")
     kept = await reply(gql, "bob", thread, "Kohlrabi salad.")
+    await Block.create(blocker_id=bob.id, blocked_id=ada.id)
 
-    hits = await search.find(search.parse("kohlrabi"), 20, None, None, frozenset({ada.id}))
+    hits = await search.find(search.parse("kohlrabi"), 20, None, None, bob.id)
 
     assert [(hit.message.id, hit.snippet) for hit in hits.hits] == [
         (pk(kept), "<mark>Kohlrabi</mark> salad.")

@@ -242,7 +242,7 @@ async def test_a_match_with_no_result_is_audited_too(gql: Client, ada: str) -> N
 
 def refusal(message: str, code: str) -> dict[str, Any]:
     return {
-        "data": None,
+        "data": {"accountsSharingAddress": None},
         "errors": [
             {
                 "message": message,

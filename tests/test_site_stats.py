@@ -266,7 +266,7 @@ async def test_a_visit_with_unknown_client_counts_without_a_country_or_browser(
 
 def refusal(message: str, code: str) -> dict:
     return {
-        "data": None,
+        "data": {"siteStats": None},
         "errors": [
             {
                 "message": message,

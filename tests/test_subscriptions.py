@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from models.accounts import User
+from models.blocks import Block
 from services.broker import Broker
 from services.settings import Settings
 from tests.support.forum import new_forum, open_thread, pk, reply, send, start_conversation
@@ -403,3 +404,75 @@ async def test_the_legacy_graphql_ws_subprotocol_is_refused(live: Live, private:
         await asyncio.wait_for(ws.recv(), WAIT)
 
     assert (ws.subprotocol, closed.value.rcvd.code) == (None, 4406)  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ notifications and blocks
+
+NOTIFICATION_ADDED = """subscription {
+  notificationAdded { kind actor { username } message { body } }
+}"""
+
+
+def notified(id_: str, kind: str, actor: str, body: str) -> dict[str, Any]:
+    """A `next` message carrying one notification."""
+    event = {"kind": kind, "actor": {"username": actor}, "message": {"body": body}}
+    return {"id": id_, "type": "next", "payload": {"data": {"notificationAdded": event}}}
+
+
+async def test_each_member_receives_only_their_own_notifications_live(
+    live: Live, cast: dict[str, User], sockets: list[Socket]
+) -> None:
+    await live.http.sign_in("bob")
+    await live.http.sign_in("ada")
+    await live.http.sign_in("carol")
+    adas, _ = await open_thread(live.http, "ada", await new_forum(), "Ada's", "First")
+    carols, _ = await open_thread(live.http, "carol", await new_forum("other"), "Carol's", "First")
+    ada = await connected(live, sockets, "ada")
+    carol = await connected(live, sockets, "carol")
+    for socket in (ada, carol):
+        await socket.subscribe("1", NOTIFICATION_ADDED, {})
+    await live.subscribers(f"notifications:{cast['ada'].id}", 1)
+    await live.subscribers(f"notifications:{cast['carol'].id}", 1)
+
+    await reply(live.http, "bob", adas, "For ada")
+    await reply(live.http, "bob", carols, "For carol")
+
+    # In order: anything of ada's reaching carol would come before carol's own.
+    assert await ada.receive() == notified("1", "REPLY", "bob", "For ada")
+    assert await carol.receive() == notified("1", "REPLY", "bob", "For carol")
+
+
+async def test_notification_added_is_refused_signed_out(
+    live: Live, cast: dict[str, User], sockets: list[Socket]
+) -> None:
+    socket = await connected(live, sockets)
+
+    await socket.subscribe("1", NOTIFICATION_ADDED, {})
+
+    refused = await socket.receive()
+    assert uncoded(refused) == refusal("Sign in to do this.", "notificationAdded")
+    assert refused["payload"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_a_blocked_members_conversation_message_is_not_delivered_live_to_the_blocker(
+    live: Live, cast: dict[str, User], sockets: list[Socket]
+) -> None:
+    await live.http.sign_in("ada")
+    await live.http.sign_in("bob")
+    await live.http.sign_in("carol")
+    group, _ = await start_conversation(live.http, "carol", [cast["ada"], cast["bob"]], "Group")
+    await Block.create(blocker_id=cast["ada"].id, blocked_id=cast["bob"].id)
+    socket = await connected(live, sockets, "ada")
+    await socket.subscribe("1", CONVERSATION_ADDED, {"id": group})
+    await live.subscribers(topic("conversation", group), 1)
+
+    await send(live.http, "bob", group, "From bob")
+    await send(live.http, "carol", group, "From carol")
+
+    # In order: bob's message would come first.
+    message = {"body": "From carol", "author": {"username": "carol"}}
+    assert await socket.receive() == {
+        "id": "1",
+        "type": "next",
+        "payload": {"data": {"conversationMessageAdded": message}},
+    }

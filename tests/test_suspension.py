@@ -59,7 +59,7 @@ TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
 def error(path: str, message: str, code: str) -> dict:
     """The answer to a mutation refused with a GraphQL error (its field on line 3)."""
     located = {"message": message, "locations": [{"line": 3, "column": 3}], "path": [path]}
-    return {"data": None, "errors": [{**located, "extensions": {"code": code}}]}
+    return {"data": {path: None}, "errors": [{**located, "extensions": {"code": code}}]}
 
 
 def suspended_error(mutation: str, node: str) -> dict:
@@ -394,9 +394,12 @@ async def test_a_suspension_needs_a_reason(
 ) -> None:
     response = await suspend(gql, ada, reason=reason)
 
-    assert response == error(
-        "suspendMember", "Give a reason of 3 to 500 characters.", "BAD_USER_INPUT"
-    )
+    problem = {
+        "field": ["reason"],
+        "message": "Give a reason of 3 to 500 characters.",
+        "code": "REASON_INVALID",
+    }
+    assert response == {"data": {"suspendMember": {"user": None, "userErrors": [problem]}}}
     await ada.refresh_from_db(fields=["suspended_until"])
     assert ada.suspended_until is None
 

@@ -348,7 +348,7 @@ async def test_signed_out_nobody_opens_a_thread(gql: Client) -> None:
     response = await gql(CREATE, new_thread(forum))
 
     assert response == {
-        "data": None,
+        "data": {"createThread": None},
         "errors": [coded_error(CREATE, "createThread", "Sign in to do this.", "UNAUTHENTICATED")],
     }
     assert await Thread.all().count() == 0
@@ -358,7 +358,7 @@ async def test_signed_out_nobody_posts_a_message(gql: Client, thread_id: str) ->
     response = await gql(POST_ONE, {"i": {"threadId": thread_id, "body": "Hi"}})
 
     assert response == {
-        "data": None,
+        "data": {"postMessage": None},
         "errors": [coded_error(POST_ONE, "postMessage", "Sign in to do this.", "UNAUTHENTICATED")],
     }
     assert await Message.all().count() == 1
@@ -652,7 +652,7 @@ async def test_signed_out_nobody_deletes_a_message(gql: Client, thread_id: str) 
     response = await gql(DELETE, {"i": {"messageId": message_id}})
 
     assert response == {
-        "data": None,
+        "data": {"deleteMessage": None},
         "errors": [coded_error(DELETE, "deleteMessage", "Sign in to do this.", "UNAUTHENTICATED")],
     }
 
@@ -713,12 +713,27 @@ FIELDS = "query($t: String!) { __type(name: $t) { fields { name } } }"
                 "editedAt",
                 "deleted",
                 "hidden",
+                "authorBlockedByViewer",
                 "author",
+                "revisions",
                 "thread",
                 "conversation",
             ],
         ),
-        ("Thread", ["id", "title", "forum", "author", "createdAt", "messages"]),
+        (
+            "Thread",
+            [
+                "id",
+                "title",
+                "forum",
+                "author",
+                "createdAt",
+                "viewerIsWatching",
+                "locked",
+                "pinned",
+                "messages",
+            ],
+        ),
     ],
 )
 async def test_no_field_of_a_thread_or_message_maps_the_address(
@@ -757,7 +772,7 @@ async def test_the_21st_post_within_a_minute_is_rate_limited_and_not_written(
     limit = coded_error(
         POST_ONE, "postMessage", "Too many attempts; try again later.", "RATE_LIMITED"
     )
-    assert response == {"data": None, "errors": [limit]}
+    assert response == {"data": {"postMessage": None}, "errors": [limit]}
     assert await Message.filter(body="One too many").count() == 0
 
 

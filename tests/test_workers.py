@@ -225,3 +225,29 @@ async def test_a_session_ended_through_one_worker_closes_its_socket_on_another(
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "Session ended")
+
+
+@pytest.mark.skipif(
+    not POSTGRES_ADMIN_URL, reason="several workers run on PostgreSQL only (LISTEN/NOTIFY)"
+)
+async def test_a_notification_made_through_one_worker_reaches_its_member_on_another(
+    workers: list[Worker], ada: User
+) -> None:
+    bob = await member(workers[0].gql, "bob")
+    url = f"ws://127.0.0.1:{workers[1].port}/graphql"
+    cookie = {"Cookie": f"session={workers[0].gql.cookies['ada_l']}"}
+    async with connect(url, subprotocols=["graphql-transport-ws"], additional_headers=cookie) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "connection_ack"}
+        query = "subscription { notificationAdded { kind actor { username } } }"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        await asyncio.sleep(0.5)  # the subscription starts listening without an answer
+        followed = await workers[0].gql(
+            "mutation($i: FollowInput!) { follow(input: $i) { userErrors { code } } }",
+            {"i": {"userId": gid("User", ada.id)}},
+            as_member=bob.username,
+        )
+        assert followed == {"data": {"follow": {"userErrors": []}}}
+        event = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    added = {"notificationAdded": {"kind": "NEW_FOLLOWER", "actor": {"username": "bob"}}}
+    assert event == {"id": "1", "type": "next", "payload": {"data": added}}

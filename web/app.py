@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 import models
+from resolvers import notification_mail
 from resolvers.keys import KeyMismatch, check_keys
 from resolvers.policy import ensure_initial_policy
 from resolvers.retention import Windows, purge_periodically
@@ -31,7 +32,12 @@ from web.graphiql import asset_routes
 from web.graphql import ForumGraphQL
 from web.metrics import metrics_routes
 from web.middleware import BodyLimit, ClientAddress, HeadLimit, SecurityHeaders, WriteGuard
-from web.pages import out_page_route, page_routes, unsubscribe_route
+from web.pages import (
+    notification_unsubscribe_route,
+    out_page_route,
+    page_routes,
+    unsubscribe_route,
+)
 from web.persisted import PersistedQueries, read_manifest
 from web.probes import HostsExceptProbes, probe_routes
 from web.requestlog import RequestLog, hide_client_addresses
@@ -71,6 +77,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         await broker.start()
         sender.start()
         purging = retention_task(settings)
+        notices = asyncio.create_task(
+            notification_mail.mail_loop(settings), name="notification-mail"
+        )
         # Everything built so far (schema, models, settings) lives as long as the
         # process: keep it out of the cyclic collector's generations.
         gc.collect()
@@ -82,6 +91,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
                 purging.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await purging
+            notices.cancel()
+            # Bounded, as the mail sender's stop: shutdown must never hang on it.
+            await asyncio.wait({notices}, timeout=5)
             await sender.stop()
             await broker.stop()
             await models.close_db()
@@ -95,6 +107,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         *page_routes(),
         out_page_route(renderer),
         unsubscribe_route(settings, vault),
+        notification_unsubscribe_route(settings),
     ]
     middleware = [
         Middleware(
@@ -127,7 +140,7 @@ def retention_task(settings: Settings) -> asyncio.Task[None] | None:
     """The periodic purge of expired records, unless PURGE_EVERY_MINUTES=0."""
     if settings.purge_every_minutes == 0:
         return None
-    windows = Windows(settings.mail_keep_days, settings.activity_keep_days)
+    windows = Windows.of(settings)
     every = timedelta(minutes=settings.purge_every_minutes)
     return asyncio.create_task(purge_periodically(windows, every))
 

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from resolvers import newsletters
+from models.notifications import NotificationKind
+from resolvers import newsletters, notification_mail
 from services.addresses import AddressVault
 from services.markdown import Renderer
 from services.settings import Settings
@@ -135,6 +136,43 @@ def unsubscribe_route(settings: Settings, vault: AddressVault) -> Route:
         return HTMLResponse(_UNSUBSCRIBE_PAGE.format(title="Unsubscribed", text=text, form=""))
 
     return Route("/unsubscribe", unsubscribe_page, methods=["GET", "POST"])
+
+
+def notification_unsubscribe_route(settings: Settings) -> Route:
+    """One-click unsubscribe from one kind of notification mail (RFC 8058): GET shows a
+    button, POST unsubscribes; no sign-in."""
+
+    async def unsubscribe_page(request: Request) -> HTMLResponse:
+        user_id = request.query_params.get("u", "")
+        kind = _kind(request.query_params.get("k", ""))
+        signature = request.query_params.get("sig", "")
+        valid = kind is not None and user_id.isascii() and user_id.isdigit() and len(user_id) < 19
+        expected = (
+            notification_mail.unsubscribe_signature(settings, int(user_id), kind)
+            if valid and kind is not None
+            else ""
+        )
+        if not expected or not hmac.compare_digest(expected, signature) or kind is None:
+            page = _UNSUBSCRIBE_PAGE.format(
+                title="This link is not valid", text="It was not made by this forum.", form=""
+            )
+            return HTMLResponse(page, status_code=400)
+        if request.method == "GET":
+            text = "Press the button to stop these notification mails."
+            page = _UNSUBSCRIBE_PAGE.format(title="Unsubscribe", text=text, form=_UNSUBSCRIBE_FORM)
+            return HTMLResponse(page)
+        await notification_mail.unsubscribe(int(user_id), kind)
+        text = "You will get no more mails of this kind. You can turn them on in your settings."
+        return HTMLResponse(_UNSUBSCRIBE_PAGE.format(title="Unsubscribed", text=text, form=""))
+
+    return Route(notification_mail.UNSUBSCRIBE_PATH, unsubscribe_page, methods=["GET", "POST"])
+
+
+def _kind(value: str) -> NotificationKind | None:
+    try:
+        return NotificationKind(value)
+    except ValueError:
+        return None
 
 
 _RESET_PAGE = """<!doctype html>

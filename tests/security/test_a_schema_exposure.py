@@ -305,6 +305,7 @@ async def test_A2_type_lookup_answers_in_development(gql: Client) -> None:
         "followers",
         "following",
         "whoCanMessage",
+        "whoCanMention",
         "listedInMembers",
     ]
 
@@ -473,11 +474,12 @@ async def test_A4_graphiql_is_not_served_in_production(production: Client) -> No
 # ------------------------------------------------------------------ A5: moderator-only surface
 
 STAFF_OPERATIONS: dict[str, tuple[str, bool, bool]] = {
-    # field: (operation, admins only, nullable result)
+    # field: (operation, admins only, nullable result: every staff root field since
+    # 2026-12-04, so a refusal nulls that field alone)
     "correctionRequests": (
         "{ correctionRequests(first: 5) { edges { node { id proposedValue reason } } } }",
         False,
-        False,
+        True,
     ),
     "privilegedProfile": (
         'query($target: ID!) { privilegedProfile(userId: $target, reason: "Report #1") '
@@ -485,61 +487,61 @@ STAFF_OPERATIONS: dict[str, tuple[str, bool, bool]] = {
         False,
         True,
     ),
-    "auditLog": ("{ auditLog(first: 5) { edges { node { action reason } } } }", True, False),
-    "reports": ("{ reports(first: 5) { edges { node { reason } } } }", False, False),
+    "auditLog": ("{ auditLog(first: 5) { edges { node { action reason } } } }", True, True),
+    "reports": ("{ reports(first: 5) { edges { node { reason } } } }", False, True),
     "siteStats": (
         '{ siteStats(from: "2026-01-01", to: "2026-01-31") { visits countries { key } } }',
         True,
-        False,
+        True,
     ),
     "accountsSharingAddress": (
         'query($target: ID!) { accountsSharingAddress(userId: $target, reason: "Report #1") '
         "{ user { username } times } }",
         False,
-        False,
+        True,
     ),
     "suspendMember": (
         "mutation($target: ID!) { suspendMember(input: {userId: $target, "
         'until: "2099-01-01T00:00:00+00:00", reason: "spam"}) '
         "{ user { suspendedUntil } userErrors { code } } }",
         False,
-        False,
+        True,
     ),
     "unsuspendMember": (
         "mutation($target: ID!) { unsuspendMember(input: {userId: $target}) "
         "{ user { id } userErrors { code } } }",
         False,
-        False,
+        True,
     ),
     "hideMessage": (
         'mutation($target: ID!) { hideMessage(input: {messageId: $target, reason: "spam"}) '
         "{ message { hidden } userErrors { code } } }",
         False,
-        False,
+        True,
     ),
     "resolveReport": (
         "mutation($target: ID!) { resolveReport(input: {reportId: $target, "
         "action: HIDE_MESSAGE}) { report { status } userErrors { code } } }",
         False,
-        False,
+        True,
     ),
     "resolveCorrection": (
         "mutation($target: ID!) { resolveCorrection(input: {requestId: $target, apply: true}) "
         "{ correctionRequest { status } userErrors { code } } }",
         False,
-        False,
+        True,
     ),
     "publishPrivacyPolicy": (
         'mutation { publishPrivacyPolicy(input: {version: "2099-01", body: "All yours."}) '
         "{ policyVersion { version } userErrors { code } } }",
         True,
-        False,
+        True,
     ),
     "sendNewsletter": (
         'mutation { sendNewsletter(input: {subject: "Hi", body: "Buy now"}) '
         "{ recipients userErrors { code } } }",
         True,
-        False,
+        True,
     ),
 }
 

@@ -61,6 +61,9 @@ SUSPEND = """mutation($i: SuspendMemberInput!) {
 UNSUSPEND = """mutation($i: UnsuspendMemberInput!) {
   unsuspendMember(input: $i) { userErrors { code } }
 }"""
+SET_ROLE = """mutation($i: SetRoleInput!) {
+  setRole(input: $i) { userErrors { code } }
+}"""
 PRIVILEGED = """query($id: ID!) {
   privilegedProfile(userId: $id, reason: "Report 12") { email }
 }"""
@@ -251,6 +254,32 @@ async def test_D9_a_demoted_moderator_reads_no_privileged_profile_over_her_socke
             "payload": {"data": {"privilegedProfile": None}, "errors": [forbidden]},
         },
         {"id": "3", "type": "complete"},
+    ]
+
+
+async def test_D9_a_moderator_demoted_by_set_role_reads_no_privileged_profile_over_her_socket(
+    site: Site, cast: dict[str, User], sockets: list[Socket]
+) -> None:
+    moderator = await member(None, "mod", role=Role.MODERATOR)
+    await member(None, "root", role=Role.ADMIN)
+    admin = await site.live.http.sign_in("root")
+    _, socket = await on_socket(site, sockets, "mod")
+    ada = {"id": gid("User", cast["ada"].id)}
+    demote = {"userId": gid("User", moderator.id), "role": "MEMBER", "reason": "Stepped down"}
+
+    await ok(site, SET_ROLE, {"i": demote}, admin)
+    await socket.subscribe("2", PRIVILEGED, ada)
+
+    forbidden = coded_error(
+        PRIVILEGED, "privilegedProfile", "You are not allowed to do this.", "FORBIDDEN"
+    )
+    assert [await socket.receive(), await socket.receive()] == [
+        {
+            "id": "2",
+            "type": "next",
+            "payload": {"data": {"privilegedProfile": None}, "errors": [forbidden]},
+        },
+        {"id": "2", "type": "complete"},
     ]
 
 

@@ -69,7 +69,8 @@ async def staff(gql: Client) -> Staff:
 
 def forbidden(query: str, field: str, message: str = FORBIDDEN, data: Any = None) -> dict:
     """The answer of a staff field refused with FORBIDDEN."""
-    return {"data": data, "errors": [coded_error(query, field, message, "FORBIDDEN")]}
+    answer = {field: None} if data is None else data  # the refused root field alone is null
+    return {"data": answer, "errors": [coded_error(query, field, message, "FORBIDDEN")]}
 
 
 def user_id(user: User) -> dict[str, str]:

@@ -81,11 +81,12 @@ async def proxied(tmp_path: Path, database_url: str) -> AsyncIterator[Client]:
         yield client
 
 
-def refusal(query: str, field: str, retry_after: int) -> dict[str, Any]:
-    """The whole RATE_LIMITED answer to a one-field operation."""
+def refusal(query: str, field: str, retry_after: int, *, nullable: bool = False) -> dict[str, Any]:
+    """The whole RATE_LIMITED answer to a one-field operation (a nullable root field is
+    null beside the error; a non-null one nulls the data)."""
     error = coded_error(query, field, TOO_MANY, "RATE_LIMITED")
     error["extensions"]["retryAfter"] = retry_after
-    return {"data": None, "errors": [error]}
+    return {"data": {field: None} if nullable else None, "errors": [error]}
 
 
 def alias_refusal(document: str, alias: str, retry_after: int) -> dict[str, Any]:
@@ -436,7 +437,9 @@ async def test_G15_the_21st_post_within_a_minute_is_refused_and_not_written(
         for n in range(5)
     ]
 
-    assert answers == [refusal(POST, "postMessage", retry_after(a, 60)) for a in answers]
+    assert answers == [
+        refusal(POST, "postMessage", retry_after(a, 60), nullable=True) for a in answers
+    ]
     assert await Message.filter(body__startswith="Flood").count() == 0
     assert await Message.all().count() == 21  # the opener and twenty replies
 
@@ -455,7 +458,7 @@ async def test_G16_many_accounts_on_one_client_share_the_clients_posting_budget(
 
     answer = await limited(POST, {"i": {"threadId": thread, "body": "Flood"}}, as_member="sock6")
 
-    assert answer == refusal(POST, "postMessage", retry_after(answer, 60))
+    assert answer == refusal(POST, "postMessage", retry_after(answer, 60), nullable=True)
     assert await Message.filter(body="Flood").count() == 0
 
 
@@ -471,7 +474,7 @@ async def test_G15_thread_posts_and_private_messages_share_one_budget(limited: C
         SEND, {"i": {"conversationId": conversation, "body": "Flood"}}, as_member="poster"
     )
 
-    assert answer == refusal(SEND, "sendMessage", retry_after(answer, 60))
+    assert answer == refusal(SEND, "sendMessage", retry_after(answer, 60), nullable=True)
     assert not await Message.exists(body="Flood")
 
 

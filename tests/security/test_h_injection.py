@@ -131,7 +131,7 @@ async def test_H1_a_username_lookup_matches_exactly(
 # ------------------------------------------------------------------ H2: sort and order arguments
 
 ARGUMENTS = """{ __schema { types { name fields { name args { name type { kind name
-  ofType { kind name ofType { kind name } } } } } } } }"""
+  ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }"""
 
 
 def named_type(type_ref: dict[str, Any]) -> tuple[str, str]:

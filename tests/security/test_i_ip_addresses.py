@@ -541,8 +541,9 @@ async def test_I4_the_data_export_holds_no_address(gql: Client, mailbox: Mailbox
     assert sorted(export) == sorted(
         [
             "exportedAt", "account", "profile", "privacySettings", "consents", "sessions",
-            "following", "followers", "threads", "messages", "correctionRequests",
-            "privacyReads", "retention",
+            "following", "followers", "threads", "messages", "correctionRequests", "warnings",
+            "blocked", "watchedThreads", "notificationSettings", "notifications", "privacyReads",
+            "retention",
         ]
     )  # fmt: skip
     assert [sorted(session) for session in export["sessions"]] == [

@@ -181,6 +181,13 @@ async def fresh_database_url(tmp_path: Path) -> str:
     return await _create_postgres(name, urlsplit(template).path.lstrip("/"))
 
 
+async def empty_database_url(tmp_path: Path) -> str:
+    """A database with no tables at all, for tests of the migrations themselves."""
+    if not POSTGRES_ADMIN_URL:
+        return f"sqlite://{tmp_path / 'empty.sqlite3'}"
+    return await _create_postgres(f"t_{uuid.uuid4().hex[:16]}")
+
+
 async def drop_database(url: str) -> None:
     """Remove a database made by fresh_database_url (SQLite files go with tmp_path)."""
     if not url.startswith("postgres"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 LOGGER = "tortoise.db_client"
 # Background loops whose polling is not part of any request.
-BACKGROUND_TASKS = frozenset({"mail-sender"})
+BACKGROUND_TASKS = frozenset({"mail-sender", "notification-mail"})
 # Connection housekeeping the client logs on the same logger; not statements.
 _NOT_STATEMENTS = ("Created connection", "Closed connection")
 
