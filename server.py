@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from tortoise.exceptions import ConfigurationError, DBConnectionError
 
 import models
-from resolvers.keys import KeyMismatch, check_keys
+from resolvers.keys import KeyMismatch, RotationRefused, check_keys, keep_current_keys
 from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from services import passwords
@@ -88,8 +88,10 @@ def _setting_problem(error: ValidationError) -> str:
 
 
 def _prog() -> str:
-    """`python server.py` when run as the script, else the console script's own name."""
+    """`python server.py` or `python -m forum` when run so, else the console script's name."""
     name = Path(sys.argv[0]).name
+    if name == "forum.py":
+        return "python -m forum"
     return "python server.py" if name in ("server.py", "-c", "") else name
 
 
@@ -166,6 +168,23 @@ def _parser() -> argparse.ArgumentParser:
     reveal.add_argument("--username", required=True, help="the member")
     reveal.add_argument("--reason", required=True, help="why (e.g. a court order reference)")
     reveal.set_defaults(run=_reveal_ip)
+
+    rotate = sub.add_parser(
+        "rotate-keys",
+        help="start a key rotation (new key first in SECRET_KEY or IP_KEY), or --finish it",
+        description="Without --finish: record the new keys listed first in SECRET_KEY and "
+        "IP_KEY (the current ones after them, comma-separated); new data then uses them. "
+        "With --finish (once every host runs with those lists): move stored addresses, "
+        "their hashes and the /out links in messages onto the new keys, then forget the "
+        "old ones. Safe to run again after a crash. README, Operating it, Key rotation.",
+    )
+    rotate.add_argument(
+        "--finish", action="store_true", help="re-encrypt and re-sign, then drop the old keys"
+    )
+    rotate.add_argument(
+        "--batch", type=int, default=500, help="rows per transaction for --finish (500)"
+    )
+    rotate.set_defaults(run=_rotate_keys)
 
     backup = sub.add_parser(
         "backup",
@@ -398,7 +417,7 @@ def _reveal_ip(args: argparse.Namespace) -> int:
 
     if len(args.reason.strip()) < 3:
         raise CommandError("give a reason of at least three characters")
-    vault = AddressVault(args.settings.address_key)
+    vault = AddressVault(args.settings.address_key, args.settings.ip_keys[1:])
 
     async def work() -> int:
         user = await user_by_username(args.username)
@@ -409,6 +428,71 @@ def _reveal_ip(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(_with_db(args.settings, work))
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    from resolvers.keys import start_rotation
+
+    settings: Settings = args.settings
+    if args.finish:
+        return _finish_rotation(args)
+
+    async def start() -> int:
+        await _connect(settings, migrate=True)
+        try:
+            rotated = await start_rotation(settings.shared_keys)
+        except RotationRefused as refused:
+            raise StartupError(str(refused)) from refused
+        finally:
+            await models.close_db()
+        for setting, prints in rotated.items():
+            old = ", ".join(prints[1:])
+            print(f"{setting}: new data uses the key {prints[0]}; still read: {old}")
+        print(
+            "next: give every host these settings and restart it, then run `rotate-keys --finish`"
+        )
+        return 0
+
+    return asyncio.run(start())
+
+
+def _finish_rotation(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from resolvers.rotation import due, finish
+
+    settings: Settings = args.settings
+    if args.batch < 1:
+        raise CommandError("--batch is at least 1")
+    addresses = len(settings.ip_keys) > 1
+    links = len(settings.secret_keys) > 1
+    if not (addresses or links):
+        raise CommandError("no rotation to finish: SECRET_KEY and IP_KEY each hold one key", code=2)
+    vault = AddressVault(settings.address_key, settings.ip_keys[1:]) if addresses else None
+    renderer = (
+        Renderer(settings.public_url, settings.key, settings.secret_keys[1:]) if links else None
+    )
+
+    async def work() -> int:
+        total = await due(addresses, links)
+        with tqdm(total=total, unit="row", desc="rotating", file=sys.stderr) as bar:
+
+            def step(table: str, count: int) -> None:
+                bar.set_postfix_str(table)
+                bar.update(count)
+
+            done = await finish(vault, renderer, args.batch, step)
+        current = await keep_current_keys(settings.shared_keys)
+        print(f"addresses re-encrypted: {done.addresses}")
+        print(f"address hashes re-computed: {done.hashes}")
+        print(f"hashes without their address, cleared: {done.cleared_hashes}")
+        print(f"addresses under no listed key, left: {done.unreadable}")
+        print(f"messages with /out links signed anew: {done.messages}")
+        keep = " and ".join(f"{name} ({mine})" for name, mine in current.items())
+        print(f"done: keep only the first key of {keep} on every host")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -71,11 +71,12 @@ async def record_page_view(call: Call, data: PageViewData, visitor: str, trackin
     if not tracking or (viewer is not None and viewer.analytics_opt_out):
         return
     now = datetime.now(UTC)
-    key = call.vault.fingerprint(f"user:{viewer.id}" if viewer else f"visitor:{visitor}")
+    # A visit open when a key rotation started goes on under the hash of the old key.
+    keys = call.vault.fingerprints(f"user:{viewer.id}" if viewer else f"visitor:{visitor}")
+    key = keys[0]
     domain, internal = _referrer(call, data.referrer)
-    visit = (
-        await Visit.filter(visitor_key=key, ended_at__gte=now - VISIT_GAP).order_by("-id").first()
-    )
+    open_visits = Visit.filter(visitor_key__in=keys, ended_at__gte=now - VISIT_GAP)
+    visit = await open_visits.order_by("-id").first()
     previous = None
     if visit is None:
         client = agent(call.user_agent)

@@ -17,7 +17,7 @@ from resolvers.mails import link
 from resolvers.policy import append_consent, set_consent
 from services.mail import enqueue
 from services.settings import Settings
-from services.tokens import sign
+from services.tokens import sign, signed_by_any
 
 SUBJECT_MAX = 200
 BODY_MAX = 50_000
@@ -32,6 +32,12 @@ async def set_subscription(call: Call, subscribed: bool) -> User:
 def unsubscribe_signature(settings: Settings, user_id: int) -> str:
     """The signature that lets an unsubscribe link work without signing in."""
     return sign(settings.key, f"unsubscribe:{user_id}")[:32]
+
+
+def unsubscribe_link_ok(settings: Settings, user_id: int, signature: str) -> bool:
+    """Does an unsubscribe link carry a signature of ours (an old key's counts until
+    `rotate-keys --finish` and the key leaves SECRET_KEY)?"""
+    return signed_by_any(settings.secret_keys, f"unsubscribe:{user_id}", signature, 32)
 
 
 def unsubscribe_url(settings: Settings, user_id: int) -> str:

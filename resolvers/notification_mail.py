@@ -22,7 +22,7 @@ from models.notifications import Notification, NotificationKind, NotificationSet
 from resolvers.mails import link
 from services.mail import enqueue
 from services.settings import Settings
-from services.tokens import sign
+from services.tokens import sign, signed_by_any
 
 log = logging.getLogger("forum.notifications")
 UNSUBSCRIBE_PATH = "/notifications/unsubscribe"
@@ -38,6 +38,15 @@ SUBJECTS = {
 def unsubscribe_signature(settings: Settings, user_id: int, kind: NotificationKind) -> str:
     """The signature that lets one kind's unsubscribe link work without signing in."""
     return sign(settings.key, f"notification-unsubscribe:{user_id}:{kind.value}")[:32]
+
+
+def unsubscribe_link_ok(
+    settings: Settings, user_id: int, kind: NotificationKind, signature: str
+) -> bool:
+    """Does one kind's unsubscribe link carry a signature of ours (an old key's counts
+    until `rotate-keys --finish` and the key leaves SECRET_KEY)?"""
+    value = f"notification-unsubscribe:{user_id}:{kind.value}"
+    return signed_by_any(settings.secret_keys, value, signature, 32)
 
 
 def unsubscribe_url(settings: Settings, user_id: int, kind: NotificationKind) -> str:

@@ -13,6 +13,7 @@ import ipaddress
 import os
 from collections.abc import Sequence
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -61,11 +62,15 @@ def _trusted(address: IpAddress, trusted: Sequence[IpNetwork]) -> bool:
 
 
 class AddressVault:
-    """Encrypts addresses for storage and hashes them for matching, under one key."""
+    """Encrypts addresses for storage and hashes them for matching, under the current
+    key; opens values sealed under older keys too (a key rotation in progress)."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, older: Sequence[bytes] = ()) -> None:
         self._aead = AESGCM(_derive(key, b"ip-encryption"))
         self._hash_key = _derive(key, b"ip-matching")
+        self._older = [
+            (AESGCM(_derive(old, b"ip-encryption")), _derive(old, b"ip-matching")) for old in older
+        ]
 
     def seal(self, address: str) -> str:
         """The address encrypted with a fresh nonce, as text."""
@@ -74,13 +79,30 @@ class AddressVault:
         return base64.b64encode(nonce + sealed).decode()
 
     def open(self, sealed: str) -> str:
-        """The address inside a value made by `seal` (raises if tampered with)."""
+        """The address inside a value made by `seal` under any of the keys (raises
+        InvalidTag if tampered with or sealed under none of them)."""
+        return self.unseal(sealed)[0]
+
+    def unseal(self, sealed: str) -> tuple[str, bool]:
+        """The address inside a sealed value, and whether the current key sealed it."""
         raw = base64.b64decode(sealed)
-        return self._aead.decrypt(raw[:12], raw[12:], b"ip").decode()
+        for index, aead in enumerate([self._aead, *(old for old, _ in self._older)]):
+            try:
+                return aead.decrypt(raw[:12], raw[12:], b"ip").decode(), index == 0
+            except InvalidTag:
+                continue
+        raise InvalidTag()
 
     def fingerprint(self, address: str) -> str:
         """A keyed hash of the address: equal addresses match, nothing reads back."""
         return hmac.new(self._hash_key, address.encode(), hashlib.sha256).hexdigest()
+
+    def fingerprints(self, value: str) -> list[str]:
+        """The keyed hashes of a value under every key, the current one's first: what a
+        lookup of a hash stored before a rotation finished matches against."""
+        return [self.fingerprint(value)] + [
+            hmac.new(key, value.encode(), hashlib.sha256).hexdigest() for _, key in self._older
+        ]
 
     def columns(self, address: str, user_agent: str = "") -> dict[str, str]:
         """The column values of a models.base.IpRecord row."""

@@ -10,16 +10,17 @@ when the caller says the name exists (outside code and links; other names stay t
 
 from __future__ import annotations
 
-import hmac
+import html
 import re
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import SplitResult, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlencode, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from services.tokens import sign
+from services.tokens import sign, signed_by_any
 
 TAGS = {
     "p", "br", "hr", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -40,6 +41,9 @@ _HOST_FOLLOWS = re.compile(r"[/\\]{2}")
 # end of a sentence names ada), not preceded by a word character (so no email address).
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,28}[A-Za-z0-9_])")
 MEMBERS_PATH = "/members/"
+SIGNATURE_DIGITS = 32
+# An /out link as nh3 writes it into stored HTML (its query escaped, in double quotes).
+_OUT_HREF = re.compile(r'href="/out\?([^"]*)"')
 
 
 _MENTION_LINK = re.compile(r'<a href="[^"]*/members/([A-Za-z0-9_.-]+)" class="mention">')
@@ -66,12 +70,14 @@ def origin(parts: SplitResult) -> tuple[str, str, int | None] | None:
 
 
 class Renderer:
-    """Renders message bodies for one site (its public URL and signing key)."""
+    """Renders message bodies for one site (its public URL and signing key; links signed
+    under older keys still verify while a key rotation runs)."""
 
-    def __init__(self, public_url: str, key: bytes) -> None:
+    def __init__(self, public_url: str, key: bytes, older: Sequence[bytes] = ()) -> None:
         self.origin = origin(urlsplit(public_url))
         self.public_url = public_url.rstrip("/")
         self.key = key
+        self.keys = (key, *older)
         self._md = MarkdownIt("commonmark", {"html": False}).disable("image")
         self._md.renderer.rules["link_open"] = self._link_open
         self._md.core.ruler.after("inline", "mentions", _link_mentions)
@@ -110,11 +116,24 @@ class Renderer:
 
     def signature(self, url: str) -> str:
         """The signature that lets /out show this URL."""
-        return sign(self.key, "out:" + url)[:32]
+        return sign(self.key, "out:" + url)[:SIGNATURE_DIGITS]
 
     def verify(self, url: str, signature: str) -> bool:
-        """Was this URL signed by us?"""
-        return hmac.compare_digest(self.signature(url), signature)
+        """Was this URL signed by us (under any of our keys)?"""
+        return signed_by_any(self.keys, "out:" + url, signature, SIGNATURE_DIGITS)
+
+    def resign(self, body_html: str) -> str:
+        """Stored HTML with every /out link signed under the current key (a link that
+        verifies under none of our keys is left as it is)."""
+
+        def resigned(match: re.Match[str]) -> str:
+            query = parse_qs(html.unescape(match.group(1)))
+            url, signature = query.get("url", [""])[0], query.get("sig", [""])[0]
+            if not self.verify(url, signature):
+                return match.group(0)
+            return f'href="{html.escape(self.out_link(url), quote=True)}"'
+
+        return _OUT_HREF.sub(resigned, body_html)
 
     def _link_open(self, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]

@@ -30,8 +30,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"), description="Where the embedded data lives.")
     database_url: str = Field(default="", description="sqlite:///path or postgres://...")
-    secret_key: str = Field(default="", description="Signing key; generated when unset.")
-    ip_key: str = Field(default="", description="Key for stored IP addresses; generated.")
+    secret_key: str = Field(
+        default="", description="Signing key (current first, then old ones); generated when unset."
+    )
+    ip_key: str = Field(
+        default="", description="Key for stored IP addresses (current first, then old); generated."
+    )
     public_url: str = Field(default="http://localhost:8000", description="Base of mail links.")
     mail_url: str = Field(default="", description="file://DIR or smtp://user:pass@host:port")
     mail_from: str = Field(default="MiniMins Forum <no-reply@localhost>")
@@ -137,23 +141,30 @@ class Settings(BaseSettings):
         return self.mail_url or f"file://{(self.data_dir / 'mail').resolve()}"
 
     @cached_property
-    def key(self) -> bytes:
-        """The secret key as bytes, generated into DATA_DIR (mode 0600) on first use."""
-        if self.secret_key:
-            return self.secret_key.encode()
-        return _stored_key(self.data_dir / "secret_key").encode()
+    def secret_keys(self) -> tuple[bytes, ...]:
+        """SECRET_KEY's keys, current first: a comma-separated list while a rotation runs
+        (README, Operating it); generated into DATA_DIR (mode 0600) when unset."""
+        return _key_list(self.secret_key or _stored_key(self.data_dir / "secret_key"))
 
     @cached_property
-    def address_key(self) -> bytes:
-        """The key that encrypts and hashes stored IP addresses (DATA_DIR/ip_key by default)."""
-        if self.ip_key:
-            return self.ip_key.encode()
-        return _stored_key(self.data_dir / "ip_key").encode()
+    def ip_keys(self) -> tuple[bytes, ...]:
+        """IP_KEY's keys, current first (DATA_DIR/ip_key by default)."""
+        return _key_list(self.ip_key or _stored_key(self.data_dir / "ip_key"))
 
     @property
-    def shared_keys(self) -> dict[str, bytes]:
-        """The keys every host on one database must share, by setting name."""
-        return {"SECRET_KEY": self.key, "IP_KEY": self.address_key}
+    def key(self) -> bytes:
+        """The current secret key: what signs from now on."""
+        return self.secret_keys[0]
+
+    @property
+    def address_key(self) -> bytes:
+        """The current key that encrypts and hashes stored IP addresses."""
+        return self.ip_keys[0]
+
+    @property
+    def shared_keys(self) -> dict[str, tuple[bytes, ...]]:
+        """The keys every host on one database must share, by setting name, current first."""
+        return {"SECRET_KEY": self.secret_keys, "IP_KEY": self.ip_keys}
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -198,6 +209,12 @@ def production_warnings(settings: Settings) -> list[str]:
     if not settings.trusted_proxies:
         warnings.append("TRUSTED_PROXIES is empty: behind a proxy, every client has its address")
     return warnings
+
+
+def _key_list(value: str) -> tuple[bytes, ...]:
+    """A key setting's comma-separated entries, in order, without blanks or repeats."""
+    keys = [entry.strip() for entry in value.split(",") if entry.strip()]
+    return tuple(dict.fromkeys(key.encode() for key in keys)) or (value.encode(),)
 
 
 def _stored_key(path: Path) -> str:

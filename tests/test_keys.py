@@ -28,7 +28,7 @@ OTHER_IP_KEY = "another-hosts-ip-key-" + "w" * 32
 
 def refusal(settings: Settings, setting: str) -> str:
     """The one line a host with another `setting` is refused with."""
-    recorded = fingerprint(settings.shared_keys[setting])
+    recorded = fingerprint(settings.shared_keys[setting][0])
     return (
         f"error: {setting} differs from the one this database was first used with "
         f"(fingerprint {recorded}): copy {setting} from a host that works\n"

@@ -51,8 +51,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     if not settings.log_client_ips:
         hide_client_addresses()
-    vault = AddressVault(settings.address_key)
-    renderer = Renderer(settings.public_url, settings.key)
+    # Old keys listed after the current ones (a rotation in progress) still read.
+    vault = AddressVault(settings.address_key, settings.ip_keys[1:])
+    renderer = Renderer(settings.public_url, settings.key, settings.secret_keys[1:])
     schema = build_schema(introspection=settings.graphiql_enabled)
     broker = broker_for(settings.db_url)
     # One set of persisted-query rules (and learned documents) for HTTP and WebSocket.
