@@ -6,7 +6,7 @@ moves to the current one, so the old key can leave the settings.
   re-computed and is cleared, as it would match nothing once the old key is gone.
 - SECRET_KEY: every /out link in stored message HTML is signed anew.
 
-Rows go in primary-key order, BATCH to a transaction. Each row is checked before it is
+Rows go in id order, BATCH to a transaction. Each row is checked before it is
 written, so a finish killed half way and run again does each row once: AES-GCM tells
 whether the current key sealed an address, and a link that verifies under the current
 key keeps its signature. A row is written only if it still holds what was read (a write
@@ -80,8 +80,8 @@ async def _addresses(
     while True:
         query = model.filter(_with_address())
         if last is not None:
-            query = query.filter(pk__gt=last)
-        rows = await query.order_by("pk").limit(batch).values_list("pk", "ip_cipher", "ip_hash")
+            query = query.filter(id__gt=last)
+        rows = await query.order_by("id").limit(batch).values_list("id", "ip_cipher", "ip_hash")
         if not rows:
             return
         async with in_transaction():
@@ -100,7 +100,7 @@ async def _address(
     done: Finished,
 ) -> None:
     if cipher is None:
-        await model.filter(pk=pk, ip_cipher__isnull=True, ip_hash=digest).update(ip_hash=None)
+        await model.filter(id=pk, ip_cipher__isnull=True, ip_hash=digest).update(ip_hash=None)
         done.cleared_hashes += 1
         return
     try:
@@ -114,7 +114,7 @@ async def _address(
     changes = {"ip_hash": fresh}
     if not current:
         changes["ip_cipher"] = vault.seal(address)
-    changed = await model.filter(pk=pk, ip_cipher=cipher).update(**changes)
+    changed = await model.filter(id=pk, ip_cipher=cipher).update(**changes)
     if changed and current:
         done.hashes += 1
     elif changed:

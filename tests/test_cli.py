@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["serve", "migrate", "seed", "createuser", "createforum", "purge-ip", "reveal-ip",
-            "backup", "purge", "export-schema"]  # fmt: skip
+            "backup", "purge", "rotate-keys", "export-schema"]  # fmt: skip
 CLOSED_DATABASE = "postgres://forum:pw-canary-77@127.0.0.1:1/forum"  # nobody listens on port 1
 
 

@@ -5,10 +5,8 @@ in one line that says what to copy, with exit code 2."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,7 @@ from resolvers.keys import KeyMismatch, fingerprint
 from services.settings import Settings
 from tests.support.harness import Server, free_port, serve_process, until_healthy
 from tests.support.harness import test_settings as make_settings
+from tests.support.processes import command
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_SECRET = "another-hosts-secret-" + "z" * 32
@@ -33,20 +32,6 @@ def refusal(settings: Settings, setting: str) -> str:
         f"error: {setting} differs from the one this database was first used with "
         f"(fingerprint {recorded}): copy {setting} from a host that works\n"
     )
-
-
-async def command(settings: Settings, *args: str, **env: str) -> tuple[int, str, str]:
-    """A server.py command on the test's database and keys (`env` overrides)."""
-    base = {**os.environ, "DATABASE_URL": settings.db_url, "DATA_DIR": str(settings.data_dir),
-            "SECRET_KEY": settings.secret_key, "IP_KEY": settings.ip_key,
-            "MAIL_URL": settings.mail_target}  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "server.py", *args, cwd=ROOT, env={**base, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
 
 
 async def test_the_first_start_records_fingerprints_and_never_the_keys(

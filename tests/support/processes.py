@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -49,3 +50,18 @@ class Lines:
         """The pids of the forum.requests lines so far."""
         parsed = [json.loads(text) for text in list(self.lines)]
         return {found["pid"] for found in parsed if found["logger"] == "forum.requests"}
+
+
+async def command(settings: Settings, *args: str, **env: str) -> tuple[int, str, str]:
+    """A server.py command on the test's database and keys (`env` overrides): its exit
+    code, stdout and stderr."""
+    base = {**os.environ, "DATABASE_URL": settings.db_url, "DATA_DIR": str(settings.data_dir),
+            "SECRET_KEY": settings.secret_key, "IP_KEY": settings.ip_key,
+            "MAIL_URL": settings.mail_target, "PUBLIC_URL": settings.public_url}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "server.py", *args, cwd=ROOT, env={**base, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
