@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["web", "schema", "resolvers", "models", "services", "migrations"]
-MODULES = ["server.py", "demo.py"]
+MODULES = ["server.py", "demo.py", "forum.py"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ def imports_of(path: Path) -> list[Import]:
 
 
 def application_imports() -> list[Import]:
-    """The imports of server.py, demo.py and every module of the application packages."""
+    """The imports of server.py, demo.py, forum.py and every module of the application
+    packages."""
     files = [ROOT / name for name in MODULES]
     for package in PACKAGES:
         files += sorted(
@@ -135,6 +136,13 @@ def test_only_web_and_server_import_schema() -> None:
     assert offending == [], breaking(
         "only web/ and server.py (export-schema) import schema/", offending
     )
+
+
+def test_forum_py_is_only_the_way_in_to_server_py() -> None:
+    # `python -m forum` is a name for the command line, not a layer of its own.
+    targets = {found.target for found in imports_of(ROOT / "forum.py")}
+
+    assert targets == {"__future__.annotations", "sys", "server.main"}
 
 
 def test_only_server_imports_the_demo_seed() -> None:
