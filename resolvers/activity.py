@@ -11,7 +11,7 @@ from tortoise.functions import Count
 from models.accounts import User
 from models.activity import PageView, Visit
 from resolvers.access import STAFF_DATA, require_admin, require_admin_for_staff, require_staff
-from resolvers.addresses import sightings
+from resolvers.addresses import ciphers_of, sightings
 from resolvers.audit import audit, audit_each, staff_reason
 from resolvers.codes import ActivityCode
 from resolvers.common import BadInput, Call, Refused
@@ -178,6 +178,11 @@ async def accounts_sharing_address(call: Call, user_id: int, reason: str) -> lis
     require_admin_for_staff(staff, member, STAFF_DATA)
     mine = await sightings(user_ids=[user_id])
     hashes = {s.ip_hash for s in mine}
+    if call.vault.rotating:
+        # Rows hold hashes under either key until `rotate-keys --finish`: the member's
+        # addresses, hashed under every listed key, match them all.
+        for cipher in await ciphers_of(user_id):
+            hashes.update(call.vault.fingerprints_of_sealed(cipher))
     await audit(staff, "MATCH_SHARED_ADDRESSES", user_id, MATCH_FIELDS, why)
     if not hashes:
         return []

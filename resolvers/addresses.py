@@ -179,6 +179,17 @@ async def purge(
     return changed
 
 
+async def ciphers_of(user_id: int) -> list[str]:
+    """Every stored (encrypted) address of a member."""
+    found: list[str] = []
+    for holder in HOLDERS:
+        if holder.user_column is not None:
+            found += await holder.model.filter(
+                ip_cipher__isnull=False, **{holder.user_column: user_id}
+            ).values_list("ip_cipher", flat=True)
+    return found
+
+
 @dataclass(frozen=True)
 class Revealed:
     """One stored address of a member, for an operator with the key."""

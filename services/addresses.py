@@ -97,12 +97,24 @@ class AddressVault:
         """A keyed hash of the address: equal addresses match, nothing reads back."""
         return hmac.new(self._hash_key, address.encode(), hashlib.sha256).hexdigest()
 
+    @property
+    def rotating(self) -> bool:
+        """Are older keys listed (a key rotation not finished yet)?"""
+        return bool(self._older)
+
     def fingerprints(self, value: str) -> list[str]:
         """The keyed hashes of a value under every key, the current one's first: what a
         lookup of a hash stored before a rotation finished matches against."""
         return [self.fingerprint(value)] + [
             hmac.new(key, value.encode(), hashlib.sha256).hexdigest() for _, key in self._older
         ]
+
+    def fingerprints_of_sealed(self, sealed: str) -> list[str]:
+        """`fingerprints` of the address inside a sealed value; none if no key opens it."""
+        try:
+            return self.fingerprints(self.open(sealed))
+        except (InvalidTag, ValueError):
+            return []
 
     def columns(self, address: str, user_agent: str = "") -> dict[str, str]:
         """The column values of a models.base.IpRecord row."""
