@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from tortoise.exceptions import ConfigurationError, DBConnectionError
 
 import models
-from resolvers.keys import KeyMismatch, RotationRefused, check_keys, keep_current_keys
+from resolvers.keys import KeyMismatch, RotationRefused, check_keys
 from resolvers.policy import ensure_initial_policy
 from schema import build_schema
 from services import passwords
@@ -459,36 +459,30 @@ def _rotate_keys(args: argparse.Namespace) -> int:
 def _finish_rotation(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from resolvers.rotation import due, finish
+    from resolvers.rotation import NothingToFinish, Rotation
 
     settings: Settings = args.settings
     if args.batch < 1:
         raise CommandError("--batch is at least 1")
-    addresses = len(settings.ip_keys) > 1
-    links = len(settings.secret_keys) > 1
-    if not (addresses or links):
-        raise CommandError("no rotation to finish: SECRET_KEY and IP_KEY each hold one key", code=2)
-    vault = AddressVault(settings.address_key, settings.ip_keys[1:]) if addresses else None
-    renderer = (
-        Renderer(settings.public_url, settings.key, settings.secret_keys[1:]) if links else None
-    )
+    try:
+        rotation = Rotation.of(settings)
+    except NothingToFinish as nothing:
+        raise CommandError(str(nothing), code=2) from nothing
 
     async def work() -> int:
-        total = await due(addresses, links)
-        with tqdm(total=total, unit="row", desc="rotating", file=sys.stderr) as bar:
+        with tqdm(total=await rotation.due(), unit="row", desc="rotating", file=sys.stderr) as bar:
 
             def step(table: str, count: int) -> None:
                 bar.set_postfix_str(table)
                 bar.update(count)
 
-            done = await finish(vault, renderer, args.batch, step)
-        current = await keep_current_keys(settings.shared_keys)
+            done = await rotation.finish(settings, args.batch, step)
         print(f"addresses re-encrypted: {done.addresses}")
         print(f"address hashes re-computed: {done.hashes}")
         print(f"hashes without their address, cleared: {done.cleared_hashes}")
         print(f"addresses under no listed key, left: {done.unreadable}")
         print(f"messages with /out links signed anew: {done.messages}")
-        keep = " and ".join(f"{name} ({mine})" for name, mine in current.items())
+        keep = " and ".join(f"{name} ({mine})" for name, mine in done.current.items())
         print(f"done: keep only the first key of {keep} on every host")
         return 0
 

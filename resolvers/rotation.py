@@ -15,7 +15,7 @@ that changed it meanwhile, such as an account's erasure, wins)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from tortoise.expressions import Q
@@ -24,8 +24,10 @@ from tortoise.transactions import in_transaction
 
 from models.messages import Message
 from resolvers.addresses import HOLDERS
+from resolvers.keys import keep_current_keys
 from services.addresses import AddressVault
 from services.markdown import Renderer
+from services.settings import Settings
 
 BATCH = 500
 OUT_LINK = 'href="/out?'
@@ -41,10 +43,46 @@ class Finished:
     cleared_hashes: int = 0  # stored without their address: cleared
     unreadable: int = 0  # under no listed key: left as they are
     messages: int = 0  # message bodies whose /out links were signed anew
+    current: dict[str, str] = field(default_factory=dict)  # the fingerprints kept, by setting
 
 
 def _with_address() -> Q:
     return Q(ip_cipher__isnull=False) | Q(ip_hash__isnull=False)
+
+
+class NothingToFinish(Exception):
+    """Each key setting holds one key: no rotation runs."""
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What a finish moves: addresses (with a vault, when IP_KEY lists old keys) and
+    /out links (with a renderer, when SECRET_KEY does)."""
+
+    vault: AddressVault | None
+    renderer: Renderer | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Rotation:
+        """The rotation the settings' key lists describe; NothingToFinish without one."""
+        older_ip, older_secret = settings.ip_keys[1:], settings.secret_keys[1:]
+        if not (older_ip or older_secret):
+            raise NothingToFinish("no rotation to finish: SECRET_KEY and IP_KEY each hold one key")
+        return cls(
+            AddressVault(settings.address_key, older_ip) if older_ip else None,
+            Renderer(settings.public_url, settings.key, older_secret) if older_secret else None,
+        )
+
+    async def due(self) -> int:
+        """How many rows the finish reads (for its progress bar)."""
+        return await due(self.vault is not None, self.renderer is not None)
+
+    async def finish(self, settings: Settings, batch: int, progress: Progress) -> Finished:
+        """Move everything stored onto the current keys, then record them alone (only
+        then: a finish cut short leaves the old keys valid for the next run)."""
+        done = await finish(self.vault, self.renderer, batch, progress)
+        done.current = await keep_current_keys(settings.shared_keys)
+        return done
 
 
 async def due(rotating_addresses: bool, rotating_links: bool) -> int:
