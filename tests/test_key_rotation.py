@@ -386,7 +386,9 @@ async def test_a_hash_stored_without_its_address_is_cleared_by_the_finish(
         await models.close_db()
 
 
-async def test_a_second_finish_has_nothing_to_do(written: str, rotating: Settings) -> None:
+async def test_after_the_finish_a_host_still_listing_the_old_key_is_refused_in_one_line(
+    written: str, rotating: Settings
+) -> None:
     await rotate(rotating)
     await finish(rotating)
 
