@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from models.accounts import User
+from models.blocks import Block
 from models.messages import Message
 from tests.support.forum import gid, new_forum, open_thread, pk, refused, send, start_conversation
 from tests.support.harness import Client
@@ -76,6 +77,20 @@ async def test_the_snapshot_outlives_an_edit_a_hide_and_a_deletion(
 
     node = {"snapshot": "Original", "message": {"body": "", "deleted": True, "hidden": True}}
     assert response == {"data": {"reports": {"edges": [{"node": node}]}}}
+
+
+async def test_a_moderator_who_blocked_the_author_still_reads_the_reported_text(
+    gql: Client, cast: dict[str, User], message: str
+) -> None:
+    await Block.create(blocker_id=cast["grace"].id, blocked_id=cast["ada"].id)
+    await report(gql, message)
+
+    queue = await gql(QUEUE, as_member="grace")
+    history = await gql(REVISIONS, {"id": message}, as_member="grace")
+
+    node = {"snapshot": "Original", "message": {"body": "", "deleted": False, "hidden": False}}
+    assert queue == {"data": {"reports": {"edges": [{"node": node}]}}}
+    assert history == {"data": {"node": {"body": "", "revisions": []}}}
 
 
 async def test_the_reporter_is_never_shown_the_snapshot(gql: Client, message: str) -> None:
