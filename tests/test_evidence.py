@@ -297,6 +297,22 @@ async def test_a_resolved_report_says_who_resolved_it_when_and_with_what_note(
     }
 
 
+async def test_the_reporter_reads_the_outcome_but_not_the_moderator_or_the_note(
+    gql: Client, message: str
+) -> None:
+    made = await report(gql, message)
+    variables = {"i": {"reportId": made["id"], "action": "DISMISS", "note": "Banter"}}
+    await gql(RESOLVE, variables, as_member="grace")
+    query = """query($id: ID!) {
+      node(id: $id) { ... on Report { status resolvedBy { username } note } }
+    }"""
+
+    response = await gql(query, {"id": made["id"]}, as_member="bob")
+
+    outcome = {"status": "DISMISSED", "resolvedBy": None, "note": None}
+    assert response == {"data": {"node": outcome}}
+
+
 async def test_an_open_report_has_no_resolution(gql: Client, message: str) -> None:
     await report(gql, message)
 
