@@ -17,8 +17,9 @@ from models.profiles import Follow, Profile
 from resolvers.accounts import create_member
 from services.markdown import Renderer
 
-# Printed on purpose, and documented: the demo members' password. The demo admin gets a
-# random one (or the operator's), so no published password ever holds admin powers.
+# Printed on purpose, and documented: the demo members' password. The demo staff get
+# random ones (the admin the operator's, if given), so no published password ever holds
+# staff powers, even on a database seeded with --force beside real members.
 DEMO_PASSWORD = "forum-demo-2026"  # noqa: S105
 
 DEMO_MEMBERS: list[tuple[str, Role, date]] = [
@@ -64,12 +65,17 @@ async def has_members() -> bool:
 
 async def seed(renderer: Renderer, admin_password: str | None = None) -> list[tuple[str, str, str]]:
     """Create the demo data; return (username, role, password) for each demo account.
-    The admin's password is `admin_password`, or random when it is None."""
-    admin_password = admin_password or secrets.token_urlsafe(12)
-    passwords = {
-        name: admin_password if role is Role.ADMIN else DEMO_PASSWORD
-        for name, role, _ in DEMO_MEMBERS
-    }
+    The admin's password is `admin_password`, or random when it is None; the moderator's
+    is random."""
+
+    def password(role: Role) -> str:
+        if role is Role.MEMBER:
+            return DEMO_PASSWORD
+        if role is Role.ADMIN and admin_password:
+            return admin_password
+        return secrets.token_urlsafe(12)
+
+    passwords = {name: password(role) for name, role, _ in DEMO_MEMBERS}
     members: dict[str, User] = {}
     for username, role, born in DEMO_MEMBERS:
         members[username] = await create_member(

@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         help="fill an empty database with demo forum data",
         description="Demo data: members of each role, forums, threads and a conversation. "
         "Refuses (exit code 2) a database that already has members, unless --force. The "
-        "demo admin's password is random and printed, unless --demo-password gives it.",
+        "demo staff's passwords are random and printed (the admin's is --demo-password if "
+        "given).",
     )
     seed.add_argument("--if-empty", action="store_true", help="do nothing if members exist")
     seed.add_argument("--force", action="store_true", help="seed even if members exist")

@@ -6,6 +6,21 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
+
+class AddMentionAudience(ops.AddField):
+    """AddField for the model state; hand-written SQL with a default for the database:
+    Tortoise writes no SQL default, and both databases refuse a NOT NULL column without
+    one on a table that has rows (every member who changed a setting has one)."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        if not state_editor:
+            return
+        await state_editor.client.execute_script(
+            "ALTER TABLE privacy_settings ADD COLUMN \"who_can_mention\" "
+            "VARCHAR(16) NOT NULL DEFAULT 'members'"
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0010_staff_tools')]
 
@@ -65,7 +80,7 @@ class Migration(migrations.Migration):
             options={'table': 'thread_watches', 'app': 'models', 'unique_together': (('user_id', 'thread_id'),), 'indexes': [Index(fields=['thread_id'])], 'pk_attr': 'id', 'table_description': 'A member watches a thread: its replies notify them.'},
             bases=['Model'],
         ),
-        ops.AddField(
+        AddMentionAudience(
             model_name='PrivacySettings',
             name='who_can_mention',
             field=fields.CharEnumField(default=Audience.MEMBERS, description='EVERYONE: everyone\nMEMBERS: members\nFOLLOWING: following\nONLY_ME: only_me', enum_type=Audience, max_length=16),

@@ -92,10 +92,14 @@ async def unhide_message(call: Call, message_id: int, reason: str) -> Message:
     staff = require_staff(call)
     why = action_reason(reason)
     message = await _moderatable(message_id)
-    if message.hidden_at is not None:
+    shown = message.hidden_at is not None
+    if shown:
         message.hidden_at = None
         await message.save(update_fields=["hidden_at"])
     await audit(staff, "UNHIDE_MESSAGE", message.author_id, [f"message:{message.id}"], why)  # type: ignore[attr-defined]
+    if shown:  # the author was told of the hiding, so is told of its end
+        text = f"A moderator showed your message again: {why}"
+        await notifications.moderated(call, message.author_id, text, message)  # type: ignore[attr-defined]
     return message
 
 

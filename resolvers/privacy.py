@@ -156,14 +156,6 @@ async def blocked_ids(viewer_ids: Sequence[int]) -> list[frozenset[int]]:
     return [frozenset(found[id_]) for id_ in viewer_ids]
 
 
-async def blocked_author_ids(viewer: User | None) -> frozenset[int]:
-    """The members whose messages this viewer does not want to see (search leaves them
-    out); empty for signed-out readers."""
-    if viewer is None:
-        return frozenset()
-    return (await blocked_ids([viewer.id]))[0]
-
-
 def blocks_viewer_sql(member: str, viewer: str) -> str:
     """SQL truth value: has the member in column `member` blocked the viewer whose id is
     the placeholder `viewer`? As `owners` decides it."""

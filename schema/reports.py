@@ -12,6 +12,7 @@ from strawberry.types import Info
 from models.reports import Report as ReportRow
 from models.reports import ReportStatus as ReportRowStatus
 from resolvers import reports
+from resolvers.access import has_staff_powers
 from schema import ids
 from schema.accounts import User, load_account
 from schema.context import Context
@@ -84,13 +85,21 @@ class Report(Node):
     def resolved_at(self) -> datetime | None:
         return self.row.resolved_at
 
-    @strawberry.field(description="Who resolved or dismissed it; null while open.")
+    @strawberry.field(
+        description="Who resolved or dismissed it; null while open. Staff only (null for "
+        "the reporter: moderators are not named to members)."
+    )
     async def resolved_by(self, info: Info[Context, None]) -> User | None:
+        if not has_staff_powers(info.context.call.viewer):
+            return None
         return await load_account(info, self.row.resolved_by_id)  # type: ignore[attr-defined]
 
-    @strawberry.field(description="The note left when it was resolved; null if none.")
-    def note(self) -> str | None:
-        return self.row.note
+    @strawberry.field(
+        description="The note left when it was resolved; null if none. Staff only (null "
+        "for the reporter: it is written for the record, not to the member)."
+    )
+    def note(self, info: Info[Context, None]) -> str | None:
+        return self.row.note if has_staff_powers(info.context.call.viewer) else None
 
     @strawberry.field(
         description="The message with up to two before and two after it. Staff reading "

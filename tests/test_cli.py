@@ -50,17 +50,20 @@ def test_no_command_is_a_usage_error() -> None:
     assert "usage: python server.py" in result.stderr
 
 
-def test_seed_prints_the_demo_accounts_with_a_random_admin_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("username", "role"), [("ada", "admin"), ("grace", "moderator")])
+def test_seed_prints_the_demo_accounts_with_random_staff_passwords(
+    tmp_path: Path, username: str, role: str
+) -> None:
     first = run("seed", env=sqlite_env(tmp_path))
     other = run("seed", env=sqlite_env(tmp_path / "other"))
 
     assert first.returncode == 0, first.stderr
     assert "alice      member     password: forum-demo-2026" in first.stdout
-    admin = re.search(r"ada +admin +password: (\S+)", first.stdout)
-    again = re.search(r"ada +admin +password: (\S+)", other.stdout)
-    assert admin is not None and again is not None
-    assert admin[1] != "forum-demo-2026"
-    assert admin[1] != again[1]
+    staff = re.search(rf"{username} +{role} +password: (\S+)", first.stdout)
+    again = re.search(rf"{username} +{role} +password: (\S+)", other.stdout)
+    assert staff is not None and again is not None
+    assert staff[1] != "forum-demo-2026"
+    assert staff[1] != again[1]
 
 
 def test_seed_gives_the_admin_the_demo_password_asked_for(tmp_path: Path) -> None:

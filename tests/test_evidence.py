@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from models.accounts import User
+from models.blocks import Block
 from models.messages import Message
 from tests.support.forum import gid, new_forum, open_thread, pk, refused, send, start_conversation
 from tests.support.harness import Client
@@ -76,6 +77,20 @@ async def test_the_snapshot_outlives_an_edit_a_hide_and_a_deletion(
 
     node = {"snapshot": "Original", "message": {"body": "", "deleted": True, "hidden": True}}
     assert response == {"data": {"reports": {"edges": [{"node": node}]}}}
+
+
+async def test_a_moderator_who_blocked_the_author_still_reads_the_reported_text(
+    gql: Client, cast: dict[str, User], message: str
+) -> None:
+    await Block.create(blocker_id=cast["grace"].id, blocked_id=cast["ada"].id)
+    await report(gql, message)
+
+    queue = await gql(QUEUE, as_member="grace")
+    history = await gql(REVISIONS, {"id": message}, as_member="grace")
+
+    node = {"snapshot": "Original", "message": {"body": "", "deleted": False, "hidden": False}}
+    assert queue == {"data": {"reports": {"edges": [{"node": node}]}}}
+    assert history == {"data": {"node": {"body": "", "revisions": []}}}
 
 
 async def test_the_reporter_is_never_shown_the_snapshot(gql: Client, message: str) -> None:
@@ -280,6 +295,22 @@ async def test_a_resolved_report_says_who_resolved_it_when_and_with_what_note(
         "resolvedBy": {"username": "grace"},
         "note": "Banter",
     }
+
+
+async def test_the_reporter_reads_the_outcome_but_not_the_moderator_or_the_note(
+    gql: Client, message: str
+) -> None:
+    made = await report(gql, message)
+    variables = {"i": {"reportId": made["id"], "action": "DISMISS", "note": "Banter"}}
+    await gql(RESOLVE, variables, as_member="grace")
+    query = """query($id: ID!) {
+      node(id: $id) { ... on Report { status resolvedBy { username } note } }
+    }"""
+
+    response = await gql(query, {"id": made["id"]}, as_member="bob")
+
+    outcome = {"status": "DISMISSED", "resolvedBy": None, "note": None}
+    assert response == {"data": {"node": outcome}}
 
 
 async def test_an_open_report_has_no_resolution(gql: Client, message: str) -> None:

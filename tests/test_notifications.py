@@ -483,6 +483,28 @@ async def test_hiding_a_message_tells_its_author_why_without_naming_the_moderato
     assert answer == moderation(("A moderator hid your message: Spam links", True))
 
 
+UNHIDE = (
+    """mutation($i: UnhideMessageInput!) { unhideMessage(input: $i) { userErrors { code } } }"""
+)
+
+
+async def test_unhiding_a_message_tells_its_author_once(gql: Client) -> None:
+    await member(gql, "ada")
+    await member(gql, "mod", Role.MODERATOR)
+    _, message_id = await open_thread(gql, "ada", await new_forum())
+    await gql(HIDE, {"i": {"messageId": message_id, "reason": "Spam links"}}, as_member="mod")
+    shown = {"i": {"messageId": message_id, "reason": "Appeal upheld"}}
+
+    await gql(UNHIDE, shown, as_member="mod")
+    await gql(UNHIDE, shown, as_member="mod")  # already shown: nothing to tell
+
+    answer = await gql(MODERATION, as_member="ada")
+    assert answer == moderation(
+        ("A moderator showed your message again: Appeal upheld", False),
+        ("A moderator hid your message: Spam links", False),
+    )
+
+
 async def test_a_suspension_tells_the_member_until_when_and_why(gql: Client) -> None:
     ada = await member(gql, "ada")
     await member(gql, "mod", Role.MODERATOR)

@@ -3,6 +3,8 @@ request, and never leaving the site without an admin who can act."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from models.accounts import User
@@ -81,6 +83,23 @@ async def test_the_last_admin_cannot_demote_herself(gql: Client, cast: dict[str,
     assert response == {"data": {"setRole": {"user": None, "userErrors": errors}}}
     await cast["root"].refresh_from_db()
     assert cast["root"].role is Role.ADMIN
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    gql: Client, cast: dict[str, User]
+) -> None:
+    ida = await member(gql, "ida", role=Role.ADMIN)
+
+    answers = await asyncio.gather(
+        set_role(gql, ida, "MEMBER", as_member="root"),
+        set_role(gql, cast["root"], "MEMBER", as_member="ida"),
+    )
+
+    codes = sorted(
+        error["code"] for answer in answers for error in answer["data"]["setRole"]["userErrors"]
+    )
+    assert codes == ["LAST_ADMIN"]
+    assert await User.filter(role=Role.ADMIN).count() == 1
 
 
 async def test_a_suspended_admin_does_not_count_as_another_admin(

@@ -16,9 +16,11 @@ from tests.support.forum import coded_error, gid, new_forum, open_thread
 from tests.support.harness import Client
 from tests.support.members import suspend
 from tests.support.staff import (
+    ADMIN_MUTATIONS,
     CREATE_FORUM,
     MODERATE_THREAD,
     SET_ROLE,
+    STAFF_MUTATIONS,
     UNHIDE,
     UPDATE_FORUM,
     WARN,
@@ -76,10 +78,6 @@ async def nothing_changed() -> None:
         "grace": "moderator",
         "root": "admin",
     }
-
-
-STAFF_MUTATIONS = ["moderateThread", "unhideMessage", "warnMember"]
-ADMIN_MUTATIONS = ["createForum", "updateForum", "setRole"]
 
 
 @pytest.mark.parametrize("mutation", STAFF_MUTATIONS + ADMIN_MUTATIONS)

@@ -17,10 +17,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from models.accounts import User
+from models.base import Role
 from models.blocks import Block
 from services.broker import Broker
 from services.settings import Settings
-from tests.support.forum import new_forum, open_thread, pk, reply, send, start_conversation
+from tests.support.forum import gid, new_forum, open_thread, pk, reply, send, start_conversation
 from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
 from tests.support.members import member, set_audiences, set_profile
 from web.app import create_app
@@ -476,3 +477,57 @@ async def test_a_blocked_members_conversation_message_is_not_delivered_live_to_t
         "type": "next",
         "payload": {"data": {"conversationMessageAdded": message}},
     }
+
+
+MODERATE = """mutation($i: ModerateThreadInput!) {
+  moderateThread(input: $i) { thread { forum { slug } } userErrors { code } }
+}"""
+POST_OVER_SOCKET = """mutation($i: PostMessageInput!) {
+  postMessage(input: $i) { message { body } userErrors { field code } }
+}"""
+
+
+async def test_a_thread_moved_to_another_forum_keeps_its_subscribers(
+    live: Live, cast: dict[str, User], sockets: list[Socket]
+) -> None:
+    await member(None, "grace", role=Role.MODERATOR)
+    await live.http.sign_in("bob")
+    await live.http.sign_in("grace")
+    thread_id, _ = await open_thread(live.http, "bob", await new_forum(), "Live", "First")
+    elsewhere = await new_forum("elsewhere", "Elsewhere", position=1)
+    socket = await connected(live, sockets, "ada")
+    await socket.subscribe("1", THREAD_ADDED, {"id": thread_id})
+    await live.subscribers(topic("thread", thread_id), 1)
+    change = {"threadId": thread_id, "forumId": gid("Forum", elsewhere.id), "reason": "Off topic"}
+
+    moved = await live.http(MODERATE, {"i": change}, as_member="grace")
+    await reply(live.http, "bob", thread_id, "After the move")
+
+    assert moved == {
+        "data": {"moderateThread": {"thread": {"forum": {"slug": "elsewhere"}}, "userErrors": []}}
+    }
+    assert (await socket.receive())["payload"]["data"]["threadMessageAdded"]["body"] == (
+        "After the move"
+    )
+
+
+async def test_a_locked_thread_refuses_a_members_message_sent_over_the_socket(
+    live: Live, cast: dict[str, User], sockets: list[Socket]
+) -> None:
+    await member(None, "grace", role=Role.MODERATOR)
+    await live.http.sign_in("bob")
+    await live.http.sign_in("grace")
+    thread_id, _ = await open_thread(live.http, "bob", await new_forum(), "Live", "First")
+    lock = {"threadId": thread_id, "locked": True, "reason": "Cooling down"}
+    await live.http(MODERATE, {"i": lock}, as_member="grace")
+    socket = await connected(live, sockets, "ada")
+
+    await socket.subscribe("1", POST_OVER_SOCKET, {"i": {"threadId": thread_id, "body": "Hi"}})
+
+    refused = {"message": None, "userErrors": [{"field": None, "code": "THREAD_LOCKED"}]}
+    assert await socket.receive() == {
+        "id": "1",
+        "type": "next",
+        "payload": {"data": {"postMessage": refused}},
+    }
+    assert await socket.receive() == {"id": "1", "type": "complete"}

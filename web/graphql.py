@@ -31,7 +31,7 @@ INIT_WAIT_SECONDS = 10
 
 DEFAULT_QUERY = """# A thread page of the demo forum (`make run` seeds it). Every type and field is
 # documented: open the Docs pane. Sign in with the `login` mutation (demo members
-# alice, bob, carol; password forum-demo-2026; the demo admin's password is the one
+# alice, bob, carol; password forum-demo-2026; the demo staff's passwords are the ones
 # `seed` printed) to see more of members' profiles.
 query ThreadPage($after: String) {
   thread(id: "VGhyZWFkOjE") {

@@ -34,11 +34,14 @@ from models.newsletters import Newsletter
 from models.policy import PolicyVersion
 from models.reports import Report, ReportStatus
 from models.rights import CorrectionRequest, CorrectionStatus
+from schema import build_schema
+from schema.permissions import IsAdmin, IsStaff
 from services.settings import Settings
 from tests.support.forum import coded_error, gid, new_forum, open_thread
 from tests.support.harness import Client, Server
 from tests.support.harness import test_settings as make_settings
 from tests.support.members import member
+from tests.support.staff import ADMIN_MUTATIONS, STAFF_MUTATIONS
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 TYPENAME = {"data": {"__typename": "Query"}}
@@ -587,6 +590,35 @@ TARGET_KIND = {
     "resolveReport": "report",
     "resolveCorrection": "correction",
 }
+
+
+def guarded_root_fields() -> dict[str, str]:
+    """Every root field the schema guards with a staff permission, and which one."""
+    schema = build_schema()._schema
+    found = {}
+    for root in (schema.query_type, schema.mutation_type):
+        assert root is not None
+        for name, field in root.fields.items():
+            definition = field.extensions.get("strawberry-definition")
+            for permission in definition.permission_classes if definition else []:
+                if permission in (IsStaff, IsAdmin):
+                    found[name] = permission.__name__
+    return found
+
+
+def test_A5_every_staff_field_is_held_to_a_refusal_test() -> None:
+    # The fields above, and the staff tools that tests/test_staff_access.py refuses: a
+    # new staff field must join one of the lists, or this fails.
+    tested = {
+        **dict.fromkeys(STAFF_MUTATIONS, "IsStaff"),
+        **dict.fromkeys(ADMIN_MUTATIONS, "IsAdmin"),
+        **{
+            field: "IsAdmin" if admins_only else "IsStaff"
+            for field, (_, admins_only, _) in STAFF_OPERATIONS.items()
+        },
+    }
+
+    assert guarded_root_fields() == tested
 
 
 @pytest.mark.parametrize("field", STAFF_OPERATIONS)

@@ -36,6 +36,10 @@ AUDIT = """query {
   auditLog { edges { node { actor { username } action subject { username } fields reason } } }
 }"""
 
+# The staff tools of issue 16 (tests/test_staff_access.py refuses each to every outsider).
+STAFF_MUTATIONS = ["moderateThread", "unhideMessage", "warnMember"]
+ADMIN_MUTATIONS = ["createForum", "updateForum", "setRole"]
+
 ROLES = {"ada": Role.MEMBER, "bob": Role.MEMBER, "grace": Role.MODERATOR, "root": Role.ADMIN}
 
 
