@@ -49,8 +49,9 @@ async def messages_by_id(ids: Sequence[int]) -> list[Message | None]:
     """Batch for the message loader."""
     with cachekeys.attributed():
         rows = {row.id: row for row in await Message.filter(id__in=ids)}
-    if len(rows) < len(set(ids)):
-        cachekeys.depends_on_everything()  # no key says when a missing message appears
+    if len(rows) < len(set(ids)) or any(r.thread_id is None for r in rows.values()):  # type: ignore[attr-defined]
+        # No key says when a missing message appears, nor keys a conversation.
+        cachekeys.depends_on_everything()
     cachekeys.depends(
         cachekeys.thread(row.thread_id)  # type: ignore[attr-defined]
         for row in rows.values()

@@ -67,19 +67,18 @@ class ResponseCache:
         return {name: found.get(name, 0) for name in names}
 
     def peek(self, key: bytes) -> Entry | None:
-        """What is stored under the key, fresh or not (its keys say what to read)."""
-        entry = self._entries.get(key)
-        if entry is not None and time.monotonic() - entry.stored_at > self.ttl:
-            self._drop(key)
-            return None
-        return entry
+        """What is stored under the key, current or not, expired or not: its keys say
+        what to read before the answer is computed again."""
+        return self._entries.get(key)
 
     def get(self, key: bytes, versions: Mapping[str, int]) -> Entry | None:
         """The answer stored under the key, if every key it was computed from still has
         the version it had then (`versions` holds the current ones) and it is fresh."""
-        entry = self.peek(key)
+        entry = self._entries.get(key)
         if entry is None or entry.body is None:
             return None
+        if time.monotonic() - entry.stored_at > self.ttl:
+            return None  # kept as a list of keys until the answer is computed again
         if any(versions.get(name) != version for name, version in entry.versions.items()):
             return None  # kept: its keys tell the next computation what to read first
         self._entries.move_to_end(key)
