@@ -7,9 +7,11 @@ Each writer is a member of its own, signed in once, posting replies as fast as t
 server answers into a thread of its own; all threads are in one forum (the busiest
 case for the forum's version keys). Every round (a number of writers on a number of
 workers) gets a fresh database, migrated by `serve --workers N` of the code under
-test; the members and the forum go in with SQL, the threads through the API. `--before REV` runs the
-rounds on a copy of that commit's files too (`git archive`, in a temporary folder,
-nothing changed in the repository): the single `cache_version` row before this change.
+test; the members and the forum go in with SQL, the threads through the API.
+
+`--before REV` runs each round on a copy of that commit's files too, just before this
+checkout's (`git archive` into a temporary folder, nothing changed in the repository):
+81bd800 is the single `cache_version` row before the version keys of migration 0013.
 
 Without TEST_POSTGRES_URL the script restarts itself under scripts/with-postgres (a
 throwaway cluster with fsync off: commit latency is not what is measured here, the
@@ -216,8 +218,9 @@ def serving(code: Path, url: str, workers: int, log: Path) -> Iterator[str]:
             shutil.rmtree(data, ignore_errors=True)
 
 
-async def write(endpoint: str, writers: int, duration: float) -> tuple[int, list[float], int]:
-    """Every writer signs in, then posts in its own thread until the time is up."""
+async def write(endpoint: str, writers: int, duration: float) -> tuple[list[float], int, float]:
+    """Every writer signs in and opens a thread, then all post in their own threads until
+    the time is up: the latencies, the errors, and the seconds of posting."""
     limits = httpx.Limits(max_connections=writers + 4)
     clients = [httpx.AsyncClient(timeout=60, limits=limits) for _ in range(writers)]
     try:
@@ -241,7 +244,7 @@ async def write(endpoint: str, writers: int, duration: float) -> tuple[int, list
                     errors += 1
 
         await asyncio.gather(*(writer(t, c) for t, c in zip(threads, clients, strict=True)))
-        return len(latencies), latencies, errors
+        return latencies, errors, time.monotonic() - start
     finally:
         for client in clients:
             await client.aclose()
@@ -257,10 +260,8 @@ def run_round(
     log.parent.mkdir(parents=True, exist_ok=True)
     with serving(code, url, workers, log) as endpoint:
         asyncio.run(seed(url, writers))
-        began = time.monotonic()
-        posts, latencies, errors = asyncio.run(write(endpoint, writers, duration))
-        seconds = time.monotonic() - began
-    return Round(label, workers, writers, posts, seconds, latencies, errors)
+        latencies, errors, seconds = asyncio.run(write(endpoint, writers, duration))
+    return Round(label, workers, writers, len(latencies), seconds, latencies, errors)
 
 
 @contextlib.contextmanager
@@ -311,14 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
     rounds: list[Round] = []
-    codes: list[tuple[str, contextlib.AbstractContextManager[Path]]] = []
-    if args.before:
-        codes.append((args.before, checkout(args.before)))
-    codes.append(("this checkout", contextlib.nullcontext(ROOT)))
-    for label, context in codes:
-        with context as code:
-            for workers in worker_counts:
-                for writers in writer_counts:
+    with contextlib.ExitStack() as stack:
+        codes = [(args.before, stack.enter_context(checkout(args.before)))] if args.before else []
+        codes.append(("this checkout", ROOT))
+        # Codes alternate round by round, so that the machine's load drifts over both.
+        for workers in worker_counts:
+            for writers in writer_counts:
+                for label, code in codes:
                     done = run_round(code, label, admin_url, workers, writers, args.duration)
                     rounds.append(done)
                     print(table([done]).splitlines()[-1], flush=True)

@@ -12,9 +12,10 @@ Those versions are read before the computation, so that a write racing it leaves
 entry stale, never a stale answer fresh. The keys are known only afterwards: a request
 reads the keys its key's last computation read (the site-wide key alone the first time)
 and keeps its answer only if the computation read no other key; otherwise it keeps the
-keys, and the next request for the same answer reads them first. X-Cache tells whether the cache
-answered only with RESPONSE_CACHE_DEBUG, since a hit tells a prober that someone asked
-for that document recently.
+keys, and the next request for the same answer reads them first.
+
+X-Cache tells whether the cache answered only with RESPONSE_CACHE_DEBUG, since a hit
+tells a prober that someone asked for that document recently.
 """
 
 from __future__ import annotations
