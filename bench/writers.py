@@ -16,7 +16,9 @@ checkout's (`git archive` into a temporary folder, nothing changed in the reposi
 Without TEST_POSTGRES_URL the script restarts itself under scripts/with-postgres (a
 throwaway cluster with fsync off: commit latency is not what is measured here, the
 queueing of writers behind one another is). The machine is shared: the numbers are
-indicative, and the load generator runs beside the server.
+indicative, and the load generator runs beside the server. `--sql` leaves the server
+out of the timing: each writer commits postMessage's transaction (the message, then
+its thread's activity) itself, so only the database and its triggers are measured.
 """
 
 from __future__ import annotations
@@ -81,6 +83,11 @@ CREATE_THREAD = """mutation Open($input: CreateThreadInput!) {
 POST = """mutation Post($input: PostMessageInput!) {
   postMessage(input: $input) { message { id } userErrors { code } }
 }"""
+SQL_MESSAGE = (
+    "INSERT INTO messages (thread_id, author_id, body, body_html, created_at, user_agent) "
+    "VALUES ($1, $2, 'Another lap.', '<p>Another lap.</p>', now(), 'bench') RETURNING id"
+)
+SQL_ACTIVITY = "UPDATE threads SET last_message_id = $1 WHERE id = $2"
 START_TIMEOUT = 90
 
 
@@ -250,8 +257,50 @@ async def write(endpoint: str, writers: int, duration: float) -> tuple[list[floa
             await client.aclose()
 
 
+async def write_sql(
+    url: str, threads: list[int], duration: float
+) -> tuple[list[float], int, float]:
+    """`--sql`: the transaction postMessage commits (a message, then its thread's
+    activity), straight from one connection per writer, no server in between."""
+    import asyncpg
+
+    connections = [await asyncpg.connect(url) for _ in threads]
+    latencies: list[float] = []
+    start = time.monotonic()
+    stop = start + duration
+
+    async def writer(thread: int, number: int, conn: asyncpg.Connection) -> None:
+        while time.monotonic() < stop:
+            began = time.monotonic()
+            async with conn.transaction():
+                message = await conn.fetchval(SQL_MESSAGE, thread, number)
+                await conn.execute(SQL_ACTIVITY, message, thread)
+            latencies.append(time.monotonic() - began)
+
+    try:
+        # Writer n is member n, who opened threads[n - 1].
+        pairs = zip(threads, connections, strict=True)
+        await asyncio.gather(*(writer(t, n, c) for n, (t, c) in enumerate(pairs, start=1)))
+    finally:
+        for conn in connections:
+            await conn.close()
+    return latencies, 0, time.monotonic() - start
+
+
+def thread_pk(relay_id: str) -> int:
+    """The row id inside a Relay ID."""
+    padded = relay_id + "=" * (-len(relay_id) % 4)
+    return int(base64.b64decode(padded).decode().split(":", 1)[1])
+
+
 def run_round(
-    code: Path, label: str, admin_url: str, workers: int, writers: int, duration: float
+    code: Path,
+    label: str,
+    admin_url: str,
+    workers: int,
+    writers: int,
+    duration: float,
+    sql: bool = False,
 ) -> Round:
     """Seed, serve, write, measure."""
     url = asyncio.run(fresh_database(admin_url, "forum_bench_writers"))
@@ -260,8 +309,24 @@ def run_round(
     log.parent.mkdir(parents=True, exist_ok=True)
     with serving(code, url, workers, log) as endpoint:
         asyncio.run(seed(url, writers))
-        latencies, errors, seconds = asyncio.run(write(endpoint, writers, duration))
+        if sql:
+            threads = asyncio.run(opened(endpoint, writers))
+        else:
+            latencies, errors, seconds = asyncio.run(write(endpoint, writers, duration))
+    if sql:
+        latencies, errors, seconds = asyncio.run(write_sql(url, threads, duration))
+        workers = 0
     return Round(label, workers, writers, len(latencies), seconds, latencies, errors)
+
+
+async def opened(endpoint: str, writers: int) -> list[int]:
+    """The writers' threads, opened through the API (for `--sql`)."""
+    clients = [httpx.AsyncClient(timeout=60) for _ in range(writers)]
+    try:
+        return [thread_pk(thread) for thread in await open_threads(endpoint, clients)]
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 @contextlib.contextmanager
@@ -302,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--duration", type=float, default=10, help="seconds of posting a round")
     parser.add_argument("--before", help="a commit to measure too (e.g. main)")
+    parser.add_argument(
+        "--sql", action="store_true", help="post in SQL from the writers, no server (workers: 0)"
+    )
     args = parser.parse_args(argv)
     admin_url = os.environ.get("TEST_POSTGRES_URL")
     if not admin_url:
@@ -319,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         for workers in worker_counts:
             for writers in writer_counts:
                 for label, code in codes:
-                    done = run_round(code, label, admin_url, workers, writers, args.duration)
+                    done = run_round(
+                        code, label, admin_url, workers, writers, args.duration, args.sql
+                    )
                     rounds.append(done)
                     print(table([done]).splitlines()[-1], flush=True)
     load = os.getloadavg()
