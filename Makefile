@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 REF    ?= HEAD~1
 
-.PHONY: help install run serve test test-sqlite test-postgres lint format schema schema-check client-e2e bench clean
+.PHONY: help install run serve test test-sqlite test-postgres lint format schema schema-check client-e2e bench bench-writers clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -57,6 +57,9 @@ client-e2e: install  ## Apollo Client and graphql-ws tests against a real server
 
 bench: install  ## seed, check and time the benchmark (BENCH_ARGS="--big --postgres")
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-writers: install  ## concurrent posting on PostgreSQL (WRITERS_ARGS="--before 81bd800")
+	$(BIN)/python bench/writers.py $(WRITERS_ARGS)
 
 clean:  ## remove the virtual environment (keeps ./data)
 	rm -rf $(VENV)

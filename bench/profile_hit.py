@@ -66,7 +66,10 @@ async def app(scope, receive, send):
     while (await receive()).get("more_body"):
         pass
     if conn is not None:
-        await conn.execute_fetchall("SELECT version FROM cache_version WHERE id = 1")
+        await conn.execute_fetchall(
+            "SELECT name, version FROM cache_versions "
+            "WHERE name IN (SELECT value FROM json_each('[\"g\"]'))"
+        )
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
 """

@@ -17,16 +17,16 @@ class RateCounter(Model):
         table = "rate_counters"
 
 
-class CacheVersion(Model):
-    """The version of everything a signed-out reader can see, in one row (id 1).
+class CacheKeyVersion(Model):
+    """The version of one part of what signed-out readers see (services/cachekeys.py).
 
-    Database triggers (migration 0006) add one to it in the same transaction as any
-    write to members, profiles, privacy settings, follows, forums, threads, messages
-    or policy versions, so every worker sees a change the moment it commits.
+    Database triggers (migration 0013) add one to the keys a write can change, in the
+    writer's own transaction: `g` (site-wide), `u<id>` (a member), `t<id>` (a thread),
+    `f<id>` (a forum) and `f<id>.<n>` (a share of its threads). A missing row reads as 0.
     """
 
-    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=40, primary_key=True)
     version = fields.BigIntField(default=0)
 
     class Meta:
-        table = "cache_version"
+        table = "cache_versions"

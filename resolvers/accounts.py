@@ -17,7 +17,7 @@ from resolvers.access import require_member
 from resolvers.codes import AccountCode
 from resolvers.common import Call, Problem, Refused
 from resolvers.policy import current_policy
-from services import usernames
+from services import cachekeys, usernames
 from services.passwords import hash_password, is_common, verify_password
 from services.tokens import new_token, token_hash
 
@@ -41,7 +41,9 @@ class Registration:
 async def users_by_id(ids: Sequence[int]) -> list[User | None]:
     """Batch for the user_by_id loader: one query, results in key order. An account
     whose address was never confirmed (registered before links made accounts) is none."""
-    found = await User.filter(id__in=ids, email_confirmed_at__isnull=False)
+    with cachekeys.attributed():
+        found = await User.filter(id__in=ids, email_confirmed_at__isnull=False)
+    cachekeys.depends(map(cachekeys.member, ids))
     rows = {user.id: user for user in found}
     return [rows.get(id_) for id_ in ids]
 
@@ -50,9 +52,13 @@ async def user_by_username(username: str) -> User | None:
     """The member with exactly this username, ignoring case (confirmed accounts only)."""
     if len(username) > usernames.MAX_LENGTH:
         return None
-    user = await User.get_or_none(
-        username_key=usernames.lookalike_key(username), email_confirmed_at__isnull=False
-    )
+    # Who holds a name (new, renamed, confirmed, deleted) moves the site-wide key.
+    with cachekeys.attributed():
+        user = await User.get_or_none(
+            username_key=usernames.lookalike_key(username), email_confirmed_at__isnull=False
+        )
+    if user is not None:
+        cachekeys.depends([cachekeys.member(user.id)])
     if user is None or user.username.lower() != username.lower():
         return None
     return user

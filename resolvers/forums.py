@@ -21,6 +21,7 @@ from resolvers.codes import ForumCode
 from resolvers.common import Call, Refused
 from resolvers.messages import clean_body, post, refuse_if_locked
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from services import cachekeys
 
 TITLE_MIN, TITLE_MAX = 3, 150
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -42,24 +43,30 @@ def clean_title(title: str) -> str:
 
 
 async def forums() -> list[Forum]:
-    """Every forum, in display order."""
-    return await Forum.all().order_by("position", "id")
+    """Every forum, in display order (any forum's change moves the site-wide key)."""
+    with cachekeys.attributed():
+        return await Forum.all().order_by("position", "id")
 
 
 async def forum_by_slug(slug: str) -> Forum | None:
-    """A forum by its slug."""
-    return await Forum.get_or_none(slug=slug[:60])
+    """A forum by its slug (a new or renamed forum moves the site-wide key)."""
+    with cachekeys.attributed():
+        return await Forum.get_or_none(slug=slug[:60])
 
 
 async def forums_by_id(ids: Sequence[int]) -> list[Forum | None]:
     """Batch for the forum loader."""
-    rows = {row.id: row for row in await Forum.filter(id__in=ids)}
+    with cachekeys.attributed():
+        rows = {row.id: row for row in await Forum.filter(id__in=ids)}
+    cachekeys.depends(map(cachekeys.forum, ids))
     return [rows.get(id_) for id_ in ids]
 
 
 async def threads_by_id(ids: Sequence[int]) -> list[Thread | None]:
     """Batch for the thread loader."""
-    rows = {row.id: row for row in await Thread.filter(id__in=ids)}
+    with cachekeys.attributed():
+        rows = {row.id: row for row in await Thread.filter(id__in=ids)}
+    cachekeys.depends(map(cachekeys.thread, ids))
     return [rows.get(id_) for id_ in ids]
 
 
@@ -80,19 +87,24 @@ async def thread_page(forum_id: int, first: int | None, after: str | None) -> Pa
         )
     elif position is not None:
         query = query.filter(pinned=False, last_message_id__lt=position)
-    rows = await query.order_by("-pinned", "-last_message_id").limit(size + 1)
+    with cachekeys.attributed():
+        rows = await query.order_by("-pinned", "-last_message_id").limit(size + 1)
+    cachekeys.depends(cachekeys.forum_threads(forum_id))
     return make_page(rows, [activity_key(r) for r in rows], size, after=position is not None)
 
 
 async def thread_counts(forum_ids: Sequence[int]) -> list[int]:
     """Batch for the thread_count loader: how many threads each forum holds (one
     statement)."""
-    rows = (
-        await Thread.filter(forum_id__in=forum_ids)
-        .group_by("forum_id")
-        .annotate(count=Count("id"))
-        .values_list("forum_id", "count")
-    )
+    with cachekeys.attributed():
+        rows = (
+            await Thread.filter(forum_id__in=forum_ids)
+            .group_by("forum_id")
+            .annotate(count=Count("id"))
+            .values_list("forum_id", "count")
+        )
+    for forum_id in forum_ids:
+        cachekeys.depends(cachekeys.forum_threads(forum_id))
     counts = dict(rows)
     return [counts.get(forum_id, 0) for forum_id in forum_ids]
 

@@ -21,6 +21,7 @@ from resolvers.privacy import (
     follows_viewer_sql,
     owner_of,
 )
+from services import cachekeys
 
 NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
 
@@ -90,7 +91,10 @@ def members_loader(
     viewer_id = viewer.id if viewer is not None else NO_VIEWER
 
     async def members(ids: Sequence[int]) -> list[Member | None]:
-        rows = await fetch(_select(len(ids)), [viewer_id, *ids])
+        with cachekeys.attributed():
+            rows = await fetch(_select(len(ids)), [viewer_id, *ids])
+        # A member's row, profile, settings and follows all move the member's key.
+        cachekeys.depends(map(cachekeys.member, ids))
         found = {member.row.id: member for member in (_member(r, followed_by) for r in rows)}
         return [found.get(id_) for id_ in ids]
 

@@ -19,6 +19,7 @@ from resolvers.audit import audit
 from resolvers.codes import MessageCode
 from resolvers.common import Call, Refused
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from services import cachekeys
 
 BODY_MAX = 10_000
 EDIT_WINDOW = timedelta(minutes=30)
@@ -46,7 +47,16 @@ def clean_body(body: str) -> str:
 
 async def messages_by_id(ids: Sequence[int]) -> list[Message | None]:
     """Batch for the message loader."""
-    rows = {row.id: row for row in await Message.filter(id__in=ids)}
+    with cachekeys.attributed():
+        rows = {row.id: row for row in await Message.filter(id__in=ids)}
+    if len(rows) < len(set(ids)) or any(r.thread_id is None for r in rows.values()):  # type: ignore[attr-defined]
+        # No key says when a missing message appears, nor keys a conversation.
+        cachekeys.depends_on_everything()
+    cachekeys.depends(
+        cachekeys.thread(row.thread_id)  # type: ignore[attr-defined]
+        for row in rows.values()
+        if row.thread_id is not None  # type: ignore[attr-defined]
+    )
     return [rows.get(id_) for id_ in ids]
 
 
@@ -105,12 +115,14 @@ async def message_counts(keys: Sequence[MessageCountKey]) -> list[int]:
     for column in ("thread_id", "conversation_id"):
         owners = [owner for kind, owner in keys if kind == column]
         if owners:
-            rows = (
-                await Message.filter(**{f"{column}__in": owners})
-                .group_by(column)
-                .annotate(count=Count("id"))
-                .values_list(column, "count")
-            )
+            _depends_on_owners(column, owners)
+            with cachekeys.attributed():
+                rows = (
+                    await Message.filter(**{f"{column}__in": owners})
+                    .group_by(column)
+                    .annotate(count=Count("id"))
+                    .values_list(column, "count")
+                )
             counts.update(((column, owner), count) for owner, count in rows)
     return [counts.get(key, 0) for key in keys]
 
@@ -124,20 +136,33 @@ async def message_page(
 ) -> Page[Message]:
     """A page of messages, oldest first; forwards with first/after, backwards with last/before."""
     size = page_size(first, last)
+    for column, owner in where.items():
+        _depends_on_owners(column, [owner])
     query = Message.filter(**where)
     if last is not None or before is not None:
         position = decode_cursor("Message", before)
         if position is not None:
             query = query.filter(id__lt=position)
-        rows = list(reversed(await query.order_by("-id").limit(size + 1)))
+        with cachekeys.attributed():
+            rows = list(reversed(await query.order_by("-id").limit(size + 1)))
         more = len(rows) > size
         rows = rows[1:] if more else rows
         return Page(rows, [r.id for r in rows], has_next=position is not None, has_previous=more)
     position = decode_cursor("Message", after)
     if position is not None:
         query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
+    with cachekeys.attributed():
+        rows = await query.order_by("id").limit(size + 1)
     return make_page(rows, [r.id for r in rows], size, after=position is not None)
+
+
+def _depends_on_owners(column: str, owners: Sequence[int]) -> None:
+    """A list of a thread's messages changes with its thread's key; a conversation is
+    never a signed-out reader's, and nothing keys it."""
+    if column == "thread_id":
+        cachekeys.depends(map(cachekeys.thread, owners))
+    else:
+        cachekeys.depends_on_everything()
 
 
 @dataclass(frozen=True)
@@ -211,7 +236,10 @@ async def _window(
         "WHERE rn <= {0} ORDER BY id"
     )
     found: dict[int, list[Message]] = {}
-    for row in await fetch(sql, [size + 1, bound, *owners]):
+    _depends_on_owners(column, owners)
+    with cachekeys.attributed():
+        rows = await fetch(sql, [size + 1, bound, *owners])
+    for row in rows:
         message = Message._init_from_db(**row)
         found.setdefault(getattr(message, column), []).append(message)
     return found
@@ -301,12 +329,23 @@ class Revision:
     created_at: datetime
 
 
+def _owner(message: Message) -> tuple[str, int]:
+    thread_id = message.thread_id  # type: ignore[attr-defined]
+    if thread_id is not None:
+        return "thread_id", thread_id
+    return "conversation_id", message.conversation_id  # type: ignore[attr-defined]
+
+
 async def revisions_by_message(messages: Sequence[Message]) -> list[list[Revision]]:
     """Batch: each message's earlier texts, oldest first (one query). The first text was
     written with the message; each later one at the edit that replaced the one before."""
     edits: dict[int, list[MessageEdit]] = {m.id: [] for m in messages}
     ids = list(edits)
-    for edit in await MessageEdit.filter(message_id__in=ids).order_by("id"):
+    for message in messages:
+        _depends_on_owners(*_owner(message))
+    with cachekeys.attributed():
+        found_edits = await MessageEdit.filter(message_id__in=ids).order_by("id")
+    for edit in found_edits:
         edits[edit.message_id].append(edit)  # type: ignore[attr-defined]
     found = []
     for message in messages:
@@ -374,11 +413,13 @@ async def author_message_counts(keys: Sequence[AuthorCountKey]) -> list[int]:
             )
             if not with_hidden:
                 query = query.filter(hidden_at__isnull=True)
-            rows = (
-                await query.group_by("author_id")
-                .annotate(count=Count("id"))
-                .values_list("author_id", "count")
-            )
+            cachekeys.depends(map(cachekeys.member, authors))
+            with cachekeys.attributed():
+                rows = (
+                    await query.group_by("author_id")
+                    .annotate(count=Count("id"))
+                    .values_list("author_id", "count")
+                )
             counts.update(((author, with_hidden), count) for author, count in rows)
     return [counts.get(key, 0) for key in keys]
 
@@ -397,7 +438,10 @@ async def _by_authors(
     )
     bound = position if position is not None else 2**62
     found: dict[int, list[Message]] = {}
-    for row in await fetch(sql, [size + 1, bound, *authors]):
+    cachekeys.depends(map(cachekeys.member, authors))
+    with cachekeys.attributed():
+        rows = await fetch(sql, [size + 1, bound, *authors])
+    for row in rows:
         message = Message._init_from_db(**row)
         found.setdefault(message.author_id, []).append(message)  # type: ignore[attr-defined]
     return found

@@ -11,6 +11,7 @@ from models.policy import Consent, ConsentKind, PolicyVersion
 from resolvers.access import require_admin, require_member
 from resolvers.codes import PolicyCode
 from resolvers.common import Call, Refused
+from services import cachekeys
 
 INITIAL_VERSION = "2026-01"
 _INITIAL_TEXT = Path(__file__).resolve().parent.parent / "services" / "data" / "privacy-policy.md"
@@ -18,7 +19,8 @@ _INITIAL_TEXT = Path(__file__).resolve().parent.parent / "services" / "data" / "
 
 async def current_policy() -> PolicyVersion:
     """The version in force: the one published last."""
-    policy = await PolicyVersion.all().order_by("-published_at", "-id").first()
+    with cachekeys.attributed():  # every policy change moves the site-wide key
+        policy = await PolicyVersion.all().order_by("-published_at", "-id").first()
     if policy is None:
         policy = await ensure_initial_policy()
     return policy
@@ -26,10 +28,11 @@ async def current_policy() -> PolicyVersion:
 
 async def ensure_initial_policy() -> PolicyVersion:
     """Publish the policy that ships with the server when none is published yet."""
-    policy, _ = await PolicyVersion.get_or_create(
-        version=INITIAL_VERSION,
-        defaults={"body": _INITIAL_TEXT.read_text(), "summary_of_changes": "First version."},
-    )
+    with cachekeys.attributed():  # a write that moves the site-wide key itself
+        policy, _ = await PolicyVersion.get_or_create(
+            version=INITIAL_VERSION,
+            defaults={"body": _INITIAL_TEXT.read_text(), "summary_of_changes": "First version."},
+        )
     return policy
 
 
@@ -58,7 +61,8 @@ POLICY_MAX = 100_000
 async def policy_versions() -> list[PolicyVersion]:
     """Every published version, newest first."""
     await current_policy()
-    return await PolicyVersion.all().order_by("-published_at", "-id")
+    with cachekeys.attributed():  # every policy change moves the site-wide key
+        return await PolicyVersion.all().order_by("-published_at", "-id")
 
 
 async def publish_policy(call: Call, version: str, body: str, summary: str | None) -> PolicyVersion:

@@ -15,6 +15,7 @@ from models.sql import fetch, placeholders
 from resolvers.access import may_write, require_member
 from resolvers.codes import PrivacyCode
 from resolvers.common import Call, Problem, Refused
+from services import cachekeys
 
 
 class Setting(StrEnum):
@@ -176,7 +177,10 @@ def blocked_by_viewer_sql(member: str, viewer: str) -> str:
 
 async def settings_by_user(ids: Sequence[int]) -> list[PrivacySettings]:
     """Batch: each member's settings (defaults for members who never changed one)."""
-    rows = {row.user_id: row for row in await PrivacySettings.filter(user_id__in=ids)}  # type: ignore[attr-defined]
+    with cachekeys.attributed():
+        found = await PrivacySettings.filter(user_id__in=ids)
+    cachekeys.depends(map(cachekeys.member, ids))
+    rows = {row.user_id: row for row in found}  # type: ignore[attr-defined]
     return [rows.get(id_) or PrivacySettings(user_id=id_) for id_ in ids]
 
 
@@ -201,7 +205,10 @@ async def owners(
     blocked: set[int] = set()
     if viewer is not None:
         # One statement for both: who of them follows the viewer, and the blocks between.
-        for row in await fetch(_ties_sql(len(ids)), [viewer.id, *ids]):
+        with cachekeys.attributed():
+            ties = await fetch(_ties_sql(len(ids)), [viewer.id, *ids])
+        cachekeys.depends_on_everything()  # blocks move no key: a viewer's answer only
+        for row in ties:
             {"follows": followers, "blocks": blockers, "blocked": blocked}[row["tie"]].add(
                 row["member"]
             )

@@ -24,6 +24,7 @@ from resolvers.codes import AccessCode, MessageCode, ProfileCode
 from resolvers.common import BadInput, Call, Problem, Refused
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.privacy import Setting, can_view, follows_viewer_sql, owner_of
+from services import cachekeys
 
 TEXT_LIMITS = {"bio": 2000, "location": 100, "website": 200, "diet_plan": 100}
 WEIGHTS = ("start_weight_kg", "current_weight_kg", "goal_weight_kg")
@@ -34,7 +35,10 @@ NO_VIEWER = 0  # no member has id 0, so nobody follows it
 
 async def profiles_by_user(ids: Sequence[int]) -> list[Profile]:
     """Batch: each member's profile (an empty one for members who never wrote one)."""
-    rows = {row.user_id: row for row in await Profile.filter(user_id__in=ids)}  # type: ignore[attr-defined]
+    with cachekeys.attributed():
+        found = await Profile.filter(user_id__in=ids)
+    cachekeys.depends(map(cachekeys.member, ids))
+    rows = {row.user_id: row for row in found}  # type: ignore[attr-defined]
     return [rows.get(id_) or Profile(user_id=id_) for id_ in ids]
 
 
@@ -44,11 +48,13 @@ def follows_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[l
     async def viewer_follows(ids: Sequence[int]) -> list[bool]:
         if viewer is None:
             return [False] * len(ids)
-        followed = set(
-            await Follow.filter(follower_id=viewer.id, followee_id__in=ids).values_list(
-                "followee_id", flat=True
+        with cachekeys.attributed():
+            followed = set(
+                await Follow.filter(follower_id=viewer.id, followee_id__in=ids).values_list(
+                    "followee_id", flat=True
+                )
             )
-        )
+        cachekeys.depends(map(cachekeys.member, [viewer.id, *ids]))
         return [id_ in followed for id_ in ids]
 
     return viewer_follows
@@ -297,7 +303,13 @@ async def _follow_rows(
 ) -> list[dict[str, Any]]:
     viewer_id = viewer.id if viewer is not None else NO_VIEWER
     values = [window, position or 0, viewer_id, *owners]
-    return await fetch(_follow_select(direction, len(owners)), values)
+    with cachekeys.attributed():
+        rows = await fetch(_follow_select(direction, len(owners)), values)
+    # A follow moves both members' keys; each listed member's settings decide the edge.
+    cachekeys.depends(map(cachekeys.member, [*owners, *(row["member"] for row in rows)]))
+    if viewer is not None:
+        cachekeys.depends([cachekeys.member(viewer.id)])
+    return rows
 
 
 async def users_page(search: str | None, first: int | None, after: str | None) -> Page[User]:
@@ -308,13 +320,17 @@ async def users_page(search: str | None, first: int | None, after: str | None) -
     query = _directory(search)
     if position is not None:
         query = query.filter(id__gt=position)
-    rows = await query.order_by("id").limit(size + 1)
+    # Who is listed moves the site-wide key (migration 0013); what is shown, each member's.
+    with cachekeys.attributed():
+        rows = await query.order_by("id").limit(size + 1)
+    cachekeys.depends(cachekeys.member(row.id) for row in rows)
     return make_page(rows, [r.id for r in rows], size, after=position is not None)
 
 
 async def users_count(search: str | None) -> int:
     """How many members `users_page` pages through for the same search."""
-    return await _directory(search).count()
+    with cachekeys.attributed():  # the site-wide key
+        return await _directory(search).count()
 
 
 def _directory(search: str | None) -> Any:

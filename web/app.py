@@ -19,7 +19,7 @@ from resolvers.keys import KeyMismatch, check_keys
 from resolvers.policy import ensure_initial_policy
 from resolvers.retention import Windows, purge_periodically
 from schema import build_schema
-from services import passwords
+from services import cachekeys, passwords
 from services.addresses import AddressVault
 from services.broker import broker_for
 from services.logs import configure_logging
@@ -150,6 +150,7 @@ def response_cache(settings: Settings) -> ResponseCache | None:
     """The signed-out readers' answer cache, unless RESPONSE_CACHE=false."""
     if not settings.response_cache:
         return None
+    cachekeys.install()  # the cache keeps only answers whose every statement named its keys
     return ResponseCache(
         max_entries=settings.response_cache_entries,
         max_bytes=settings.response_cache_mib * 1_048_576,

@@ -6,9 +6,16 @@ a query (never a mutation or a subscription), can be served from the cache. An a
 stored only when `_may_store` says so: the view ran the request without a viewer or a
 session (its own marker in the scope) and the answer has no errors or cookies. The
 entry's key is the document, the variables and the operation name; its validity is the
-database's cache version (web/cache.py). X-Cache tells whether the cache
-answered only with RESPONSE_CACHE_DEBUG, since a hit tells a prober that someone asked
-for that document recently.
+versions of the keys its computation read (web/cache.py, services/cachekeys.py).
+
+Those versions are read before the computation, so that a write racing it leaves the
+entry stale, never a stale answer fresh. The keys are known only afterwards: a request
+reads the keys its key's last computation read (the site-wide key alone the first time)
+and keeps its answer only if the computation read no other key; otherwise it keeps the
+keys, and the next request for the same answer reads them first.
+
+X-Cache tells whether the cache answered only with RESPONSE_CACHE_DEBUG, since a hit
+tells a prober that someone asked for that document recently.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import cookie_parser
 
 from schema.context import SESSION_COOKIE
-from services import metrics
+from services import cachekeys, metrics
 from web.cache import Entry, ResponseCache
 from web.middleware import ASGIApp, Message, Receive, Scope, Send, error_reply, header
 from web.persisted import PersistedQueries, PersistedQueryError
@@ -81,9 +88,12 @@ class Front:
             await self.app(scope, request.replay(receive), send)
             return
         assert self.cache is not None
-        version = await self.cache.version()
-        entry = self.cache.get(key, version)
-        if entry is not None:
+        known = self.cache.peek(key)
+        versions = await self.cache.versions(
+            known.versions if known is not None else (cachekeys.GLOBAL,)
+        )
+        entry = self.cache.get(key, versions)
+        if entry is not None and entry.body is not None:
             name = request.data.get("operationName")
             if isinstance(name, str):
                 scope[OPERATION] = name[:100]
@@ -91,7 +101,7 @@ class Front:
             await _send(send, entry, self._cache_headers(b"hit"))
             return
         metrics.CACHE.labels("miss").inc()
-        await self._fill(scope, request.replay(receive), send, key, version)
+        await self._fill(scope, request.replay(receive), send, key, versions)
 
     def _key(self, scope: Scope, data: dict[str, Any]) -> bytes | None:
         """The cache key of a signed-out reader's query, or None when it must not be cached."""
@@ -115,9 +125,10 @@ class Front:
         return hashlib.sha256(material.encode()).digest()
 
     async def _fill(
-        self, scope: Scope, receive: Receive, send: Send, key: bytes, version: int
+        self, scope: Scope, receive: Receive, send: Send, key: bytes, versions: dict[str, int]
     ) -> None:
-        """Run the query, pass the answer on, and keep it if it is a clean one."""
+        """Run the query, pass the answer on, and keep it if it is a clean one whose
+        keys all had their `versions` read before it was computed."""
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -133,7 +144,10 @@ class Front:
                 chunks.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, receive, capture)
+        with cachekeys.collecting() as reading:
+            await self.app(scope, receive, capture)
+        if not reading.complete:
+            return  # a statement named no keys: nothing tells when this answer changes
         if start is None or start["status"] != 200 or not _may_store(scope):
             return
         headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"content-length"]
@@ -147,7 +161,12 @@ class Front:
         if _has_errors(body):
             return
         assert self.cache is not None
-        self.cache.put(key, Entry(version, time.monotonic(), headers, body))
+        now = time.monotonic()
+        if reading.keys <= versions.keys():
+            read = {name: versions[name] for name in reading.keys}
+            self.cache.put(key, Entry(read, now, headers, body))
+        else:  # remember what to read before the next computation
+            self.cache.put(key, Entry(dict.fromkeys(reading.keys, -1), now, [], None))
 
     def _cache_headers(self, state: bytes) -> list[tuple[bytes, bytes]]:
         """X-Cache, when the operator asked for it."""
