@@ -342,7 +342,8 @@ async def revisions_by_message(messages: Sequence[Message]) -> list[list[Revisio
     edits: dict[int, list[MessageEdit]] = {m.id: [] for m in messages}
     ids = list(edits)
     for message in messages:
-        _depends_on_owners(*_owner(message))
+        column, owner_id = _owner(message)
+        _depends_on_owners(column, [owner_id])
     with cachekeys.attributed():
         found_edits = await MessageEdit.filter(message_id__in=ids).order_by("id")
     for edit in found_edits:
