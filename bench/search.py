@@ -333,9 +333,14 @@ async def posting(
 # ---------------------------------------------------------------- report
 
 
-def run_child(engine: str, size: str, url: str, info: dict[str, Any], n: int) -> dict[str, Any]:
-    """`measure` in a fresh Python process; its result."""
+def run_child(
+    engine: str, size: str, url: str, info: dict[str, Any], n: int, data_dir: Path | None = None
+) -> dict[str, Any]:
+    """`measure` in a fresh Python process; its result. `data_dir` is the server's DATA_DIR
+    for that database (its keys must be the ones the database was first used with)."""
     request = {"engine": engine, "size": size, "url": url, "info": info, "n": n}
+    if data_dir is not None:
+        request["data_dir"] = str(data_dir)
     done = subprocess.run(
         [sys.executable, __file__, "--child"],
         input=json.dumps(request),
@@ -356,7 +361,8 @@ def report(targets: list[Any], n: int = 200) -> str:
     measured = []
     for target in targets:
         print(f"search: {target.engine} {target.size}", flush=True)
-        measured.append((target, run_child(target.engine, target.size, target.url, target.info, n)))
+        found = run_child(target.engine, target.size, target.url, target.info, n, target.data_dir)
+        measured.append((target, found))
     return tables(measured)
 
 
@@ -407,7 +413,8 @@ def tables(measured: list[tuple[Any, dict[str, Any]]]) -> str:
 def child() -> int:
     """The child side of `run_child`: read the request, print the result as JSON."""
     request = json.loads(sys.stdin.read())
-    data_dir = HERE / "data" / f"search-{request['engine']}-{request['size']}"
+    own = HERE / "data" / f"search-{request['engine']}-{request['size']}"
+    data_dir = Path(request.get("data_dir") or own)
     data_dir.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(measure(request["url"], request["info"], data_dir, request["n"]))
     print(json.dumps(result))
