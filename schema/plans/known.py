@@ -29,8 +29,15 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
     "User": _names(
         "id username role joinedAt email dateOfBirth age lastSeenAt profile followers "
         "following viewerIsFollowing viewerCanMessage viewerHasBlocked suspendedUntil "
-        "newsletter suspended"
+        "newsletter suspended privacySettings policyAccepted profilePreview "
+        "unreadNotificationCount messages notificationSettings warnings"
     ),
+    "PrivacySettings": _names(
+        "email dateOfBirth age lastSeen bio location website dietPlan weightJourney followers "
+        "following whoCanMessage whoCanMention listedInMembers"
+    ),
+    "NotificationSetting": _names("kind inApp email"),
+    "Warning": _names("reason createdAt"),
     "UserConnection": _CONNECTION,
     "UserEdge": _EDGE,
     "Profile": _names("bio location website dietPlan weightJourney"),
