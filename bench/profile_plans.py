@@ -45,6 +45,15 @@ async def measure(executor: str, requests: int, profile: str | None) -> dict[str
         "anonymous": (queries.thread_page(info["thread_gid"]), False),
         "signed_in": (queries.thread_page(info["thread_gid"]), True),
         "inbox": (queries.inbox(), True),
+        "typename": ({"query": "{ __typename }"}, False),
+        "thread_only": ({"query": "query($id: ID!) { thread(id: $id) { id title } }",
+                         "variables": {"id": info["thread_gid"]}}, False),
+        "messages_bare": ({"query": "query($id: ID!) { thread(id: $id) { messages(first: 50)"
+                           " { edges { node { id bodyHtml createdAt } } } } }",
+                           "variables": {"id": info["thread_gid"]}}, False),
+        "messages_authors": ({"query": "query($id: ID!) { thread(id: $id) { messages(first: 50)"
+                           " { edges { node { id bodyHtml createdAt author { id username } } } } } }",
+                           "variables": {"id": info["thread_gid"]}}, False),
     }
     found: dict[str, float] = {}
     async with app.router.lifespan_context(app):
@@ -75,7 +84,7 @@ def main() -> int:
     """Print the table and the plan counters."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--profile", choices=["anonymous", "signed_in", "inbox"])
+    parser.add_argument("--profile", choices=["anonymous", "signed_in", "inbox", "messages_bare", "messages_authors"])
     parser.add_argument("--only", choices=["on", "off"])
     args = parser.parse_args()
     from schema.plans import STATS

@@ -33,6 +33,7 @@ from graphql.execution.values import VariableValues
 from strawberry.types.field import StrawberryField
 
 from schema.permissions import OwnerOnly, Private
+from schema.plans.batches import BATCHES, Batch
 from schema.plans.known import KNOWN_FIELDS
 
 
@@ -57,6 +58,7 @@ class PlannedField:
     serialize: Callable[[Any], Any] | None  # leaves: the scalar's or enum's output coercion
     child: Selection | None  # objects: what is selected on them
     typename: str | None = None  # __typename: the (object) type's name
+    batch: Batch | None = None  # resolves the field for a whole level at once
 
 
 @dataclass(slots=True)
@@ -169,4 +171,5 @@ class _Compiler:
         return PlannedField(
             key, name, definition, node, strawberry, guards[0] if guards else None,
             strawberry.is_async, nullable, is_list, item_nullable, serialize, child,
+            None, BATCHES.get((parent.name, name)),
         )  # fmt: skip

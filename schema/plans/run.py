@@ -20,6 +20,8 @@ from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.arguments import convert_arguments
 
+from resolvers import privacy
+from schema.permissions import Private
 from schema.plans.compile import Plan, PlannedField, Selection
 
 
@@ -44,6 +46,8 @@ class PlanInfo:
     def __getattr__(self, name: str) -> Any:
         raise NeedsFullInfo(name)
 
+
+_WHOLE = -1  # a batch's result: the values of the whole level
 
 # One level of the walk: for one selection, the objects it applies to and the dicts
 # their fields are written into (parallel lists).
@@ -84,6 +88,12 @@ class Run:
         places: list[tuple[list[Any], int]] = []
         for selection, sources, outputs in steps:
             for field in selection.fields:
+                if field.batch is not None:
+                    values = [None] * len(sources)
+                    waiting.append(field.batch(sources, self.info.context))
+                    places.append((values, _WHOLE))
+                    resolved.append((field, values, outputs))
+                    continue
                 values = self.resolve(field, sources)
                 for index, value in enumerate(values):
                     if inspect.isawaitable(value):
@@ -95,7 +105,10 @@ class Run:
             for (values, index), result in zip(places, results, strict=True):
                 if isinstance(result, BaseException):
                     raise result
-                values[index] = result
+                if index == _WHOLE:
+                    values[:] = result
+                else:
+                    values[index] = result
         following: list[_Step] = []
         for field, values, outputs in resolved:
             step = self.write(field, values, outputs)
@@ -139,6 +152,21 @@ class Run:
         guard = field.guard
         if guard is None:
             return [call(source, info, **kwargs) for source in sources]
+        if isinstance(guard, Private) and not field.is_async:
+            # Private.resolve's decision (privacy.can_view) without its per-call View.
+            setting = guard.setting
+            reader = self.info.context.viewer
+            values = []
+            for source in sources:
+                owner = source.owner
+                if owner is None:  # the extension loads the owner first
+                    values.append(guard.resolve(call, source, info, **kwargs))
+                    continue
+                view = source.view
+                viewer = view.viewer if view is not None else reader
+                visible = privacy.can_view(viewer, owner, setting)
+                values.append(call(source, info, **kwargs) if visible else None)
+            return values
         # The extension's own decision, exactly as Strawberry would call it.
         decide = guard.resolve_async if field.is_async else guard.resolve
         return [decide(call, source, info, **kwargs) for source in sources]
