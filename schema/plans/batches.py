@@ -44,3 +44,6 @@ BATCHES: dict[tuple[str, str], Batch] = {
     ("Message", "body"): _shown("text"),
     ("Message", "bodyHtml"): _shown("html"),
 }
+
+# Batches worth waiting for when the same one runs deeper (see compile._postpone).
+POSTPONABLE = frozenset({authors})

@@ -33,7 +33,7 @@ from graphql.execution.values import VariableValues
 from strawberry.types.field import StrawberryField
 
 from schema.permissions import OwnerOnly, Private
-from schema.plans.batches import BATCHES, Batch
+from schema.plans.batches import BATCHES, POSTPONABLE, Batch
 from schema.plans.known import KNOWN_FIELDS
 
 
@@ -59,6 +59,7 @@ class PlannedField:
     child: Selection | None  # objects: what is selected on them
     typename: str | None = None  # __typename: the (object) type's name
     batch: Batch | None = None  # resolves the field for a whole level at once
+    postpone: bool = False  # its batch waits for the same batch deeper in the plan
 
 
 @dataclass(slots=True)
@@ -91,7 +92,29 @@ def compile_operation(
     if collected.new_defer_usages:
         raise CannotPlan("@defer")
     compiler = _Compiler(schema, fragments, variables, operation)
-    return Plan(compiler.selection(root_type, collected.grouped_field_set))
+    plan = Plan(compiler.selection(root_type, collected.grouped_field_set))
+    _postpone(plan.root)
+    return plan
+
+
+def _postpone(root: Selection) -> None:
+    """Mark each batch field whose batch also runs deeper, outside the field's own
+    subtree (a thread's author and its messages' authors): it waits for that one."""
+    found: list[tuple[int, PlannedField, frozenset[int]]] = []
+
+    def walk(selection: Selection, depth: int, above: frozenset[int]) -> None:
+        for field in selection.fields:
+            if field.batch is not None:
+                found.append((depth, field, above))
+            if field.child is not None:
+                walk(field.child, depth + 1, above | {id(field)})
+
+    walk(root, 0, frozenset())
+    for depth, field, _ in found:
+        field.postpone = field.batch in POSTPONABLE and any(
+            deeper > depth and other.batch is field.batch and id(field) not in above
+            for deeper, other, above in found
+        )
 
 
 class _Compiler:

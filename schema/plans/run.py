@@ -48,6 +48,7 @@ class PlanInfo:
 
 
 _WHOLE = -1  # a batch's result: the values of the whole level
+_POSTPONED: list[Any] = []  # a postponed batch's values (a marker, never written to)
 
 # One level of the walk: for one selection, the objects it applies to and the dicts
 # their fields are written into (parallel lists).
@@ -71,12 +72,15 @@ class Run:
         self.scalars = scalars
         self.config = config
         self.arguments: dict[int, dict[str, Any]] = {}
+        # Batches of a kind that a deeper level may need again (a thread's author, then
+        # its messages' authors): they wait for it, so that both go out as one statement.
+        self.postponed: list[tuple[PlannedField, list[Any], list[dict[str, Any]]]] = []
 
     async def __call__(self, plan: Plan, root: Any) -> dict[str, Any]:
         """The operation's data."""
         data: dict[str, Any] = {}
         level: list[_Step] = [(plan.root, [root], [data])]
-        while level:
+        while level or self.postponed:
             level = await self.level(level)
         return data
 
@@ -86,9 +90,15 @@ class Run:
         resolved: list[tuple[PlannedField, list[Any], list[dict[str, Any]]]] = []
         waiting: list[Awaitable[Any]] = []
         places: list[tuple[list[Any], int]] = []
+        started: set[Any] = set()  # the kinds of batch this level runs
         for selection, sources, outputs in steps:
             for field in selection.fields:
                 if field.batch is not None:
+                    if field.postpone:
+                        resolved.append((field, _POSTPONED, outputs))  # keeps its place
+                        self.postponed.append((field, sources, outputs))
+                        continue
+                    started.add(field.batch)
                     values = [None] * len(sources)
                     waiting.append(field.batch(sources, self.info.context))
                     places.append((values, _WHOLE))
@@ -99,6 +109,15 @@ class Run:
                     if inspect.isawaitable(value):
                         waiting.append(value)
                         places.append((values, index))
+                resolved.append((field, values, outputs))
+        if self.postponed and (not steps or started):
+            # With a batch of their kind (its loads go out together), or at the end.
+            waiting_for = [p for p in self.postponed if not steps or p[0].batch in started]
+            self.postponed = [p for p in self.postponed if p not in waiting_for]
+            for field, sources, outputs in waiting_for:
+                values = [None] * len(sources)
+                waiting.append(field.batch(sources, self.info.context))  # type: ignore[misc]
+                places.append((values, _WHOLE))
                 resolved.append((field, values, outputs))
         if waiting:
             results = await asyncio.gather(*waiting, return_exceptions=True)
@@ -111,6 +130,10 @@ class Run:
                     values[index] = result
         following: list[_Step] = []
         for field, values, outputs in resolved:
+            if values is _POSTPONED:
+                for output in outputs:
+                    output[field.key] = None  # written when its batch ran
+                continue
             step = self.write(field, values, outputs)
             if step is not None:
                 following.append(step)
