@@ -24,6 +24,16 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import queries  # noqa: E402
 
 
+MESSAGES = "messages(first: 50) {{ edges {{ node {{ id bodyHtml createdAt {} }} }} }}"
+PAGES = ["anonymous", "signed_in", "inbox", "typename", "thread_only", "messages_bare"]
+
+
+def _thread(selection: str) -> dict[str, object]:
+    info = json.loads((HERE / "data" / "standard.json").read_text())
+    query = "query($id: ID!) { thread(id: $id) { " + selection + " } }"
+    return {"query": query, "variables": {"id": info["thread_gid"]}}
+
+
 async def measure(executor: str, requests: int, profile: str | None) -> dict[str, float]:
     """CPU µs a request of each page with PLAN_EXECUTOR=executor."""
     import httpx
@@ -46,14 +56,9 @@ async def measure(executor: str, requests: int, profile: str | None) -> dict[str
         "signed_in": (queries.thread_page(info["thread_gid"]), True),
         "inbox": (queries.inbox(), True),
         "typename": ({"query": "{ __typename }"}, False),
-        "thread_only": ({"query": "query($id: ID!) { thread(id: $id) { id title } }",
-                         "variables": {"id": info["thread_gid"]}}, False),
-        "messages_bare": ({"query": "query($id: ID!) { thread(id: $id) { messages(first: 50)"
-                           " { edges { node { id bodyHtml createdAt } } } } }",
-                           "variables": {"id": info["thread_gid"]}}, False),
-        "messages_authors": ({"query": "query($id: ID!) { thread(id: $id) { messages(first: 50)"
-                           " { edges { node { id bodyHtml createdAt author { id username } } } } } }",
-                           "variables": {"id": info["thread_gid"]}}, False),
+        "thread_only": (_thread("id title"), False),
+        "messages_bare": (_thread(MESSAGES.format("")), False),
+        "messages_authors": (_thread(MESSAGES.format("author { id username }")), False),
     }
     found: dict[str, float] = {}
     async with app.router.lifespan_context(app):
@@ -84,7 +89,7 @@ def main() -> int:
     """Print the table and the plan counters."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--profile", choices=["anonymous", "signed_in", "inbox", "messages_bare", "messages_authors"])
+    parser.add_argument("--profile", choices=[*PAGES, "messages_authors"])
     parser.add_argument("--only", choices=["on", "off"])
     args = parser.parse_args()
     from schema.plans import STATS

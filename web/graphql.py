@@ -87,9 +87,11 @@ class ForumGraphQL(GraphQL[Context, None]):
         self.limits = RateLimits(enabled=settings.rate_limits == "on")
         self.sockets = SocketSlots(settings.ws_max_per_client, settings.ws_max_per_member)
 
-    def encode_json(self, data: object) -> bytes:
-        """Every answer through the plans' encoder, so both executors write the same bytes."""
-        return encode(data)
+    def encode_json(self, data: object) -> str:
+        """Every answer through the plans' encoder, so both executors write the same bytes.
+        Text, not bytes: Strawberry sends bytes over a WebSocket as binary frames, and
+        graphql-transport-ws messages are text."""
+        return encode(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         """A WebSocket frame's JSON: nesting deeper than the parser recurses is invalid

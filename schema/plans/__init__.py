@@ -43,10 +43,20 @@ class PlanStats:
 
     planned: int = 0  # requests answered by a plan
     fallback: Counter[str] = field(default_factory=Counter)  # requests by reason
+    # Told of every request (True: planned); web/app.py points it at /metrics' counter.
+    observer: Callable[[bool], None] | None = None
+
+    def ran_plan(self) -> None:
+        """Count one request a plan answered."""
+        self.planned += 1
+        if self.observer is not None:
+            self.observer(True)
 
     def fell_back(self, reason: str) -> None:
         """Count one request that graphql-core answered."""
         self.fallback[reason] += 1
+        if self.observer is not None:
+            self.observer(False)
 
 
 STATS = PlanStats()
@@ -166,7 +176,7 @@ class PlanExecutor(StrawberryGraphQLCoreExecutionContext):
             return await self._again(None, f"at run time: {bail}", serially)
         except Exception as error:
             return await self._again(None, f"at run time: {type(error).__name__}", serially)
-        STATS.planned += 1
+        STATS.ran_plan()
         return self.build_response(data)
 
     async def _again(self, document: _Document | None, reason: str, serially: bool | None) -> Any:
