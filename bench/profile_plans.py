@@ -23,7 +23,6 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import queries  # noqa: E402
 
-
 MESSAGES = "messages(first: 50) {{ edges {{ node {{ id bodyHtml createdAt {} }} }} }}"
 PAGES = ["anonymous", "signed_in", "inbox", "typename", "thread_only", "messages_bare"]
 
