@@ -72,11 +72,14 @@ class _Document:
     logged: bool = False
 
 
-_DOCUMENTS: OrderedDict[tuple[str, str | None], _Document] = OrderedDict()
+# By schema too: a plan holds that schema's fields (tests build several in one process).
+_DOCUMENTS: OrderedDict[tuple[int, str, str | None], _Document] = OrderedDict()
 
 
-def _document(text: str, operation: str | None, node: Callable[[], DocumentNode]) -> _Document:
-    key = (text, operation)
+def _document(
+    schema: object, text: str, operation: str | None, node: Callable[[], DocumentNode]
+) -> _Document:
+    key = (id(schema), text, operation)
     found = _DOCUMENTS.get(key)
     if found is not None:
         _DOCUMENTS.move_to_end(key)
@@ -124,7 +127,7 @@ class PlanExecutor(StrawberryGraphQLCoreExecutionContext):
         operation = self.operation
         source = operation.loc.source.body if operation.loc is not None else ""
         name = operation.name.value if operation.name else None
-        document = _document(source, name, self.operation_document)
+        document = _document(self.schema, source, name, self.operation_document)
         outcome = tuple(
             bool(get_argument_values(_DIRECTIVES[d.name.value], d, self.variable_values)["if"])
             for d in document.directives
