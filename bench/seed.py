@@ -244,12 +244,12 @@ async def _fill(threads: int, messages: int, members: int, conversations: int) -
             if rng.random() >= 0.4:
                 continue
             pick = [rng.choice(AUDIENCES) for _ in range(12)]
-            yield (i, *pick, rng.random() < 0.95, at(i))
+            yield (i, *pick, "members", rng.random() < 0.95, at(i))
 
     settings_columns = [
         "user_id", "email", "date_of_birth", "age", "last_seen", "bio", "location", "website",
         "diet_plan", "weight_journey", "followers", "following", "who_can_message",
-        "listed_in_members", "updated_at",
+        "who_can_mention", "listed_in_members", "updated_at",
     ]  # fmt: skip
     settings_rows = list(settings())
     await out.insert("privacy_settings", settings_columns, settings_rows, len(settings_rows))

@@ -45,6 +45,7 @@ from schema.notifications import (
     NotificationSubscription,
 )
 from schema.passwords import PasswordMutation
+from schema.plans import PlanExecutor
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.privacy import PrivacyMutation
 from schema.profiles import ProfileMutation
@@ -160,6 +161,8 @@ def build_schema(*, introspection: bool = True) -> ForumSchema:
         subscription=Subscription,
         types=[User],
         extensions=extensions,
+        # Queries the plan compiler knows run as compiled plans (schema/plans/).
+        execution_context_class=PlanExecutor,
     )
     _describe_inputs(schema)
     return schema

@@ -208,6 +208,24 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+_NUL_BY_TEXT: dict[str, bool] = {}  # per document text: visited once, not per request
+_NUL_CACHE_SIZE = 512
+
+
+def _document_holds_nul(document: DocumentNode) -> bool:
+    text = document.loc.source.body if document.loc is not None else None
+    found = _NUL_BY_TEXT.get(text) if text is not None else None
+    if found is None:
+        finder = _NulFinder()
+        visit(document, finder)
+        found = finder.found
+        if text is not None:
+            if len(_NUL_BY_TEXT) >= _NUL_CACHE_SIZE:
+                _NUL_BY_TEXT.clear()
+            _NUL_BY_TEXT[text] = found
+    return found
+
+
 class RefuseNul(SchemaExtension):
     """Refuse text with NUL characters, in variables or in the document, before any
     resolver runs: PostgreSQL can neither store nor compare it, and no field needs it."""
@@ -215,10 +233,10 @@ class RefuseNul(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         """Answer BAD_USER_INPUT instead of executing."""
         context = self.execution_context
-        finder = _NulFinder()
-        if context.graphql_document is not None:
-            visit(context.graphql_document, finder)
-        if finder.found or _holds_nul(context.variables):
+        document = context.graphql_document
+        if (document is not None and _document_holds_nul(document)) or _holds_nul(
+            context.variables
+        ):
             error = GraphQLError(
                 "Text cannot contain NUL characters.", extensions={"code": "BAD_USER_INPUT"}
             )

@@ -44,6 +44,11 @@ SUBSCRIPTIONS = Gauge(
 REFUSALS = Counter(
     "forum_rate_limit_refusals", "Attempts refused by a rate limit, by rule.", ["rule"]
 )
+PLANS = Counter(
+    "forum_plan_executor", "Queries answered by a compiled plan (plan) or by graphql-core "
+    "(fallback: not planned, or a plan that stopped), with PLAN_EXECUTOR=on.",
+    ["executor"],
+)  # fmt: skip
 OUTBOX = Gauge(
     "forum_outbox_depth", "Mails waiting for delivery (read at each scrape).",
     multiprocess_mode="mostrecent",
@@ -79,6 +84,11 @@ def observe_request(operation: str | None, status: int, seconds: float) -> None:
     label = OPERATIONS.label(operation)
     REQUESTS.labels(label, str(status)).inc()
     LATENCY.labels(label).observe(seconds)
+
+
+def count_execution(planned: bool) -> None:
+    """Count one query the plan executor answered, or left to graphql-core."""
+    PLANS.labels("plan" if planned else "fallback").inc()
 
 
 def exposition(outbox_depth: int) -> tuple[bytes, str]:

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
     environment: Literal["development", "production"] = "development"
     rate_limits: Literal["on", "off"] = "on"
+    plan_executor: Literal["on", "off"] = Field(
+        default="on", description="Run known queries as compiled plans (schema/plans/)."
+    )
     graphiql: bool | None = Field(default=None, description="Default: on in development.")
     min_age: int = Field(default=13, ge=0, le=120)
     session_days: int = Field(default=30, ge=1, le=365)

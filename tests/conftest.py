@@ -27,10 +27,28 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     await drop_database(url)
 
 
+# The privacy matrix and path tests run on both executors (issue 20): the compiled
+# plans and graphql-core must keep every private value private alike.
+BOTH_EXECUTORS = ("test_privacy_", "test_f_")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the privacy modules' tests once with PLAN_EXECUTOR=on and once with off."""
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if "plan_executor" in metafunc.fixturenames and module.startswith(BOTH_EXECUTORS):
+        metafunc.parametrize("plan_executor", ["on", "off"], ids=["plans", "graphql-core"])
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def plan_executor() -> str:
+    """PLAN_EXECUTOR for this test: on (the default) unless the module runs both."""
+    return "on"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, plan_executor: str) -> Settings:
     """This test's settings."""
-    return test_settings(tmp_path, database_url)
+    return test_settings(tmp_path, database_url, plan_executor=plan_executor)
 
 
 @pytest.fixture

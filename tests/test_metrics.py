@@ -110,6 +110,19 @@ async def test_the_response_cache_counts_its_hits_and_misses(site: Client) -> No
     assert changes == {"hit": 1, "miss": 1}
 
 
+async def test_queries_are_counted_by_the_executor_that_answered(site: Client) -> None:
+    before = await scrape(site)
+    await site("{ viewer { username } }")  # a query the plans know
+    await site("{ privacyPolicy { version } }")  # one they leave to graphql-core
+
+    after = await scrape(site)
+
+    changes = {executor: value(after, "forum_plan_executor_total", executor=executor)
+               - value(before, "forum_plan_executor_total", executor=executor)
+               for executor in ("plan", "fallback")}  # fmt: skip
+    assert changes == {"plan": 1, "fallback": 1}
+
+
 async def test_the_outbox_depth_is_read_at_each_scrape(site: Client) -> None:
     for _ in range(2):
         await OutboxMail.create(to_address="ada@example.org", subject="s", body="b",

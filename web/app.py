@@ -18,8 +18,8 @@ from resolvers import notification_mail
 from resolvers.keys import KeyMismatch, check_keys
 from resolvers.policy import ensure_initial_policy
 from resolvers.retention import Windows, purge_periodically
-from schema import build_schema
-from services import cachekeys, passwords
+from schema import build_schema, plans
+from services import cachekeys, metrics, passwords
 from services.addresses import AddressVault
 from services.broker import broker_for
 from services.logs import configure_logging
@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     # One set of persisted-query rules (and learned documents) for HTTP and WebSocket.
     queries = persisted_queries(settings)
     graphql = ForumGraphQL(schema, settings, vault, renderer, broker, queries)
+    # Queries answered by plans or by graphql-core, on /metrics when it is on.
+    plans.STATS.observer = metrics.count_execution if settings.metrics == "on" else None
     front = Front(graphql, response_cache(settings), queries, debug=settings.response_cache_debug)
     sender = MailSender(
         Transport(settings.mail_target),

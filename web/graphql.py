@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from resolvers.common import Call
 from resolvers.sessions import session_for_token
 from schema.context import SESSION_COOKIE, Context, Loaders
+from schema.plans import encode
 from services.addresses import AddressVault
 from services.broker import Broker
 from services.markdown import Renderer
@@ -85,6 +86,12 @@ class ForumGraphQL(GraphQL[Context, None]):
         self.queries = queries  # the HTTP front's rules too: one object for both paths
         self.limits = RateLimits(enabled=settings.rate_limits == "on")
         self.sockets = SocketSlots(settings.ws_max_per_client, settings.ws_max_per_member)
+
+    def encode_json(self, data: object) -> str:
+        """Every answer through the plans' encoder, so both executors write the same bytes.
+        Text, not bytes: Strawberry sends bytes over a WebSocket as binary frames, and
+        graphql-transport-ws messages are text."""
+        return encode(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         """A WebSocket frame's JSON: nesting deeper than the parser recurses is invalid

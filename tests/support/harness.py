@@ -4,6 +4,7 @@ for IP addresses, the databases, the app in process and real servers on loopback
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -51,6 +52,18 @@ def assert_no_ip(text: str, addresses: Iterable[str]) -> None:
         raise IpLeak(f"IP address {match.group(0)!r} leaked: ...{context}...")
 
 
+RECORD_DOCUMENTS = os.environ.get("RECORD_GRAPHQL_DOCUMENTS", "")
+
+
+def record(body: dict[str, Any]) -> None:
+    """In a recording run (RECORD_GRAPHQL_DOCUMENTS=FILE), append the body to FILE: the
+    differential test of the plan executor replays the documents the tests send."""
+    if RECORD_DOCUMENTS:
+        line = json.dumps(body, sort_keys=True) + "\n"
+        with open(RECORD_DOCUMENTS, "a", encoding="utf-8") as out:
+            out.write(line)  # one write of one line: xdist workers append safely
+
+
 @dataclass
 class Client:
     """GraphQL over HTTP through the app; members sign in once and keep their cookie."""
@@ -89,6 +102,7 @@ class Client:
         body: dict[str, Any] = {"query": query}
         if variables is not None:
             body["variables"] = variables
+        record(body)
         request_headers = {"content-type": "application/json", **(headers or {})}
         token = cookie if cookie is not None else (self.cookies[as_member] if as_member else None)
         if token is not None:

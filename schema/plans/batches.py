@@ -1,0 +1,49 @@
+"""Fields a plan resolves for a whole level at once instead of one call per object: the
+same rules as their resolvers in schema/messages.py (the differential test compares
+the two), with one await a level instead of one task per object."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from resolvers import privacy
+from schema.accounts import User
+from schema.context import Context
+
+Batch = Callable[[Sequence[Any], Context], Awaitable[list[Any]]]
+
+
+async def authors(sources: Sequence[Any], context: Context) -> list[User | None]:
+    """`author` of messages and threads: every writer of the level in one batch."""
+    ids = [source.row.author_id for source in sources]
+    wanted = [id_ for id_ in ids if id_ is not None]
+    found = dict(zip(wanted, await context.loaders.member_by_id.load_many(wanted), strict=True))
+    members = [found.get(id_) if id_ is not None else None for id_ in ids]
+    return [User.of_member(member) if member is not None else None for member in members]
+
+
+def _shown(attribute: str) -> Batch:
+    async def shown(sources: Sequence[Any], context: Context) -> list[str]:
+        """A message's words as this viewer reads them: empty when they blocked its author."""
+        checked = [source for source in sources if not source.author_unblocked]
+        blocked = await context.viewer_blocked() if checked else frozenset()
+        return [
+            ""
+            if not source.author_unblocked and privacy.has_blocked(blocked, source.row.author_id)
+            else getattr(source, attribute)
+            for source in sources
+        ]
+
+    return shown
+
+
+BATCHES: dict[tuple[str, str], Batch] = {
+    ("Message", "author"): authors,
+    ("Thread", "author"): authors,
+    ("Message", "body"): _shown("text"),
+    ("Message", "bodyHtml"): _shown("html"),
+}
+
+# Batches worth waiting for when the same one runs deeper (see compile._postpone).
+POSTPONABLE = frozenset({authors})
