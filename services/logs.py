@@ -6,17 +6,22 @@ import logging
 import logging.config
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
+# uvicorn repeats some messages with terminal colour codes for its own console: not a field.
+LEFT_OUT = (*RESERVED_ATTRS, "color_message")
 
 
 def json_formatter() -> logging.Formatter:
     """The formatter of every line: JSON, escaped to ASCII so that a crafted path or name
     cannot start a second line."""
-    return JsonFormatter(FIELDS, rename_fields=RENAMED, json_ensure_ascii=True)
+    return JsonFormatter(
+        FIELDS, rename_fields=RENAMED, reserved_attrs=LEFT_OUT, json_ensure_ascii=True
+    )
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:

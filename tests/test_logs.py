@@ -160,6 +160,15 @@ async def test_a_crafted_path_cannot_forge_a_second_line(
     assert json.loads(written)["path"] == "/nope\n" + forged
 
 
+def test_a_uvicorn_line_carries_its_message_without_terminal_colours() -> None:
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "Started", (), None)
+    record.color_message = "Started \x1b[36m1\x1b[0m"
+
+    written = json.loads(json_formatter().format(record))
+
+    assert (written["message"], "color_message" in written) == ("Started", False)
+
+
 async def test_a_masked_fault_is_logged_under_the_request_id_it_answers_with(
     gql: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
