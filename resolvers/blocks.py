@@ -54,6 +54,11 @@ async def unblock_member(call: Call, user_id: int) -> User:
     return target
 
 
+async def blocked_count(owner_id: int) -> int:
+    """How many members `owner_id` blocked whose accounts still exist (the page's rule)."""
+    return await Block.filter(blocker_id=owner_id, blocked__deleted_at__isnull=True).count()
+
+
 async def blocked_page(owner_id: int, first: int | None, after: str | None) -> Page[int]:
     """The members `owner_id` blocked, most recent first (member ids, keyed by block)."""
     page = await id_page(

@@ -227,7 +227,10 @@ class User(Node):
         loaded = Page(
             [m for _, m in present], [k for k, _ in present], page.has_next, page.has_previous
         )
-        return UserConnection.of(loaded, "Block", User.of_member)
+        owner_id = self.row.id
+        return UserConnection.of(
+            loaded, "Block", User.of_member, lambda: blocks.blocked_count(owner_id)
+        )
 
     @strawberry.field(
         description="Your unread notifications (those `notifications` lists); owner only.",

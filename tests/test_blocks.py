@@ -119,6 +119,17 @@ async def test_blocking_a_member_answers_with_them_and_lists_them_for_the_blocke
     }
 
 
+async def test_the_blocker_counts_the_members_she_blocked(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    for name in ("bob", "carol"):
+        await block(ada, await member(gql, name))
+    query = 'query { user(username: "ada") { blockedMembers(first: 1) { totalCount } } }'
+
+    response = await gql(query, as_member="ada")
+
+    assert response == {"data": {"user": {"blockedMembers": {"totalCount": 2}}}}
+
+
 async def test_blocked_members_read_null_for_everyone_but_the_blocker(gql: Client) -> None:
     ada = await member(gql, "ada")
     bob = await member(gql, "bob")
