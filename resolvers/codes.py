@@ -22,6 +22,12 @@ class Code(StrEnum):
         return member
 
 
+class ChangeCode(Code):
+    """Any change a member or staff asks for."""
+
+    NOTHING_TO_CHANGE = "NOTHING_TO_CHANGE", "The change names nothing to change."
+
+
 class AccessCode(Code):
     """Who may write at all."""
 
@@ -82,7 +88,6 @@ class ForumCode(Code):
     SLUG_TAKEN = "SLUG_TAKEN", "Another forum has that slug."
     DESCRIPTION_TOO_LONG = "DESCRIPTION_TOO_LONG", "The forum description is too long."
     POSITION_INVALID = "POSITION_INVALID", "The forum position is out of range."
-    NOTHING_TO_CHANGE = "NOTHING_TO_CHANGE", "The change names nothing to change."
 
 
 class MessageCode(Code):
@@ -160,6 +165,7 @@ class NotificationCode(Code):
 
 
 DOMAINS: tuple[type[Code], ...] = (
+    ChangeCode,
     AccessCode,
     AccountCode,
     SessionCode,

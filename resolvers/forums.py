@@ -17,7 +17,7 @@ from models.messages import Message, Thread
 from resolvers import mentions, notifications
 from resolvers.access import require_admin, require_staff, require_writer
 from resolvers.audit import action_reason, audit
-from resolvers.codes import ForumCode
+from resolvers.codes import ChangeCode, ForumCode
 from resolvers.common import Call, Refused
 from resolvers.messages import clean_body, post, refuse_if_locked
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
@@ -242,7 +242,7 @@ async def update_forum(call: Call, forum_id: int, change: ForumChange) -> Forum:
     if forum is None:
         raise Refused(ForumCode.FORUM_NOT_FOUND, "There is no such forum.", "forumId")
     if not values:
-        raise Refused(ForumCode.NOTHING_TO_CHANGE, "Say what to change.")
+        raise Refused(ChangeCode.NOTHING_TO_CHANGE, "Say what to change.")
     await _save_forum(forum, values)
     await audit(admin, "UPDATE_FORUM", None, [f"forum:{forum.id}", *sorted(values)], reason)
     return forum
@@ -283,7 +283,7 @@ async def moderate_thread(call: Call, thread_id: int, reason: str, change: Threa
     why = action_reason(reason)
     values = await _thread_values(change)
     if not values:
-        raise Refused(ForumCode.NOTHING_TO_CHANGE, "Say what to change.")
+        raise Refused(ChangeCode.NOTHING_TO_CHANGE, "Say what to change.")
     thread = await Thread.get_or_none(id=thread_id)
     if thread is None:
         raise Refused(ForumCode.THREAD_NOT_FOUND, "There is no such thread.", "threadId")

@@ -21,7 +21,7 @@ from models.blocks import Block
 from models.messages import Message, Thread
 from models.notifications import Notification, NotificationKind, NotificationSetting, ThreadWatch
 from resolvers.access import require_member
-from resolvers.codes import ForumCode, NotificationCode
+from resolvers.codes import ChangeCode, ForumCode, NotificationCode
 from resolvers.common import Call, Refused
 from resolvers.pagination import Page, id_page
 
@@ -150,6 +150,8 @@ async def update_setting(
 ) -> tuple[NotificationKind, Choice]:
     """Change the viewer's setting for one kind (None keeps a value)."""
     viewer = require_member(call)
+    if in_app is None and email is None:
+        raise Refused(ChangeCode.NOTHING_TO_CHANGE, "Say inApp, email or both.")
     row, _ = await NotificationSetting.get_or_create(user_id=viewer.id, kind=kind)
     if in_app is not None:
         row.in_app = in_app

@@ -417,6 +417,22 @@ async def test_a_kind_turned_off_in_the_app_is_not_listed(gql: Client) -> None:
     assert await gql(LIST, as_member="ada") == listed()
 
 
+@pytest.mark.parametrize("given", [{}, {"inApp": None, "email": None}])
+async def test_a_setting_change_that_names_no_channel_is_refused_and_changes_nothing(
+    gql: Client, given: dict[str, Any]
+) -> None:
+    await member(gql, "ada")
+
+    response = await gql(UPDATE_SETTING, {"i": {"kind": "REPLY", **given}}, as_member="ada")
+
+    errors = refused("NOTHING_TO_CHANGE", "Say inApp, email or both.")
+    assert response == {
+        "data": {"updateNotificationSetting": {"notificationSetting": None, "userErrors": errors}}
+    }
+    settings = (await gql(SETTINGS, as_member="ada"))["data"]["viewer"]["notificationSettings"]
+    assert settings[0] == {"kind": "REPLY", "inApp": True, "email": False}
+
+
 async def test_a_notifications_page_costs_the_same_statements_at_any_length(
     gql: Client,
 ) -> None:
