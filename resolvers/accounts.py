@@ -15,7 +15,7 @@ from models.base import Role
 from resolvers import mails, registrations
 from resolvers.access import require_member
 from resolvers.codes import AccountCode
-from resolvers.common import Call, Problem, Refused
+from resolvers.common import Call, Problem, Refused, in_key_order
 from resolvers.policy import current_policy
 from services import cachekeys, usernames
 from services.passwords import hash_password, is_common, verify_password
@@ -44,8 +44,7 @@ async def users_by_id(ids: Sequence[int]) -> list[User | None]:
     with cachekeys.attributed():
         found = await User.filter(id__in=ids, email_confirmed_at__isnull=False)
     cachekeys.depends(map(cachekeys.member, ids))
-    rows = {user.id: user for user in found}
-    return [rows.get(id_) for id_ in ids]
+    return in_key_order(found, ids)
 
 
 async def user_by_username(username: str) -> User | None:

@@ -8,7 +8,7 @@ from models.accounts import User
 from models.audit import AuditEntry
 from resolvers.access import is_admin, require_admin
 from resolvers.codes import ModerationCode
-from resolvers.common import BadInput, Call, Refused
+from resolvers.common import BadInput, Call, Refused, in_key_order
 from resolvers.pagination import Page, id_page
 
 REASON_MIN, REASON_MAX = 3, 500
@@ -94,7 +94,6 @@ def entries_loader(
         query = AuditEntry.filter(id__in=ids)
         if not is_admin(viewer):
             query = query.filter(subject_id=viewer.id)
-        rows = {row.id: row for row in await query}
-        return [rows.get(id_) for id_ in ids]
+        return in_key_order(await query, ids)
 
     return entries

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from models.accounts import User
 from models.audit import AuditEntry
@@ -16,6 +18,20 @@ from services.markdown import Renderer
 # RateLimitExceeded is also the schema's: it reaches schema/ from here, never from services/.
 from services.ratelimits import RateLimitExceeded, RateLimits
 from services.settings import Settings
+
+
+class _Keyed(Protocol):
+    id: int
+
+
+K = TypeVar("K", bound=_Keyed)
+
+
+def in_key_order(rows: Iterable[K], ids: Sequence[int]) -> list[K | None]:
+    """A batch's answer: the row of each id in the order asked, None where none was found
+    (a DataLoader wants one value per key, in key order)."""
+    found = {row.id: row for row in rows}
+    return [found.get(id_) for id_ in ids]
 
 
 @dataclass(frozen=True)

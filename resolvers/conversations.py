@@ -16,7 +16,7 @@ from models.sql import columns, fetch, placeholders
 from resolvers import mentions, notifications, privacy
 from resolvers.access import require_member, require_writer
 from resolvers.codes import ConversationCode
-from resolvers.common import Call, Forbidden, Problem, Refused
+from resolvers.common import Call, Forbidden, Problem, Refused, in_key_order
 from resolvers.forums import clean_title
 from resolvers.messages import clean_body, participant_conversations, post
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
@@ -41,8 +41,7 @@ def mine_loader(viewer: User | None) -> MineBatch:
         taking_part = await participant_conversations(viewer, ids)
         if not taking_part:
             return [None] * len(ids)
-        rows = {c.id: c for c in await Conversation.filter(id__in=list(taking_part))}
-        return [rows.get(id_) for id_ in ids]
+        return in_key_order(await Conversation.filter(id__in=list(taking_part)), ids)
 
     return mine
 

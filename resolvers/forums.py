@@ -18,7 +18,7 @@ from resolvers import mentions, notifications
 from resolvers.access import require_admin, require_staff, require_writer
 from resolvers.audit import action_reason, audit
 from resolvers.codes import ChangeCode, ForumCode
-from resolvers.common import Call, Refused
+from resolvers.common import Call, Refused, in_key_order
 from resolvers.messages import clean_body, post, refuse_if_locked
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from services import cachekeys
@@ -57,17 +57,17 @@ async def forum_by_slug(slug: str) -> Forum | None:
 async def forums_by_id(ids: Sequence[int]) -> list[Forum | None]:
     """Batch for the forum loader."""
     with cachekeys.attributed():
-        rows = {row.id: row for row in await Forum.filter(id__in=ids)}
+        rows = await Forum.filter(id__in=ids)
     cachekeys.depends(map(cachekeys.forum, ids))
-    return [rows.get(id_) for id_ in ids]
+    return in_key_order(rows, ids)
 
 
 async def threads_by_id(ids: Sequence[int]) -> list[Thread | None]:
     """Batch for the thread loader."""
     with cachekeys.attributed():
-        rows = {row.id: row for row in await Thread.filter(id__in=ids)}
+        rows = await Thread.filter(id__in=ids)
     cachekeys.depends(map(cachekeys.thread, ids))
-    return [rows.get(id_) for id_ in ids]
+    return in_key_order(rows, ids)
 
 
 def activity_key(thread: Thread) -> int:

@@ -17,7 +17,7 @@ from resolvers import mentions
 from resolvers.access import has_staff_powers, require_member, require_writer
 from resolvers.audit import audit
 from resolvers.codes import MessageCode
-from resolvers.common import Call, Refused
+from resolvers.common import Call, Refused, in_key_order
 from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from services import cachekeys
 
@@ -48,16 +48,16 @@ def clean_body(body: str) -> str:
 async def messages_by_id(ids: Sequence[int]) -> list[Message | None]:
     """Batch for the message loader."""
     with cachekeys.attributed():
-        rows = {row.id: row for row in await Message.filter(id__in=ids)}
-    if len(rows) < len(set(ids)) or any(r.thread_id is None for r in rows.values()):  # type: ignore[attr-defined]
+        rows = await Message.filter(id__in=ids)
+    if len(rows) < len(set(ids)) or any(r.thread_id is None for r in rows):  # type: ignore[attr-defined]
         # No key says when a missing message appears, nor keys a conversation.
         cachekeys.depends_on_everything()
     cachekeys.depends(
         cachekeys.thread(row.thread_id)  # type: ignore[attr-defined]
-        for row in rows.values()
+        for row in rows
         if row.thread_id is not None  # type: ignore[attr-defined]
     )
-    return [rows.get(id_) for id_ in ids]
+    return in_key_order(rows, ids)
 
 
 async def participant_conversations(viewer: User | None, ids: Sequence[int]) -> set[int]:

@@ -26,7 +26,7 @@ from resolvers.accounts import birth_problems, username_problems, username_taken
 from resolvers.addresses import erase
 from resolvers.audit import audit
 from resolvers.codes import AccountCode, ModerationCode, RightsCode
-from resolvers.common import Call, Refused
+from resolvers.common import Call, Refused, in_key_order
 from resolvers.pagination import Page, id_page
 from resolvers.privacy import Setting, settings_by_user
 from resolvers.profiles import profiles_by_user
@@ -138,8 +138,7 @@ def corrections_loader(
         query = CorrectionRequest.filter(id__in=ids)
         if not has_staff_powers(viewer):
             query = query.filter(user_id=viewer.id)
-        rows = {row.id: row for row in await query}
-        return [rows.get(id_) for id_ in ids]
+        return in_key_order(await query, ids)
 
     return corrections
 
