@@ -157,6 +157,7 @@ class Context:
     loaders: Loaders
     cookies: dict[str, CookieChange] = field(default_factory=dict)
     operation_name: str | None = None
+    over_socket: bool = False  # a WebSocket: no response, so no cookie can be set
     previews: dict[privacy.PreviewAudience, View] = field(default_factory=dict)
 
     @property

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from models import sessions as session_models
 from resolvers import sessions
+from resolvers.common import Forbidden
 from schema import ids
 from schema.accounts import User
 from schema.context import Context
@@ -93,8 +94,15 @@ class LogoutPayload(Payload):
 
 @strawberry.type
 class SessionMutation:
-    @strawberry.mutation(description="Sign in with username or email; sets the session cookie.")
+    @strawberry.mutation(
+        description="Sign in with username or email; sets the session cookie. Over HTTP "
+        "only: on a WebSocket, which cannot set the cookie, it is FORBIDDEN."
+    )
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
+        if info.context.over_socket:
+            # The session would live on a socket with no cookie to carry it, and would
+            # replace the socket's own session behind its browser's back.
+            raise Forbidden("Sign in over HTTP: a WebSocket cannot set the session cookie.")
         result = await attempt(
             LoginPayload,
             sessions.login(info.context.call, input.login, input.password),

@@ -135,6 +135,7 @@ class ForumGraphQL(GraphQL[Context, None]):
             request=request,
             request_id=request.scope.get(REQUEST_ID) or uuid.uuid4().hex,
             loaders=Loaders.for_viewer(call.viewer),
+            over_socket=request.scope.get("type") == "websocket",
         )
 
     async def execute_operation(

@@ -75,6 +75,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     _watching: int | None = None
     _watcher: asyncio.Task[None] | None = None
     _ended = False
+    _signed_in = False  # opened with a session: it never goes on as a signed-out socket
 
     async def handle(self) -> None:
         """Admit the socket within the caps, watch its member, then speak the protocol."""
@@ -83,6 +84,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if not self.view.sockets.take(client, member):
             await self.websocket.close(*TOO_MANY)
             return
+        self._signed_in = call.session is not None
         try:
             self._watch()
             await super().handle()
@@ -140,6 +142,8 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         """Read the socket's session and member afresh, with new loaders; False when the
         session has ended (signed out, revoked, expired or the account deleted)."""
         call = self.context.call
+        if call.session is None and self._signed_in:
+            return False  # ended by an operation on this very socket (logout, deleteAccount)
         if call.session is not None:
             found = await sessions.live_session(call.session.id)
             if found is None:

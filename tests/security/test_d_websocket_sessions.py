@@ -293,3 +293,49 @@ async def test_D9_a_change_to_another_member_leaves_the_socket_open(
     await socket.subscribe("2", VIEWER_EMAIL, {})
 
     assert await socket.receive() == next_message("2", "viewer", {"email": "ada@example.org"})
+
+
+# ------------------------------------------------------------------ sessions on the socket itself
+
+LOGIN_AS = """mutation($i: LoginInput!) {
+  login(input: $i) { user { username } userErrors { code } }
+}"""
+SIGN_IN_OVER_HTTP = "Sign in over HTTP: a WebSocket cannot set the session cookie."
+
+
+@pytest.mark.parametrize("signed_in_as", ["ada", None])
+async def test_D9_login_over_a_socket_is_forbidden_and_starts_no_session(
+    site: Site, cast: dict[str, User], sockets: list[Socket], signed_in_as: str | None
+) -> None:
+    token = await site.live.http.sign_in(signed_in_as) if signed_in_as else None
+    socket = await opened(site.live, sockets, token)
+    before = await Session.filter(user_id=cast["bob"].id).count()
+
+    await socket.subscribe("2", LOGIN_AS, {"i": {"login": "bob", "password": PASSWORD}})
+    answer = await socket.receive()
+    await socket.subscribe("3", VIEWER_EMAIL, {})
+
+    error = coded_error(LOGIN_AS, "login", SIGN_IN_OVER_HTTP, "FORBIDDEN")
+    assert answer == {"id": "2", "type": "next", "payload": {"data": None, "errors": [error]}}
+    assert await socket.receive() == {"id": "2", "type": "complete"}
+    email = {"email": "ada@example.org"} if signed_in_as else None
+    assert await socket.receive() == next_message("3", "viewer", email)
+    assert await Session.filter(user_id=cast["bob"].id).count() == before
+
+
+@pytest.mark.parametrize("how", ["logout", "deleteAccount"])
+async def test_D9_a_session_ended_by_an_operation_on_its_own_socket_closes_it_4401(
+    site: Site, cast: dict[str, User], sockets: list[Socket], how: str
+) -> None:
+    _, socket = await on_socket(site, sockets, "ada")
+    ending = LOGOUT_CODE if how == "logout" else DELETE
+    variables = {} if how == "logout" else {"i": {"password": PASSWORD}}
+
+    await socket.subscribe("2", ending, variables)
+    messages, code, reason = await socket.ending()
+
+    # The ending operation's own answer may or may not get out before the pushed change
+    # closes the socket; the socket never goes on as a signed-out one.
+    answer = [next_message("2", how, {"userErrors": []}), {"id": "2", "type": "complete"}]
+    assert messages in (answer, answer[:1], [])
+    assert (code, reason) == (4401, "Session ended")
