@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
@@ -133,8 +134,10 @@ async def _public_stream(results: AsyncGenerator[Any, None], request_id: str) ->
         await results.aclose()
 
 
+@functools.cache
 def build_schema(*, introspection: bool = True) -> ForumSchema:
-    """The schema with its limits; introspection only where GraphiQL is on."""
+    """The schema with its limits; introspection only where GraphiQL is on. Built once
+    per process for each choice (it holds no request state), however many apps are made."""
     # Our own depth and alias rules, not Strawberry's limiters: theirs follow every
     # fragment spread, so a small document of nested fragments took exponential time.
     # The validation cache keys on these classes, made once.
