@@ -11,7 +11,6 @@ import html
 import os
 import re
 import signal
-import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -44,6 +43,7 @@ from tests.support.harness import (
     Server,
     free_port,
     serve_process,
+    stop_processes,
     until_healthy,
 )
 from tests.support.harness import test_settings as make_settings
@@ -591,13 +591,7 @@ async def test_two_hosts_serve_during_a_rotation_only_with_the_same_key_list(
             await until_healthy(http, second)
         code, stdout, stderr = await command(settings, "serve", "--port", str(free_port()))
     finally:
-        for process in (first, second):
-            process.send_signal(signal.SIGINT)
-        for process in (first, second):
-            try:
-                await asyncio.to_thread(process.wait, 30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        await stop_processes([first, second])
 
     new, old = prints(NEW_SECRET, OLD_SECRET)
     assert (code, stdout) == (2, "")

@@ -4,9 +4,6 @@ in one line that says what to copy, with exit code 2."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -16,7 +13,7 @@ import models
 from models.operations import KeyFingerprints
 from resolvers.keys import KeyMismatch, fingerprint
 from services.settings import Settings
-from tests.support.harness import Server, free_port, serve_process, until_healthy
+from tests.support.harness import Server, free_port, serve_process, stop_processes, until_healthy
 from tests.support.harness import test_settings as make_settings
 from tests.support.processes import command
 
@@ -108,13 +105,7 @@ async def test_a_second_serve_shares_the_database_only_with_the_same_keys(
             settings, "serve", "--port", str(free_port()), SECRET_KEY=OTHER_SECRET
         )
     finally:
-        for process in (first, same):
-            process.send_signal(signal.SIGINT)
-        for process in (first, same):
-            try:
-                await asyncio.to_thread(process.wait, 30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        await stop_processes([first, same])
 
     assert (code, stdout, stderr) == (2, "", refusal(settings, "SECRET_KEY"))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from tests.support.harness import (
     Client,
     free_port,
     serve_process,
+    stop_processes,
     until_healthy,
 )
 from tests.support.members import member, set_audiences, set_profile
@@ -80,13 +80,7 @@ async def workers(
     finally:
         for http in clients:
             await http.aclose()
-        for worker in started:
-            worker.process.send_signal(signal.SIGINT)
-        for worker in started:
-            try:
-                worker.process.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
+        await stop_processes([worker.process for worker in started])
         await models.close_db()
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,6 +300,17 @@ def serve_process(settings: Settings, port: int, workers: int = 1) -> subprocess
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
+
+
+async def stop_processes(processes: Sequence[subprocess.Popen[str]]) -> None:
+    """Stop servers as Ctrl-C would (all at once), killing any that has not ended in 30 s."""
+    for process in processes:
+        process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 async def until_healthy(http: httpx.AsyncClient, server: subprocess.Popen[str]) -> None:
