@@ -15,6 +15,12 @@ def placeholders(start: int, count: int) -> list[str]:
     return [f"{{{i}}}" for i in range(start, start + count)]
 
 
+def on_postgres() -> bool:
+    """Does the database speak PostgreSQL (else SQLite)? For the few statements whose
+    SQL differs."""
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
 async def fetch(template: str, values: Sequence[Any]) -> list[dict[str, Any]]:
     """Run a statement whose parameters are written {0}, {1}, ...; return its rows.
 

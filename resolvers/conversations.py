@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import Case, F, Q, Value, When
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
@@ -159,14 +159,17 @@ async def start_conversation(
         message = await post(call, viewer, body, members, conversation_id=conversation.id)
         conversation.last_message_id = message.id
         await conversation.save(update_fields=["last_message_id"])
-        for member in [viewer, *recipients]:
-            read = message.id if member.id == viewer.id else 0
-            await Participant.create(
-                conversation=conversation,
-                user=member,
-                last_message_id=message.id,
-                last_read_message_id=read,
-            )
+        await Participant.bulk_create(
+            [
+                Participant(
+                    conversation=conversation,
+                    user=member,
+                    last_message_id=message.id,
+                    last_read_message_id=message.id if member.id == viewer.id else 0,
+                )
+                for member in [viewer, *recipients]
+            ]
+        )
     await call.broker.publish(f"conversation:{conversation.id}", message.id)
     await _tell_participants(call, viewer, conversation.id, message.id)
     return conversation
@@ -175,7 +178,7 @@ async def start_conversation(
 async def send_message(call: Call, conversation_id: int, body: str) -> Message:
     """Write in a conversation the viewer takes part in (FORBIDDEN for anyone else)."""
     viewer = require_member(call)
-    if await visible_conversation(viewer, conversation_id) is None:
+    if not await participant_conversations(viewer, [conversation_id]):
         raise Forbidden()
     viewer = require_writer(call)
     body = clean_body(body)
@@ -185,9 +188,13 @@ async def send_message(call: Call, conversation_id: int, body: str) -> Message:
     async with in_transaction():
         message = await post(call, viewer, body, members, conversation_id=conversation_id)
         await Conversation.filter(id=conversation_id).update(last_message_id=message.id)
-        await Participant.filter(conversation_id=conversation_id).update(last_message_id=message.id)
-        await Participant.filter(conversation_id=conversation_id, user_id=viewer.id).update(
-            last_read_message_id=message.id
+        # Every place moves up in the inbox; the author's own message is read already.
+        await Participant.filter(conversation_id=conversation_id).update(
+            last_message_id=message.id,
+            last_read_message_id=Case(
+                When(user_id=viewer.id, then=Value(message.id)),
+                default=F("last_read_message_id"),
+            ),
         )
     await call.broker.publish(f"conversation:{conversation_id}", message.id)
     await _tell_participants(call, viewer, conversation_id, message.id)
@@ -199,10 +206,9 @@ async def _tell_participants(
 ) -> None:
     """CONVERSATION_MESSAGE for every other participant (none for one who blocked the
     author: notify leaves them out, as the unread count does)."""
-    (members,) = await participants_of([conversation_id])
     await notifications.notify(
         call,
-        members,
+        notifications.participants(conversation_id),
         NotificationKind.CONVERSATION_MESSAGE,
         author,
         conversation=conversation_id,

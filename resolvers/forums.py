@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models.forums import Forum
 from models.messages import Message, Thread
+from models.sql import columns, fetch
 from resolvers import mentions, notifications
 from resolvers.access import require_admin, require_staff, require_writer
 from resolvers.audit import action_reason, audit
@@ -129,11 +130,28 @@ async def create_thread(call: Call, forum_id: int, title: str, body: str) -> Thr
     return thread
 
 
+async def _reply_target(thread_id: int, author_id: int) -> tuple[Thread | None, bool]:
+    """The thread a member replies in (None if there is none) and whether they watch it
+    already, in one statement: a member's replies in a thread they watch write no watch."""
+    selected = ", ".join(f't."{column}"' for column in columns(Thread))
+    sql = (
+        f"SELECT {selected}, EXISTS (SELECT 1 FROM thread_watches w "  # noqa: S608 - our columns
+        "WHERE w.thread_id = t.id AND w.user_id = {1}) AS watching "
+        "FROM threads t WHERE t.id = {0}"
+    )
+    rows = await fetch(sql, [thread_id, author_id])
+    if not rows:
+        return None, False
+    row = rows[0]
+    thread = Thread._init_from_db(**{column: row[column] for column in columns(Thread)})
+    return thread, bool(row["watching"])
+
+
 async def post_message(call: Call, thread_id: int, body: str) -> Message:
     """Add a message to a thread."""
     author = require_writer(call)
     body = clean_body(body)
-    thread = await Thread.get_or_none(id=thread_id)
+    thread, watching = await _reply_target(thread_id, author.id)
     if thread is None:
         raise Refused(ForumCode.THREAD_NOT_FOUND, "There is no such thread.", "threadId")
     refuse_if_locked(author, thread)
@@ -145,7 +163,7 @@ async def post_message(call: Call, thread_id: int, body: str) -> Message:
         await Thread.filter(id=thread.id).update(last_message_id=message.id)
     await call.broker.publish(f"thread:{thread.id}", message.id)
     mentioned = await mentions.notify_mentions(call, author, message, members)
-    await notifications.replied(call, author, thread.id, message, mentioned)
+    await notifications.replied(call, author, thread.id, message, mentioned, watching=watching)
     return message
 
 

@@ -13,6 +13,7 @@ from models.messages import Message
 from models.notifications import Notification, NotificationKind
 from resolvers import privacy
 from resolvers.common import Call
+from resolvers.notifications import members as members_of
 from resolvers.notifications import notify
 from services.markdown import mention_candidates, mentioned_in
 
@@ -52,13 +53,23 @@ async def notify_mentions(
     ids = [user.id for user in named if user.id != author.id][:NOTIFY_MAX]
     if not ids:
         return set()
-    told = set(
-        await Notification.filter(
-            message_id=message.id, kind=NotificationKind.MENTION, recipient_id__in=ids
-        ).values_list("recipient_id", flat=True)
-    )
+    told: set[int] = set()
+    if message.edited_at is not None:
+        # Only an edit can meet earlier mentions: a message just posted has told nobody.
+        told = set(
+            await Notification.filter(
+                message_id=message.id, kind=NotificationKind.MENTION, recipient_id__in=ids
+            ).values_list("recipient_id", flat=True)
+        )
     owners = await privacy.owners(author, ids)
     wanted = {o.id for o in owners if o.id not in told and privacy.can_mention(author, o)}
     thread = message.thread_id  # type: ignore[attr-defined]
-    await notify(call, wanted, NotificationKind.MENTION, author, thread=thread, message=message.id)
+    await notify(
+        call,
+        members_of(wanted),
+        NotificationKind.MENTION,
+        author,
+        thread=thread,
+        message=message.id,
+    )
     return wanted | (set(ids) & told)

@@ -8,18 +8,16 @@ recipient may read at that moment.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models.accounts import User
-from models.blocks import Block
 from models.messages import Message, Thread
 from models.notifications import Notification, NotificationKind, NotificationSetting, ThreadWatch
+from models.sql import fetch, on_postgres, placeholders
 from resolvers.access import require_member
 from resolvers.codes import ChangeCode, ForumCode, NotificationCode
 from resolvers.common import Call, Refused
@@ -44,48 +42,109 @@ class Choice:
 DEFAULT = Choice()
 
 
-async def choices(user_ids: Iterable[int], kind: NotificationKind) -> dict[int, Choice]:
-    """Each member's setting for one kind (the defaults where they never chose)."""
-    ids = list(user_ids)
-    rows = await NotificationSetting.filter(user_id__in=ids, kind=kind)
-    found = {row.user_id: Choice(row.in_app, row.email) for row in rows}  # type: ignore[attr-defined]
-    return {id_: found.get(id_, DEFAULT) for id_ in ids}
+@dataclass(frozen=True)
+class Recipients:
+    """Whom a notification may go to, as SQL: a SELECT of member ids (column `member`,
+    each id once) whose placeholders are numbered from {0}, and their values."""
+
+    sql: str
+    values: tuple[int, ...]
+
+
+NOBODY = Recipients("SELECT id AS member FROM users WHERE 1 = 0", ())
+
+
+def members(ids: Iterable[int]) -> Recipients:
+    """These members (ids that are no member's are left out)."""
+    found = tuple(sorted(set(ids)))
+    if not found:
+        return NOBODY
+    marks = ", ".join(placeholders(0, len(found)))  # placeholders only, never values
+    return Recipients(f"SELECT id AS member FROM users WHERE id IN ({marks})", found)  # noqa: S608
+
+
+def watchers(thread_id: int, leaving_out: Iterable[int] = ()) -> Recipients:
+    """The members watching a thread, but those `leaving_out` names."""
+    left_out = tuple(sorted(set(leaving_out)))
+    sql = "SELECT user_id AS member FROM thread_watches WHERE thread_id = {0}"
+    if left_out:
+        marks = ", ".join(placeholders(1, len(left_out)))  # placeholders only, never values
+        sql += f" AND user_id NOT IN ({marks})"
+    return Recipients(sql, (thread_id, *left_out))
+
+
+def participants(conversation_id: int) -> Recipients:
+    """The members taking part in a conversation (joined and not left)."""
+    sql = (
+        "SELECT user_id AS member FROM participants WHERE conversation_id = {0} AND left_at IS NULL"
+    )
+    return Recipients(sql, (conversation_id,))
+
+
+# What a notification can be about: its columns, in the order `notify` binds them.
+_ABOUT = ("thread_id", "message_id", "conversation_id", "text")
+
+
+def _notify_sql(source: Recipients, has_actor: bool, postgres: bool) -> str:
+    """The one statement of `notify`. {0} kind, {1} actor, {2}-{5} _ABOUT, {6} and {7}
+    the default in_app and email, {8} now; the recipients' placeholders follow. PostgreSQL
+    types each value (a bare parameter in a SELECT list reads as text there)."""
+
+    def bound(slot: int, sql_type: str) -> str:
+        return f"CAST({{{slot}}} AS {sql_type})" if postgres else f"{{{slot}}}"
+
+    shifted = source.sql.format(*(f"{{{9 + i}}}" for i in range(len(source.values))))
+    kind, actor, text = bound(0, "VARCHAR(24)"), bound(1, "BIGINT"), bound(5, "VARCHAR(500)")
+    ids = ", ".join(bound(slot, "BIGINT") for slot in (2, 3, 4))
+    in_app = f"COALESCE(s.in_app, {bound(6, 'BOOLEAN')})"
+    email = f"COALESCE(s.email, {bound(7, 'BOOLEAN')})"
+    # Never the actor themself, never a member who blocked the actor.
+    not_actor = (
+        f"AND r.member <> {actor} AND NOT EXISTS (SELECT 1 FROM blocks b "  # noqa: S608
+        f"WHERE b.blocker_id = r.member AND b.blocked_id = {actor}) "
+        if has_actor
+        else ""
+    )
+    return (
+        "INSERT INTO notifications (recipient_id, kind, actor_id, thread_id, message_id, "  # noqa: S608 - placeholders only
+        'conversation_id, "text", in_app, mail_pending, created_at) '
+        f"SELECT r.member, {kind}, {actor}, {ids}, {text}, {in_app}, {email}, "
+        f"{bound(8, 'TIMESTAMPTZ')} FROM ({shifted}) AS r "
+        f"LEFT JOIN notification_settings s ON s.user_id = r.member AND s.kind = {kind} "
+        f"WHERE ({in_app} OR {email}) {not_actor}"
+        "ORDER BY r.member RETURNING id, recipient_id, in_app"
+    )
 
 
 async def notify(
     call: Call,
-    recipients: Iterable[int],
+    recipients: Recipients,
     kind: NotificationKind,
     actor: User | None,
     **about: int | str | None,
-) -> list[Notification]:
+) -> None:
     """Tell members something (after the write it is about committed). Never the actor
     themself, never a member who blocked the actor; each member's setting for the kind
-    decides whether it shows in the app and whether it is mailed."""
-    wanted = set(recipients) - ({actor.id} if actor is not None else set())
-    if actor is not None and wanted:
-        blockers = await Block.filter(blocker_id__in=list(wanted), blocked_id=actor.id).values_list(
-            "blocker_id", flat=True
-        )
-        wanted -= set(blockers)
-    settings = await choices(sorted(wanted), kind)
-    made = []
-    for user_id, choice in settings.items():
-        if not (choice.in_app or choice.email):
-            continue
-        row = await Notification.create(
-            recipient_id=user_id,
-            kind=kind,
-            actor_id=actor.id if actor is not None else None,
-            in_app=choice.in_app,
-            mail_pending=choice.email,
-            **{f"{name}_id" if name != "text" else name: value for name, value in about.items()},
-        )
-        made.append(row)
-    for row in made:
-        if row.in_app:
-            await call.broker.publish(topic(row.recipient_id), row.id)  # type: ignore[attr-defined]
-    return made
+    decides whether it shows in the app and whether it is mailed. One statement, however
+    many members: the recipients, blocks and settings are read by the insert itself; then
+    a notificationAdded event for each one shown in the app."""
+    unknown = set(about) - {name.removesuffix("_id") for name in _ABOUT}
+    assert not unknown, unknown  # a caller's mistake, never a member's input
+    if recipients == NOBODY:
+        return
+    values: list[object] = [
+        kind.value,
+        actor.id if actor is not None else None,
+        *(about.get(name.removesuffix("_id")) for name in _ABOUT),
+        DEFAULT.in_app,
+        DEFAULT.email,
+        datetime.now(UTC),
+        *recipients.values,
+    ]
+    rows = await fetch(_notify_sql(recipients, actor is not None, on_postgres()), values)
+    for row in sorted(rows, key=lambda row: row["id"]):
+        if row["in_app"]:
+            await call.broker.publish(topic(row["recipient_id"]), row["id"])
 
 
 def _shown(viewer: User, blocked: frozenset[int]) -> Q:
@@ -178,17 +237,21 @@ async def moderated(call: Call, member_id: int | None, text: str, message: Messa
     if message is not None:
         about["message"] = message.id
         about["thread"] = message.thread_id  # type: ignore[attr-defined]
-    await notify(call, [member_id], NotificationKind.MODERATION, None, **about)
+    await notify(call, members([member_id]), NotificationKind.MODERATION, None, **about)
 
 
 # ---------------------------------------------------------------- watched threads
 
 
 async def watch(user_id: int, thread_id: int) -> None:
-    """A member watches a thread; watching twice changes nothing."""
-    # A concurrent watch of the same thread may win the race: the result is the same.
-    with contextlib.suppress(IntegrityError):
-        await ThreadWatch.get_or_create(user_id=user_id, thread_id=thread_id)
+    """A member watches a thread; watching twice changes nothing. One statement: a
+    concurrent watch of the same thread (a second reply, say) meets the unique pair and
+    changes nothing either."""
+    sql = (
+        "INSERT INTO thread_watches (user_id, thread_id, created_at) VALUES ({0}, {1}, {2}) "
+        "ON CONFLICT (user_id, thread_id) DO NOTHING"
+    )
+    await fetch(sql, [user_id, thread_id, datetime.now(UTC)])
 
 
 async def _thread(call: Call, thread_id: int) -> tuple[User, Thread]:
@@ -229,19 +292,22 @@ def watches_loader(viewer: User | None) -> Callable[[Sequence[int]], Awaitable[l
     return viewer_watches
 
 
-async def watchers(thread_id: int) -> list[int]:
-    """The members watching a thread."""
-    return list(await ThreadWatch.filter(thread_id=thread_id).values_list("user_id", flat=True))
-
-
 async def replied(
-    call: Call, author: User, thread_id: int, message: Message, mentioned: set[int]
+    call: Call,
+    author: User,
+    thread_id: int,
+    message: Message,
+    mentioned: set[int],
+    *,
+    watching: bool = False,
 ) -> None:
-    """After a reply committed: the author now watches the thread, and its other
-    watchers hear of it (REPLY), except the members the message mentioned, who were
-    told of it as MENTION (nobody is told twice of one message)."""
-    await watch(author.id, thread_id)
-    readers = set(await watchers(thread_id)) - mentioned
+    """After a reply committed: the author now watches the thread (`watching`: they
+    did already, nothing to write), and its other watchers hear of it (REPLY), except
+    the members the message mentioned, who were told of it as MENTION (nobody is told
+    twice of one message)."""
+    if not watching:
+        await watch(author.id, thread_id)
+    readers = watchers(thread_id, leaving_out=mentioned)
     await notify(
         call, readers, NotificationKind.REPLY, author, thread=thread_id, message=message.id
     )

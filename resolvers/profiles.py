@@ -140,7 +140,9 @@ async def follow(call: Call, user_id: int) -> User:
     with contextlib.suppress(IntegrityError):
         _, created = await Follow.get_or_create(follower_id=viewer.id, followee_id=target.id)
     if created:
-        await notifications.notify(call, [target.id], NotificationKind.NEW_FOLLOWER, viewer)
+        await notifications.notify(
+            call, notifications.members([target.id]), NotificationKind.NEW_FOLLOWER, viewer
+        )
     return target
 
 

@@ -58,11 +58,13 @@ class BlockMutation:
     async def block_member(
         self, info: Info[Context, None], input: BlockMemberInput
     ) -> BlockMemberPayload | None:
-        return await attempt(
+        payload = await attempt(
             BlockMemberPayload,
             blocks.block_member(info.context.call, ids.decode_pk(input.user_id, "User")),
             lambda row: BlockMemberPayload(user=_user(row), user_errors=[]),
         )
+        info.context.blocks_changed()
+        return payload
 
     @strawberry.mutation(
         description="Lift a block. Unblocking a member you did not block is harmless; ended "
@@ -71,8 +73,10 @@ class BlockMutation:
     async def unblock_member(
         self, info: Info[Context, None], input: UnblockMemberInput
     ) -> UnblockMemberPayload | None:
-        return await attempt(
+        payload = await attempt(
             UnblockMemberPayload,
             blocks.unblock_member(info.context.call, ids.decode_pk(input.user_id, "User")),
             lambda row: UnblockMemberPayload(user=_user(row), user_errors=[]),
         )
+        info.context.blocks_changed()
+        return payload

@@ -77,10 +77,16 @@ class Loaders:
     warnings_of: DataLoader[int, list[Warning]]
 
     @classmethod
-    def for_viewer(cls, viewer: User | None, followed_by: int | None = None) -> Loaders:
+    def for_viewer(
+        cls,
+        viewer: User | None,
+        followed_by: int | None = None,
+        blocked: frozenset[int] | None = None,
+    ) -> Loaders:
         """The loaders of one request; some depend on who is asking (`followed_by`: the
-        member who follows a preview's stand-in viewer)."""
-        return cls(
+        member who follows a preview's stand-in viewer; `blocked`: the members the viewer
+        blocked, when read already with the session)."""
+        loaders = cls(
             user_by_id=DataLoader(load_fn=accounts.users_by_id),
             member_by_id=DataLoader(load_fn=members.members_loader(viewer, followed_by)),
             profile_by_user=DataLoader(load_fn=profiles.profiles_by_user),
@@ -111,6 +117,9 @@ class Loaders:
             ),
             warnings_of=DataLoader(load_fn=moderation.warnings_by_user),
         )
+        if viewer is not None and blocked is not None:
+            loaders.blocked_by.prime(viewer.id, blocked)
+        return loaders
 
 
 @dataclass(frozen=True)
@@ -185,6 +194,12 @@ class Context:
         if viewer is None:
             return frozenset()
         return await self.loaders.blocked_by.load(viewer.id)
+
+    def blocks_changed(self) -> None:
+        """After the viewer blocked or unblocked someone: the next read of their blocks
+        asks the database again (the list read with the session is out of date)."""
+        if self.call.viewer is not None:
+            self.loaders.blocked_by.clear(self.call.viewer.id)
 
     def set_cookie(self, name: str, value: str, max_age: int) -> None:
         """Have the response set a cookie (a WebSocket has no response: nothing is set)."""

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from models.accounts import User
+from models.blocks import Block
 from models.conversations import Conversation
 from models.messages import Message
 from tests.support.documents import SEND, START
 from tests.support.forum import coded_error, gid, pk, refused, send, start_conversation
 from tests.support.harness import Client
 from tests.support.members import follow, member, set_audiences
+from tests.support.sqlcount import count_statements
 
 
 @pytest.fixture
@@ -267,6 +269,35 @@ async def test_conversations_page_by_keyset_cursor(gql: Client, cast: dict[str, 
         ["One"],
         False,
     )
+
+
+INBOX_PAGE = """{ conversations(first: 20) { edges { node {
+  title unreadCount participants { username }
+  messages(last: 1) { edges { node { body bodyHtml authorBlockedByViewer author { username } } } }
+} } } }"""
+
+
+async def test_an_inbox_costs_five_statements_at_any_length(
+    gql: Client, cast: dict[str, User]
+) -> None:
+    with_carol, _ = await start_conversation(gql, "carol", [cast["ada"]], "From Carol")
+    await send(gql, "carol", with_carol, "Still there?")
+    await Block.create(blocker_id=cast["ada"].id, blocked_id=cast["carol"].id)
+
+    costs = []
+    for round_ in range(2):
+        with count_statements() as statements:
+            inbox = await gql(INBOX_PAGE, as_member="ada")
+        assert len(inbox["data"]["conversations"]["edges"]) == 1 + 3 * round_
+        costs.append(statements.count)
+        for i in range(3):
+            others = [cast["ada"], cast["carol"]][: 1 + i % 2]
+            started, _ = await start_conversation(gql, "bob", others, f"Plans {i}")
+            await send(gql, "bob", started, f"More {i}")
+
+    # The session (with the members ada blocked), the conversations with their unread
+    # counts, their participants, each one's last message, the members named.
+    assert costs == [5, 5]
 
 
 async def test_signed_out_nobody_has_conversations(gql: Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +12,8 @@ from models.accounts import User
 from models.base import Role
 from models.blocks import Block
 from models.messages import Message
-from models.notifications import Notification
-from tests.support.documents import PUBLIC
+from models.notifications import Notification, NotificationSetting, ThreadWatch
+from tests.support.documents import POST, PUBLIC
 from tests.support.forum import (
     gid,
     new_forum,
@@ -452,6 +453,115 @@ async def test_a_notifications_page_costs_the_same_statements_at_any_length(
             await reply(gql, writer.username, long_id, f"From {writer.username}")
 
     assert costs[0] == costs[1]
+
+
+async def _watchers(gql: Client, thread_id: str, author: User, count: int, start: int) -> None:
+    """`count` more members watching the thread, told in every way a setting allows: one
+    blocked the author, one wants mail as well, one turned REPLY off in the app."""
+    for i in range(start, start + count):
+        watcher = await member(gql, f"watcher{i}")
+        await gql(WATCH, {"i": {"threadId": thread_id}}, as_member=watcher.username)
+        if i == start:
+            await Block.create(blocker_id=watcher.id, blocked_id=author.id)
+        elif i == start + 1:
+            await NotificationSetting.create(user_id=watcher.id, kind="reply", email=True)
+        elif i == start + 2:
+            await NotificationSetting.create(user_id=watcher.id, kind="reply", in_app=False)
+
+
+async def test_a_reply_costs_five_statements_however_many_watch_the_thread(
+    gql: Client,
+) -> None:
+    await member(gql, "ada")
+    bob = await member(gql, "bob")
+    thread_id, _ = await open_thread(gql, "ada", await new_forum())
+    await reply(gql, "bob", thread_id, "First")  # bob watches the thread from now on
+
+    costs = []
+    for round_ in range(2):
+        with count_statements() as statements:
+            await reply(gql, "bob", thread_id, "More")
+        costs.append([sql.split()[0] for sql in statements.sql])
+        await _watchers(gql, thread_id, bob, 5, start=5 * round_)
+
+    # The session, the thread, the message, the thread's newest message, the
+    # notifications (the watchers, their blocks and settings read by the insert itself).
+    assert costs == [["SELECT", "SELECT", "INSERT", "UPDATE", "INSERT"]] * 2
+
+
+async def test_a_first_reply_costs_one_statement_more_for_the_watch(gql: Client) -> None:
+    await member(gql, "ada")
+    await member(gql, "bob")
+    thread_id, _ = await open_thread(gql, "ada", await new_forum())
+
+    with count_statements() as first:
+        await reply(gql, "bob", thread_id, "First")
+    with count_statements() as second:
+        await reply(gql, "bob", thread_id, "Second")
+
+    assert first.count == second.count + 1
+    assert "INSERT INTO thread_watches" in first.sql[-2]
+
+
+async def test_a_reply_costs_the_same_statements_for_one_mention_or_ten(gql: Client) -> None:
+    await member(gql, "ada")
+    for i in range(10):
+        await member(gql, f"named{i}")
+    thread_id, _ = await open_thread(gql, "ada", await new_forum())
+    await reply(gql, "ada", thread_id, "Hello")
+
+    costs = []
+    for names in (["named0"], [f"named{i}" for i in range(10)]):
+        body = "Thanks " + " ".join(f"@{name}" for name in names)
+        with count_statements() as statements:
+            await reply(gql, "ada", thread_id, body)
+        costs.append(statements.count)
+
+    assert costs[0] == costs[1]
+    assert await Notification.filter(kind="mention").count() == 11
+
+
+async def test_a_conversation_message_costs_six_statements_for_any_number_of_participants(
+    gql: Client,
+) -> None:
+    ada = await member(gql, "ada")
+    others = [await member(gql, f"friend{i}") for i in range(5)]
+    small, _ = await start_conversation(gql, "ada", others[:1], title="Two of us")
+    large, _ = await start_conversation(gql, "ada", others, title="Six of us")
+    await Block.create(blocker_id=others[4].id, blocked_id=ada.id)
+    await NotificationSetting.create(user_id=others[3].id, kind="conversation_message", email=True)
+
+    costs = []
+    for conversation_id in (small, large):
+        with count_statements() as statements:
+            await send(gql, "ada", conversation_id, "On my way")
+        costs.append(statements.count)
+
+    # The session, the participation, the message, the conversation's newest message,
+    # every participant's place, the notifications.
+    assert costs == [6, 6]
+
+
+async def test_replies_and_watches_at_once_leave_one_watch_per_member(gql: Client) -> None:
+    ada = await member(gql, "ada")
+    bob = await member(gql, "bob")
+    carol = await member(gql, "carol")
+    thread_id, _ = await open_thread(gql, "ada", await new_forum())
+    post = {"i": {"threadId": thread_id, "body": "Me too"}}
+    watch = {"i": {"threadId": thread_id}}
+
+    answers = await asyncio.gather(
+        *(
+            gql(document, variables, as_member=name)
+            for name in ("bob", "carol")
+            for document, variables in [(POST, post), (WATCH, watch), (POST, post), (POST, post)]
+        )
+    )
+
+    assert [answer.get("errors") for answer in answers] == [None] * 8
+    assert [next(iter(answer["data"].values()))["userErrors"] for answer in answers] == [[]] * 8
+    watchers = await ThreadWatch.filter(thread_id=pk(thread_id)).values_list("user_id", flat=True)
+    assert sorted(watchers) == [ada.id, bob.id, carol.id]
 
 
 MODERATION = (

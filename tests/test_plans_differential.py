@@ -195,7 +195,7 @@ async def answer(
     )  # fmt: skip
     found = world.viewers[viewer]
     if found is not None:
-        call.session, call.viewer = found
+        call.session, call.viewer = found.session, found.user
     context = Context(
         call=call, request=Incoming(), request_id="differential",
         loaders=Loaders.for_viewer(call.viewer),

@@ -125,8 +125,9 @@ class ForumGraphQL(GraphQL[Context, None]):
         found = await session_for_token(
             request.cookies.get(SESSION_COOKIE), self.settings.session_days
         )
+        blocked = None
         if found is not None:
-            call.session, call.viewer = found
+            call.session, call.viewer, blocked = found.session, found.user, found.blocked
             request.scope[VIEWER_ID] = call.viewer.id
         else:
             request.scope[RAN_ANONYMOUSLY] = True
@@ -134,7 +135,7 @@ class ForumGraphQL(GraphQL[Context, None]):
             call=call,
             request=request,
             request_id=request.scope.get(REQUEST_ID) or uuid.uuid4().hex,
-            loaders=Loaders.for_viewer(call.viewer),
+            loaders=Loaders.for_viewer(call.viewer, blocked=blocked),
             over_socket=request.scope.get("type") == "websocket",
         )
 
