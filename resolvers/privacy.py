@@ -87,8 +87,9 @@ class Owner:
         """The owner's audience for one field (as if ONLY_ME where a block closes it)."""
         if self.blocks_viewer and setting in BLOCK_CLOSES:
             return Audience.ONLY_ME
-        # Both rows hold members already (converted once, when the row was read).
-        return getattr(self.settings, setting.value)  # type: ignore[no-any-return]
+        # Both rows hold members already (converted once, when the row was read);
+        # `_value_` is the column's name, without the `value` property's call.
+        return getattr(self.settings, setting._value_)  # type: ignore[no-any-return]
 
 
 def owner_of(

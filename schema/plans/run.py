@@ -171,6 +171,7 @@ class Run:
             return [getattr(source, name) for source in sources]
         kwargs = self.kwargs(field) if field.definition and field.definition.args else {}
         info = self.info
+        one = None  # the value of one source, when only the source is passed
         if resolver is not None:
             takes_self = resolver.self_parameter is not None
             named = [
@@ -179,6 +180,8 @@ class Run:
                 if p is not None
             ]
             info_name = resolver.info_parameter.name if resolver.info_parameter else None
+            if takes_self and not named and info_name is None and not kwargs:
+                one = resolver.wrapped_func  # what StrawberryResolver.__call__ calls
 
             def call(source: Any, _info: Any, **arguments: Any) -> Any:
                 for name in named:
@@ -194,6 +197,8 @@ class Run:
 
         guard = field.guard
         if guard is None:
+            if one is not None:
+                return [one(source) for source in sources]
             return [call(source, info, **kwargs) for source in sources]
         if isinstance(guard, Private) and not field.is_async:
             # Private.resolve's decision (privacy.can_view) without its per-call View.
@@ -207,8 +212,10 @@ class Run:
                     continue
                 view = source.view
                 viewer = view.viewer if view is not None else reader
-                visible = privacy.can_view(viewer, owner, setting)
-                values.append(call(source, info, **kwargs) if visible else None)
+                if not privacy.can_view(viewer, owner, setting):
+                    values.append(None)
+                else:
+                    values.append(one(source) if one is not None else call(source, info, **kwargs))
             return values
         # The extension's own decision, exactly as Strawberry would call it.
         decide = guard.resolve_async if field.is_async else guard.resolve
