@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -94,16 +95,21 @@ _UNREAD_MESSAGE = (
 _UNREAD = "SELECT COUNT(m.id) FROM messages m WHERE " + _UNREAD_MESSAGE  # noqa: S608
 
 
-async def participants_of(ids: Sequence[int]) -> list[list[int]]:
-    """Batch: the member ids taking part in each conversation, in joining order."""
-    rows = (
-        await Participant.filter(conversation_id__in=ids, left_at__isnull=True)
-        .order_by("id")
-        .values_list("conversation_id", "user_id")
+@cache
+def _participants_sql(count: int) -> str:
+    marks = ", ".join(placeholders(0, count))  # placeholders only, never values
+    return (
+        "SELECT conversation_id, user_id FROM participants "  # noqa: S608
+        f"WHERE conversation_id IN ({marks}) AND left_at IS NULL ORDER BY id"
     )
+
+
+async def participants_of(ids: Sequence[int]) -> list[list[int]]:
+    """Batch: the member ids taking part in each conversation, in joining order (two
+    columns in hand-written SQL: the inbox asks for every conversation's)."""
     found: dict[int, list[int]] = {id_: [] for id_ in ids}
-    for conversation_id, user_id in rows:
-        found[conversation_id].append(user_id)
+    for row in await fetch(_participants_sql(len(ids)), list(ids)):
+        found[row["conversation_id"]].append(row["user_id"])
     return [found[id_] for id_ in ids]
 
 
