@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from models.accounts import User
 from models.base import Role
+from models.rows import AccountRow
 from resolvers.codes import AccessCode
 from resolvers.common import Call, Forbidden, NotSignedIn, Refused
 
@@ -16,7 +17,7 @@ STAFF_DATA = "Only admins can read a staff member's private data."
 UNTIL_LIFTED = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
-def suspended(user: User) -> bool:
+def suspended(user: User | AccountRow) -> bool:
     """Is the member suspended at this moment?"""
     until = user.suspended_until
     return until is not None and until > datetime.now(UTC)
@@ -91,7 +92,7 @@ def require_admin_for_staff(staff: User, member: User, message: str) -> None:
         raise Forbidden(message)
 
 
-def sees_suspension(viewer: User | None, member: User) -> bool:
+def sees_suspension(viewer: User | None, member: User | AccountRow) -> bool:
     """May the viewer know about the member's suspension: the member themself and staff."""
     return viewer is not None and (viewer.id == member.id or has_staff_powers(viewer))
 
@@ -101,7 +102,7 @@ def sees_warnings(viewer: User | None, member_id: int) -> bool:
     return viewer is not None and (viewer.id == member_id or has_staff_powers(viewer))
 
 
-def suspension_shown(viewer: User | None, member: User) -> datetime | None:
+def suspension_shown(viewer: User | None, member: User | AccountRow) -> datetime | None:
     """Until when `member` is suspended, for the member themself and staff; None for
     anyone else, for a suspension that has ended and for one until lifted."""
     if not sees_suspension(viewer, member) or not suspended(member):
@@ -109,6 +110,6 @@ def suspension_shown(viewer: User | None, member: User) -> datetime | None:
     return None if member.suspended_until == UNTIL_LIFTED else member.suspended_until
 
 
-def suspension_state(viewer: User | None, member: User) -> bool | None:
+def suspension_state(viewer: User | None, member: User | AccountRow) -> bool | None:
     """Is `member` suspended now: for the member themself and staff; None for anyone else."""
     return suspended(member) if sees_suspension(viewer, member) else None

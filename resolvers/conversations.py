@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 
 from tortoise.expressions import Case, F, Q, Value, When
 from tortoise.transactions import in_transaction
@@ -12,7 +13,8 @@ from models.accounts import User
 from models.conversations import Conversation, Participant
 from models.messages import Message
 from models.notifications import NotificationKind
-from models.sql import columns, fetch, placeholders
+from models.rows import ConversationRow, Shape
+from models.sql import fetch, placeholders
 from resolvers import mentions, notifications, privacy
 from resolvers.access import require_member, require_writer
 from resolvers.codes import ConversationCode
@@ -46,15 +48,17 @@ def mine_loader(viewer: User | None) -> MineBatch:
     return mine
 
 
+_CONVERSATION = Shape(ConversationRow, Conversation, "c")  # plain rows (models/rows.py)
+
+
 async def conversation_page(
     viewer: User, first: int | None, after: str | None
-) -> tuple[Page[Conversation], dict[int, int]]:
+) -> tuple[Page[ConversationRow], dict[int, int]]:
     """The viewer's conversations, most recently active first, and how many messages in
     each the viewer has not read (one statement for both)."""
     size = page_size(first)
     position = decode_cursor("Activity", after)
-    names = columns(Conversation)
-    selected = ", ".join(f'c."{column}"' for column in names)
+    selected = _CONVERSATION.select_list()
     sql = (
         f"SELECT {selected}, p.last_message_id AS activity, ("  # noqa: S608 - our columns
         + _UNREAD
@@ -67,10 +71,8 @@ async def conversation_page(
     if position is not None:
         values.append(position)
     rows = await fetch(sql, values)
-    found = [
-        Conversation._init_from_db(**{column: row[column] for column in names}) for row in rows
-    ]
-    unread = {row["id"]: int(row["unread"]) for row in rows}
+    found = _CONVERSATION.build_all(rows)
+    unread = {row.id: int(raw["unread"]) for row, raw in zip(found, rows, strict=True)}
     page = make_page(found, [row["activity"] for row in rows], size, after=position is not None)
     return page, unread
 
@@ -93,12 +95,21 @@ _UNREAD_MESSAGE = (
 _UNREAD = "SELECT COUNT(m.id) FROM messages m WHERE " + _UNREAD_MESSAGE  # noqa: S608
 
 
+@cache
+def _participants_sql(count: int) -> str:
+    marks = ", ".join(placeholders(0, count))  # placeholders only, never values
+    return (
+        "SELECT conversation_id, user_id FROM participants "  # noqa: S608
+        f"WHERE conversation_id IN ({marks}) AND left_at IS NULL ORDER BY id"
+    )
+
+
 async def participants_of(ids: Sequence[int]) -> list[list[int]]:
-    """Batch: the member ids taking part in each conversation, in joining order."""
-    rows = await Participant.filter(conversation_id__in=ids, left_at__isnull=True).order_by("id")
+    """Batch: the member ids taking part in each conversation, in joining order (two
+    columns in hand-written SQL: the inbox asks for every conversation's)."""
     found: dict[int, list[int]] = {id_: [] for id_ in ids}
-    for row in rows:
-        found[row.conversation_id].append(row.user_id)  # type: ignore[attr-defined]
+    for row in await fetch(_participants_sql(len(ids)), list(ids)):
+        found[row["conversation_id"]].append(row["user_id"])
     return [found[id_] for id_ in ids]
 
 

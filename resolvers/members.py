@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tortoise.models import Model
-
 from models.accounts import User
 from models.privacy import PrivacySettings
 from models.profiles import Profile
-from models.sql import fetch, from_row, placeholders, select_list
+from models.rows import NO_PROFILE, AccountRow, ProfileRow, SettingsRow, Shape
+from models.sql import fetch, placeholders
 from resolvers.privacy import (
     Owner,
     blocked_by_viewer_sql,
@@ -30,23 +29,22 @@ NO_VIEWER = 0  # no member has id 0, so nobody follows or is followed by it
 class Member:
     """One member with everything the privacy rule and a profile need."""
 
-    row: User
-    profile: Profile
+    row: AccountRow
+    profile: ProfileRow
     owner: Owner
     viewer_follows: bool  # does the viewer follow this member?
 
 
-_PARTS: tuple[tuple[str, type[Model]], ...] = (
-    ("u", User),
-    ("p", Profile),
-    ("s", PrivacySettings),
-)
+# Plain rows, not models: a page builds three per author (models/rows.py).
+_ACCOUNT = Shape(AccountRow, User, "u")
+_PROFILE = Shape(ProfileRow, Profile, "p")
+_SETTINGS = Shape(SettingsRow, PrivacySettings, "s")
 
 
 @cache
 def _select(count: int) -> str:
     """The statement for `count` ids ({0}: the viewer; {1}..: the ids)."""
-    selected = ", ".join(select_list(alias, model) for alias, model in _PARTS)
+    selected = ", ".join(shape.select_list() for shape in (_ACCOUNT, _PROFILE, _SETTINGS))
     ids = ", ".join(placeholders(1, count))
     follows = follows_viewer_sql("u.id", "{0}")
     blocks = blocks_viewer_sql("u.id", "{0}")
@@ -63,23 +61,22 @@ def _select(count: int) -> str:
     )
 
 
-# Members who never wrote a profile share one unsaved, empty row (read-only here):
-# building a model instance per member costs more than the rest of the member.
-_NO_PROFILE = Profile()
-
-
-def _member(row: dict[str, Any], followed_by: int | None = None) -> Member:
-    user = from_row(User, "u", row)
-    profile = from_row(Profile, "p", row) if row["p__user_id"] is not None else _NO_PROFILE
-    settings = from_row(PrivacySettings, "s", row) if row["s__user_id"] is not None else None
-    owner = owner_of(
-        user.id,
-        settings,
-        bool(row["follows_viewer"]) or user.id == followed_by,
-        bool(row["blocks_viewer"]),
-        bool(row["blocked_by_viewer"]),
-    )
-    return Member(user, profile, owner, bool(row["viewer_follows"]))
+def _members(rows: list[dict[str, Any]], followed_by: int | None) -> list[Member]:
+    account, profile, settings = _ACCOUNT.builder(), _PROFILE.builder(), _SETTINGS.builder()
+    found = []
+    for row in rows:
+        user = account(row)
+        owner = owner_of(
+            user.id,
+            settings(row) if row["s__user_id"] is not None else None,
+            bool(row["follows_viewer"]) or user.id == followed_by,
+            bool(row["blocks_viewer"]),
+            bool(row["blocked_by_viewer"]),
+        )
+        # Members who never wrote a profile share one empty row.
+        shown = profile(row) if row["p__user_id"] is not None else NO_PROFILE
+        found.append(Member(user, shown, owner, bool(row["viewer_follows"])))
+    return found
 
 
 def members_loader(
@@ -95,7 +92,7 @@ def members_loader(
             rows = await fetch(_select(len(ids)), [viewer_id, *ids])
         # A member's row, profile, settings and follows all move the member's key.
         cachekeys.depends(map(cachekeys.member, ids))
-        found = {member.row.id: member for member in (_member(r, followed_by) for r in rows)}
+        found = {member.row.id: member for member in _members(rows, followed_by)}
         return [found.get(id_) for id_ in ids]
 
     return members

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import User
 from models.conversations import Participant
 from models.messages import Message, MessageEdit, Thread
+from models.rows import MessageRow, Shape
 from models.sql import columns, fetch, placeholders
 from resolvers import mentions
 from resolvers.access import has_staff_powers, require_member, require_writer
@@ -127,32 +128,41 @@ async def message_counts(keys: Sequence[MessageCountKey]) -> list[int]:
     return [counts.get(key, 0) for key in keys]
 
 
+# Pages of a thread or a conversation read plain rows (models/rows.py): 50 models a
+# page cost more than the rest of the statement.
+_MESSAGE = Shape(MessageRow, Message)
+
+
 async def message_page(
-    where: dict[str, int],
+    column: str,
+    owner: int,
     first: int | None,
     after: str | None,
     last: int | None,
     before: str | None,
-) -> Page[Message]:
-    """A page of messages, oldest first; forwards with first/after, backwards with last/before."""
+) -> Page[MessageRow]:
+    """A page of a thread's or conversation's messages (`column`: "thread_id" or
+    "conversation_id"), oldest first; forwards with first/after, backwards with
+    last/before."""
+    assert column in ("thread_id", "conversation_id")  # never a caller's string
     size = page_size(first, last)
-    for column, owner in where.items():
-        _depends_on_owners(column, [owner])
-    query = Message.filter(**where)
-    if last is not None or before is not None:
-        position = decode_cursor("Message", before)
-        if position is not None:
-            query = query.filter(id__lt=position)
-        with cachekeys.attributed():
-            rows = list(reversed(await query.order_by("-id").limit(size + 1)))
+    _depends_on_owners(column, [owner])
+    backwards = last is not None or before is not None
+    position = decode_cursor("Message", before if backwards else after)
+    order, compare = ("DESC", "<") if backwards else ("ASC", ">")
+    bound = f"AND id {compare} {{2}} " if position is not None else ""
+    sql = (
+        f"SELECT {_MESSAGE.select_list()} FROM messages "  # noqa: S608 - our columns
+        f"WHERE {column} = {{0}} {bound}ORDER BY id {order} LIMIT {{1}}"
+    )
+    values = [owner, size + 1] if position is None else [owner, size + 1, position]
+    with cachekeys.attributed():
+        rows = _MESSAGE.build_all(await fetch(sql, values))
+    if backwards:
+        rows.reverse()
         more = len(rows) > size
         rows = rows[1:] if more else rows
         return Page(rows, [r.id for r in rows], has_next=position is not None, has_previous=more)
-    position = decode_cursor("Message", after)
-    if position is not None:
-        query = query.filter(id__gt=position)
-    with cachekeys.attributed():
-        rows = await query.order_by("id").limit(size + 1)
     return make_page(rows, [r.id for r in rows], size, after=position is not None)
 
 
@@ -199,7 +209,7 @@ class MessagePageKey:
         )
 
 
-async def message_pages(keys: Sequence[MessagePageKey]) -> list[Page[Message]]:
+async def message_pages(keys: Sequence[MessagePageKey]) -> list[Page[MessageRow]]:
     """Batch: message pages of many threads or conversations (an inbox, a thread list).
 
     One key is one plain query; several of the same shape share a window query that
@@ -207,12 +217,13 @@ async def message_pages(keys: Sequence[MessagePageKey]) -> list[Page[Message]]:
     """
     if len(keys) == 1:
         key = keys[0]
-        where = {key.column: key.owner_id}
-        return [await message_page(where, key.first, key.after, key.last, key.before)]
+        return [
+            await message_page(key.column, key.owner_id, key.first, key.after, key.last, key.before)
+        ]
     groups: dict[tuple[str, bool, int, int | None], set[int]] = {}
     for key in keys:
         groups.setdefault(key.shape, set()).add(key.owner_id)
-    pages: dict[tuple[tuple[str, bool, int, int | None], int], Page[Message]] = {}
+    pages: dict[tuple[tuple[str, bool, int, int | None], int], Page[MessageRow]] = {}
     for shape, owners in groups.items():
         found = await _window(shape, sorted(owners))
         for owner in owners:
@@ -222,30 +233,29 @@ async def message_pages(keys: Sequence[MessagePageKey]) -> list[Page[Message]]:
 
 async def _window(
     shape: tuple[str, bool, int, int | None], owners: list[int]
-) -> dict[int, list[Message]]:
+) -> dict[int, list[MessageRow]]:
     column, backwards, size, position = shape
     assert column in ("thread_id", "conversation_id")  # never a caller's string
     order, compare = ("DESC", "<") if backwards else ("ASC", ">")
     bound = position if position is not None else (2**62 if backwards else 0)
     marks = ", ".join(placeholders(2, len(owners)))  # placeholders only, never values
-    selected = ", ".join(f'"{name}"' for name in columns(Message))
+    selected = _MESSAGE.select_list()
     sql = (
         f"SELECT {selected} FROM (SELECT {selected}, ROW_NUMBER() OVER "  # noqa: S608
         f"(PARTITION BY {column} ORDER BY id {order}) AS rn FROM messages "
         f"WHERE {column} IN ({marks}) AND id {compare} {{1}}) AS numbered "
         "WHERE rn <= {0} ORDER BY id"
     )
-    found: dict[int, list[Message]] = {}
+    found: dict[int, list[MessageRow]] = {}
     _depends_on_owners(column, owners)
     with cachekeys.attributed():
-        rows = await fetch(sql, [size + 1, bound, *owners])
-    for row in rows:
-        message = Message._init_from_db(**row)
+        rows = _MESSAGE.build_all(await fetch(sql, [size + 1, bound, *owners]))
+    for message in rows:
         found.setdefault(getattr(message, column), []).append(message)
     return found
 
 
-def _page_of(rows: list[Message], shape: tuple[str, bool, int, int | None]) -> Page[Message]:
+def _page_of(rows: list[MessageRow], shape: tuple[str, bool, int, int | None]) -> Page[MessageRow]:
     _, backwards, size, position = shape
     if backwards:
         more = len(rows) > size
@@ -329,14 +339,16 @@ class Revision:
     created_at: datetime
 
 
-def _owner(message: Message) -> tuple[str, int]:
+def _owner(message: Message | MessageRow) -> tuple[str, int]:
     thread_id = message.thread_id  # type: ignore[attr-defined]
     if thread_id is not None:
         return "thread_id", thread_id
     return "conversation_id", message.conversation_id  # type: ignore[attr-defined]
 
 
-async def revisions_by_message(messages: Sequence[Message]) -> list[list[Revision]]:
+async def revisions_by_message(
+    messages: Sequence[Message | MessageRow],
+) -> list[list[Revision]]:
     """Batch: each message's earlier texts, oldest first (one query). The first text was
     written with the message; each later one at the edit that replaced the one before."""
     edits: dict[int, list[MessageEdit]] = {m.id: [] for m in messages}

@@ -11,6 +11,7 @@ from functools import cache
 from models.accounts import User
 from models.blocks import Block
 from models.privacy import Audience, PrivacySettings
+from models.rows import SettingsRow
 from models.sql import fetch, placeholders
 from resolvers.access import may_write, require_member
 from resolvers.codes import PrivacyCode
@@ -77,7 +78,7 @@ class Owner:
     """What the policy needs to know about the member whose data is asked for."""
 
     id: int
-    settings: PrivacySettings
+    settings: PrivacySettings | SettingsRow  # every audience an Audience member
     follows_viewer: bool  # does the owner follow the viewer?
     blocks_viewer: bool = False  # has the owner blocked the viewer?
     blocked_by_viewer: bool = False  # has the viewer blocked the owner?
@@ -86,12 +87,14 @@ class Owner:
         """The owner's audience for one field (as if ONLY_ME where a block closes it)."""
         if self.blocks_viewer and setting in BLOCK_CLOSES:
             return Audience.ONLY_ME
-        return Audience(getattr(self.settings, setting.value))
+        # Both rows hold members already (converted once, when the row was read);
+        # `_value_` is the column's name, without the `value` property's call.
+        return getattr(self.settings, setting._value_)  # type: ignore[no-any-return]
 
 
 def owner_of(
     user_id: int,
-    settings: PrivacySettings | None,
+    settings: PrivacySettings | SettingsRow | None,
     follows_viewer: bool,
     blocks_viewer: bool = False,
     blocked_by_viewer: bool = False,

@@ -10,6 +10,7 @@ from typing import Any
 from models.accounts import User
 from models.messages import Message
 from models.reports import Report, ReportStatus
+from models.rows import MessageRow
 from resolvers import notifications
 from resolvers.access import STAFF, has_staff_powers, require_staff, require_writer
 from resolvers.audit import REASON_MIN, audit
@@ -98,7 +99,9 @@ def _queue(status: ReportStatus | None) -> Any:
 READ_REPORTED = "READ_REPORTED_CONVERSATION"
 
 
-async def audit_private_reads(call: Call, report: Report, shown: Sequence[Message]) -> None:
+async def audit_private_reads(
+    call: Call, report: Report, shown: Sequence[Message | MessageRow]
+) -> None:
     """Tell each member whose private (conversation) message staff are shown through a
     report: an entry in their privacyReads naming the messages and the report. Every
     staff path that shows a reported message calls this. One entry per author and
@@ -181,7 +184,7 @@ async def snapshot_shown(call: Call, report: Report) -> str:
     return report.snapshot
 
 
-async def may_read_revisions(call: Call, message: Message) -> bool:
+async def may_read_revisions(call: Call, message: Message | MessageRow) -> bool:
     """May the viewer read a message's earlier texts? Its author always; staff for a
     public message, and for a private one only once it was reported (the read is then
     audited for its author). Nobody else."""

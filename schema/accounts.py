@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from models import accounts as models
 from models.base import Role as RoleValue
+from models.rows import AccountRow
 from resolvers import (
     access,
     accounts,
@@ -87,7 +88,8 @@ class User(Node):
     username: str = strawberry.field(
         description="Public, unique name (3-30 letters, digits, _ - .)."
     )
-    row: strawberry.Private[models.User]
+    # The account: a model, or on pages the plain row the members batch read.
+    row: strawberry.Private[models.User | AccountRow]
     # Loaded with the row on pages (one statement for a batch): the privacy decision,
     # the profile and the follow then need no further query or await.
     member: strawberry.Private[Member | None] = None
@@ -97,6 +99,13 @@ class User(Node):
 
     def _view(self, info: Info[Context, None]) -> View:
         return self.view if self.view is not None else info.context.view
+
+    def _me(self, info: Info[Context, None]) -> models.User:
+        """For owner-only fields: the member as their session loaded them (the owner is
+        the reader there, and `row` may be a page's plain row)."""
+        viewer = self._view(info).viewer
+        assert viewer is not None and viewer.id == self.row.id  # OwnerOnly let it through
+        return viewer
 
     @property
     def owner_id(self) -> int:
@@ -237,7 +246,7 @@ class User(Node):
         extensions=[OwnerOnly()],
     )
     async def unread_notification_count(self, info: Info[Context, None]) -> int | None:
-        return await notifications.unread_count(self.row, await info.context.viewer_blocked())
+        return await notifications.unread_count(self._me(info), await info.context.viewer_blocked())
 
     @strawberry.field(
         description="How you hear of each kind of notification; owner only.",
@@ -284,17 +293,18 @@ class User(Node):
         "read `privacyPolicy` and call acceptPrivacyPolicy.",
         extensions=[OwnerOnly()],
     )
-    async def policy_accepted(self) -> bool | None:
-        return await policy.policy_accepted(self.row)
+    async def policy_accepted(self, info: Info[Context, None]) -> bool | None:
+        return await policy.policy_accepted(self._me(info))
 
     @strawberry.field(
         description="Your correction requests, newest first; owner only.",
         extensions=[OwnerOnly()],
     )
-    async def correction_requests(self) -> list[LazyCorrection] | None:
+    async def correction_requests(self, info: Info[Context, None]) -> list[LazyCorrection] | None:
         from schema.rights import CorrectionRequest
 
-        return [CorrectionRequest(row=row) for row in await rights.my_corrections(self.row)]
+        found = await rights.my_corrections(self._me(info))
+        return [CorrectionRequest(row=row) for row in found]
 
     @strawberry.field(
         description="Staff reads of your private data, newest first; owner only.",
@@ -370,7 +380,7 @@ class User(Node):
         )
 
     @classmethod
-    def from_row(cls, row: models.User, view: View | None = None) -> User:
+    def from_row(cls, row: models.User | AccountRow, view: View | None = None) -> User:
         """The type for a database row (resolved for `view`, default the request's)."""
         user_id = strawberry.ID(ids.encode("User", row.id))
         return cls(id=user_id, username=row.username, row=row, view=view)

@@ -23,6 +23,7 @@ from models.privacy import PrivacySettings
 from models.profiles import Profile
 from models.reports import Report
 from models.rights import CorrectionRequest
+from models.rows import MessageRow, ThreadRow
 from resolvers import (
     accounts,
     audit,
@@ -57,11 +58,11 @@ class Loaders:
     viewer_follows: DataLoader[int, bool]
     follow_page: DataLoader[profiles.FollowPageKey, Page[int]]
     forum_by_id: DataLoader[int, Forum | None]
-    thread_by_id: DataLoader[int, Thread | None]
+    thread_by_id: DataLoader[int, Thread | ThreadRow | None]  # search primes it with models
     my_conversation: DataLoader[int, Conversation | None]
     participants_of: DataLoader[int, list[int]]
     unread_in: DataLoader[int, int]
-    message_page: DataLoader[messages.MessagePageKey, Page[Message]]
+    message_page: DataLoader[messages.MessagePageKey, Page[MessageRow]]
     readable_message: DataLoader[int, Message | None]
     audit_entry: DataLoader[int, AuditEntry | None]
     correction_request: DataLoader[int, CorrectionRequest | None]
@@ -73,7 +74,7 @@ class Loaders:
     viewer_watches: DataLoader[int, bool]
     author_page: DataLoader[messages.AuthorPageKey, Page[Message]]
     author_count: DataLoader[messages.AuthorCountKey, int]
-    revisions: DataLoader[Message, list[messages.Revision]]
+    revisions: DataLoader[Message | MessageRow, list[messages.Revision]]
     warnings_of: DataLoader[int, list[Warning]]
 
     @classmethod

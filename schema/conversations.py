@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import conversations as models
+from models.rows import ConversationRow
 from resolvers import conversations, messages, privacy
 from resolvers.access import require_member
 from resolvers.common import Forbidden
@@ -25,7 +26,7 @@ from schema.payloads import Payload, attempt
 
 @strawberry.type(description="A private exchange between a few members; only they can see it.")
 class Conversation(Node):
-    row: strawberry.Private[models.Conversation]
+    row: strawberry.Private[models.Conversation | ConversationRow]  # a plain row in the inbox
 
     @strawberry.field(description="Opaque global ID of the conversation.")
     def id(self) -> strawberry.ID:

@@ -10,9 +10,14 @@ from resolvers.common import BadInput
 MAX_ID_LENGTH = 100
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode(type_name: str, key: int | str) -> str:
-    """The global ID of an object."""
-    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+    """The global ID of an object (base64.urlsafe_b64encode without its wrappers: a page
+    encodes a hundred)."""
+    raw = binascii.b2a_base64(f"{type_name}:{key}".encode(), newline=False)
+    return raw.translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def decode(global_id: str) -> tuple[str, str]:

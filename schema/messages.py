@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import messages as models
+from models.rows import MessageRow, ThreadRow
 from resolvers import forums, messages, privacy, reports, sessions
 from resolvers.common import Forbidden
 from resolvers.pagination import Page
@@ -79,13 +80,13 @@ class Message(Node):
         description="Deleted by its author or a moderator (keeps its place)."
     )
     hidden: bool = strawberry.field(description="Hidden by a moderator.")
-    row: strawberry.Private[models.Message]
+    row: strawberry.Private[models.Message | MessageRow]  # a plain row on pages
     # Set where the statement that found the row already left out the viewer's blocked
     # members (search): then no lookup of the viewer's blocks is needed.
     author_unblocked: strawberry.Private[bool] = False
 
     @classmethod
-    def of(cls, row: models.Message) -> Message:
+    def of(cls, row: models.Message | MessageRow) -> Message:
         """The type for a database row: its words only while it is neither deleted nor hidden."""
         deleted, hidden = row.deleted_at is not None, row.hidden_at is not None
         removed = deleted or hidden
@@ -174,7 +175,9 @@ class MessageConnection(CountedConnection[MessageEdge]):
         return cls.of_messages(page, lambda: info.context.loaders.message_count.load(count_key))
 
     @classmethod
-    def of_messages(cls, page: Page[models.Message], count: Count) -> MessageConnection:
+    def of_messages(
+        cls, page: Page[models.Message] | Page[MessageRow], count: Count
+    ) -> MessageConnection:
         """The connection for a page of message rows."""
         return cls.of(page, "Message", Message.of, count)
 
@@ -194,7 +197,7 @@ async def message_page(
 
 @strawberry.type(description="A public discussion in a forum.")
 class Thread(Node):
-    row: strawberry.Private[models.Thread]
+    row: strawberry.Private[models.Thread | ThreadRow]  # a plain row from the loader
 
     @strawberry.field(description="Opaque global ID of the thread.")
     def id(self) -> strawberry.ID:

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import profiles as models
+from models.rows import ProfileRow
 from resolvers import profiles
 from resolvers.pagination import Page
 from resolvers.privacy import Owner, Setting
@@ -35,7 +36,7 @@ def _kg(value: Any) -> float | None:
 @strawberry.type(description="What a member tells others; each field follows its own audience.")
 class Profile:
     owner_id: strawberry.Private[int]
-    row: strawberry.Private[models.Profile]
+    row: strawberry.Private[models.Profile | ProfileRow]
     owner: strawberry.Private[Owner | None] = None
     view: strawberry.Private[View | None] = None  # whom it is resolved for (see User.view)
 

@@ -23,6 +23,25 @@ async def authors(sources: Sequence[Any], context: Context) -> list[User | None]
     return [User.of_member(member) if member is not None else None for member in members]
 
 
+async def participants(sources: Sequence[Any], context: Context) -> list[list[User]]:
+    """`participants` of conversations: the level's member lists in one batch, then their
+    members in one (as Conversation.participants loads them, without a task each)."""
+    loaders = context.loaders
+    lists = await loaders.participants_of.load_many([source.row.id for source in sources])
+    wanted = list(dict.fromkeys(id_ for ids in lists for id_ in ids))
+    found = dict(zip(wanted, await loaders.member_by_id.load_many(wanted), strict=True))
+    return [
+        [User.of_member(member) for member in (found[id_] for id_ in ids) if member is not None]
+        for ids in lists
+    ]
+
+
+async def unread_counts(sources: Sequence[Any], context: Context) -> list[int]:
+    """`unreadCount` of conversations: the level's counts in one batch (the inbox primed
+    them with its page)."""
+    return await context.loaders.unread_in.load_many([source.row.id for source in sources])
+
+
 def _shown(attribute: str) -> Batch:
     async def shown(sources: Sequence[Any], context: Context) -> list[str]:
         """A message's words as this viewer reads them: empty when they blocked its author."""
@@ -43,6 +62,8 @@ BATCHES: dict[tuple[str, str], Batch] = {
     ("Thread", "author"): authors,
     ("Message", "body"): _shown("text"),
     ("Message", "bodyHtml"): _shown("html"),
+    ("Conversation", "participants"): participants,
+    ("Conversation", "unreadCount"): unread_counts,
 }
 
 # Batches worth waiting for when the same one runs deeper (see compile._postpone).

@@ -11,11 +11,14 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     is_leaf_type,
@@ -41,6 +44,21 @@ class CannotPlan(Exception):
     """The operation needs graphql-core: the message says why (logged once a document)."""
 
 
+# Whether a field's values can be awaitables, known from its binding: an attribute never
+# is one, an async resolver's value (or its guard's decision) always, and a plain
+# resolver's value may be (a loader's future when the row came without it).
+NEVER, MAYBE, ALWAYS = 0, 1, 2
+
+# Scalars whose output coercion returns a value of this exact type unchanged (graphql-
+# core's serialize_string, serialize_id, serialize_boolean): such a value is written as
+# it is, without the call.
+_UNCHANGED = {
+    GraphQLString.coerce_output_value: str,
+    GraphQLID.coerce_output_value: str,
+    GraphQLBoolean.coerce_output_value: bool,
+}
+
+
 @dataclass(slots=True)
 class PlannedField:
     """One response key of a selection: how to find its value and how to write it."""
@@ -60,6 +78,8 @@ class PlannedField:
     typename: str | None = None  # __typename: the (object) type's name
     batch: Batch | None = None  # resolves the field for a whole level at once
     postpone: bool = False  # its batch waits for the same batch deeper in the plan
+    awaits: int = NEVER  # NEVER, MAYBE or ALWAYS an awaitable (see above)
+    unchanged: type | None = None  # leaves: values of this type serialize to themselves
 
 
 @dataclass(slots=True)
@@ -191,8 +211,15 @@ class _Compiler:
             child = self.selection(output, sub.grouped_field_set)
         else:
             raise CannotPlan(f"{parent.name}.{name} returns an interface or union")
+        guard = guards[0] if guards else None
+        if strawberry.is_async:
+            awaits = ALWAYS
+        elif strawberry.base_resolver is None and guard is None:
+            awaits = NEVER
+        else:
+            awaits = MAYBE  # Private loads the owner when it did not come with the row
         return PlannedField(
-            key, name, definition, node, strawberry, guards[0] if guards else None,
-            strawberry.is_async, nullable, is_list, item_nullable, serialize, child,
-            None, BATCHES.get((parent.name, name)),
+            key, name, definition, node, strawberry, guard, strawberry.is_async,
+            nullable, is_list, item_nullable, serialize, child, None,
+            BATCHES.get((parent.name, name)), False, awaits, _UNCHANGED.get(serialize),
         )  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable
+from types import GeneratorType
 from typing import Any
 
 from graphql import GraphQLSchema, Undefined
@@ -22,7 +23,7 @@ from strawberry.types.arguments import convert_arguments
 
 from resolvers import privacy
 from schema.permissions import Private
-from schema.plans.compile import Plan, PlannedField, Selection
+from schema.plans.compile import ALWAYS, NEVER, Plan, PlannedField, Selection
 
 
 class Bail(Exception):
@@ -45,6 +46,21 @@ class PlanInfo:
 
     def __getattr__(self, name: str) -> Any:
         raise NeedsFullInfo(name)
+
+
+_KINDS: dict[type, bool] = {}  # is a value of this type awaitable? (inspect.isawaitable)
+
+
+def awaitable(value: Any) -> bool:
+    """inspect.isawaitable, decided once per type: only a generator's answer depends on
+    the object (its code's flags)."""
+    kind = type(value)
+    found = _KINDS.get(kind)
+    if found is None:
+        found = inspect.isawaitable(value)
+        if kind is not GeneratorType:
+            _KINDS[kind] = found
+    return found
 
 
 _WHOLE = -1  # a batch's result: the values of the whole level
@@ -105,10 +121,14 @@ class Run:
                     resolved.append((field, values, outputs))
                     continue
                 values = self.resolve(field, sources)
-                for index, value in enumerate(values):
-                    if inspect.isawaitable(value):
-                        waiting.append(value)
-                        places.append((values, index))
+                if field.awaits == ALWAYS:
+                    waiting.extend(values)
+                    places.extend((values, index) for index in range(len(values)))
+                elif field.awaits != NEVER:
+                    for index, value in enumerate(values):
+                        if awaitable(value):
+                            waiting.append(value)
+                            places.append((values, index))
                 resolved.append((field, values, outputs))
         if self.postponed and (not steps or started):
             # With a batch of their kind (its loads go out together), or at the end.
@@ -151,6 +171,7 @@ class Run:
             return [getattr(source, name) for source in sources]
         kwargs = self.kwargs(field) if field.definition and field.definition.args else {}
         info = self.info
+        one = None  # the value of one source, when only the source is passed
         if resolver is not None:
             takes_self = resolver.self_parameter is not None
             named = [
@@ -159,6 +180,8 @@ class Run:
                 if p is not None
             ]
             info_name = resolver.info_parameter.name if resolver.info_parameter else None
+            if takes_self and not named and info_name is None and not kwargs:
+                one = resolver.wrapped_func  # what StrawberryResolver.__call__ calls
 
             def call(source: Any, _info: Any, **arguments: Any) -> Any:
                 for name in named:
@@ -174,6 +197,8 @@ class Run:
 
         guard = field.guard
         if guard is None:
+            if one is not None:
+                return [one(source) for source in sources]
             return [call(source, info, **kwargs) for source in sources]
         if isinstance(guard, Private) and not field.is_async:
             # Private.resolve's decision (privacy.can_view) without its per-call View.
@@ -187,8 +212,10 @@ class Run:
                     continue
                 view = source.view
                 viewer = view.viewer if view is not None else reader
-                visible = privacy.can_view(viewer, owner, setting)
-                values.append(call(source, info, **kwargs) if visible else None)
+                if not privacy.can_view(viewer, owner, setting):
+                    values.append(None)
+                else:
+                    values.append(one(source) if one is not None else call(source, info, **kwargs))
             return values
         # The extension's own decision, exactly as Strawberry would call it.
         decide = guard.resolve_async if field.is_async else guard.resolve
@@ -219,8 +246,11 @@ class Run:
         child = field.child
         if child is None:  # a leaf, or a list of leaves
             serialize = field.serialize
+            unchanged = field.unchanged
             for value, output in zip(values, outputs, strict=True):
-                if value is None:
+                if type(value) is unchanged:
+                    output[key] = value  # what its serializer would return
+                elif value is None:
                     if not field.nullable:
                         raise Bail(f"null in non-null {field.name}")
                     output[key] = None
