@@ -145,6 +145,11 @@ async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str,
     async def log_line() -> None:
         writer._write(scope, 200, 0.001)
 
+    def versions_read() -> Any:
+        # The keys a hit of this page checks: those of its one entry.
+        (entry,) = front.cache._entries.values()
+        return ResponseCache.versions(entry.versions)
+
     best: dict[str, float] = {}
     async with app.router.lifespan_context(app):
         front = app.routes[0].app
@@ -154,7 +159,7 @@ async def in_process(target: run.Target, requests: int) -> tuple[list[tuple[str,
                 "whole": (await per_call(app, body, requests))[0],
                 "routed": (await per_call(app.router, body, requests))[0],
                 "alone": (await per_call(front, body, requests))[0],
-                "version": await timed(ResponseCache.version, requests),
+                "version": await timed(versions_read, requests),
                 "line": await timed(log_line, requests),
             }
             best = {k: min(v, best.get(k, v)) for k, v in found.items()}
@@ -238,6 +243,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--in-process", action="store_true", help="the first table only")
     args = parser.parse_args()
     run.ensure_site()
     wrk = run.ensure_wrk()
@@ -257,6 +263,8 @@ def main() -> int:
     print("\n| in-process, one warm hit | CPU \u00b5s |\n|---|---:|")
     for name, micros in layers:
         print(f"| {name} | {micros:,.0f} |")
+    if args.in_process:
+        return 0
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         headers = [(k.decode(), v.decode()) for k, v in start["headers"]]
         json.dump({"body": answer["body"].decode(), "headers": headers}, handle)
