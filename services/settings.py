@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     response_cache_debug: bool = Field(
         default=False, description="Tell clients in X-Cache whether the cache answered."
     )
+    response_cache_early_hits: bool = Field(
+        default=True, description="Answer cookie-less cache hits ahead of the middleware."
+    )
     persisted_queries: Literal["off", "on", "only"] = "on"
     persisted_queries_file: Path | None = Field(
         default=None, description="An Apollo persisted-query manifest (JSON)."

@@ -145,6 +145,24 @@ async def test_the_line_names_the_client_only_when_the_operator_asks(
     ]
 
 
+async def test_hits_answered_early_are_counted_in_one_line_instead_of_a_line_each(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="forum.requests")
+    caplog.set_level(logging.INFO, logger="forum.cache")
+    async with Server(settings) as client:
+        for _ in range(6):  # kept at once (it reads the site-wide key alone)
+            await client("query Who { viewer { username } }")
+
+    # A miss and the first hit (unnamed: no operationName) went through the stack; four
+    # hits were answered early (web/hits.py) and are counted, the count written at the
+    # latest as the app stops.
+    assert [comparable(found) for found in request_lines(caplog)] == [line(operation="Who"), line()]
+    (counted,) = [r for r in caplog.records if r.name == "forum.cache"]
+    assert (counted.getMessage(), counted.hits) == ("cache hits", 4)
+    assert counted.seconds >= 0
+
+
 async def test_a_crafted_path_cannot_forge_a_second_line(
     gql: Client, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,7 +12,7 @@ from models.profiles import Follow
 from tests.support.harness import Client
 from tests.support.members import member
 from tests.support.sqlcount import LOGGER, count_statements
-from web.cache import versions_statement
+from web.cache import counted_version_reads
 
 
 async def test_each_statement_the_orm_runs_is_counted_once(gql: Client) -> None:
@@ -42,17 +42,19 @@ async def test_the_statements_of_a_request_are_counted(gql: Client) -> None:
     with count_statements() as signed_in:
         await gql("{ viewer { username } }", as_member="ada")
 
-    # The response cache's versions, then the username lookup (the answer is cached).
-    assert anonymous.sql[0] == versions_statement()
-    assert anonymous.count == 2
+    # The response cache's versions (on PostgreSQL: SQLite reads them on a connection of
+    # the cache's own), then the username lookup (the answer is cached).
+    reads = counted_version_reads()
+    assert anonymous.sql[: len(reads)] == reads
+    assert anonymous.count == len(reads) + 1
     assert signed_in.count == 1  # the session and its member, in one join
 
 
-async def test_a_cached_answer_costs_one_statement(gql: Client) -> None:
+async def test_a_cached_answer_costs_no_statement_but_the_version_read(gql: Client) -> None:
     await gql('{ user(username: "nobody") { username } }')  # kept: it reads the site-wide key
     with count_statements() as again:
         await gql('{ user(username: "nobody") { username } }')
-    assert again.sql == [versions_statement()]
+    assert again.sql == counted_version_reads()
 
 
 async def test_the_logger_is_put_back_after_the_block(gql: Client) -> None:

@@ -456,3 +456,58 @@ async def test_a_request_with_malformed_extensions_is_refused_not_served_from_th
     await kept(gql, BIO)
     response = await gql.request("POST", "/graphql", json={"query": BIO, "extensions": "x"})
     assert (response.status_code, response.headers.get("x-cache")) == (400, None)
+
+
+# ------------------------------------------------------- one computation of a key at a time
+
+
+async def at_once(gql: Client, query: str, readers: int) -> list[tuple[dict, str | None]]:
+    """The answers of several signed-out readers asking the same query at the same time."""
+    return await asyncio.gather(*(cached(gql, query) for _ in range(readers)))
+
+
+async def test_readers_of_a_stale_answer_at_the_same_time_compute_it_once(
+    gql: Client, ada: User
+) -> None:
+    await kept(gql, BIO)
+    await set_profile(ada, bio="Cycles.")
+
+    answers = await at_once(gql, BIO, 8)
+
+    cycles = {"data": {"user": {"profile": {"bio": "Cycles."}}}}
+    assert sorted(answers, key=lambda answer: str(answer[1])) == [(cycles, "hit")] * 7 + [
+        (cycles, "miss")
+    ]
+
+
+async def test_readers_of_a_new_query_at_the_same_time_compute_it_twice_at_most(
+    gql: Client, ada: User
+) -> None:
+    # The first computation learns the keys to read, the second reads them first and
+    # keeps the answer: everyone else waits for it.
+    answers = await at_once(gql, BIO, 8)
+
+    assert (
+        sorted(answers, key=lambda answer: str(answer[1]))
+        == [(SHOWN, "hit")] * 6 + [(SHOWN, "miss")] * 2
+    )
+
+
+async def test_a_computation_that_fails_leaves_the_next_one_free_to_keep_its_answer(
+    gql: Client,
+) -> None:
+    query = "{ privacyPolicy { version } }"
+    connection = connections.get("default")
+    await connection.execute_script("ALTER TABLE policy_versions RENAME TO policy_away")
+
+    failed = await at_once(gql, query, 4)
+
+    await connection.execute_script("ALTER TABLE policy_away RENAME TO policy_versions")
+    assert [answer["errors"][0]["extensions"]["code"] for answer, _ in failed] == [
+        "INTERNAL_SERVER_ERROR"
+    ] * 4
+    assert [state for _, state in failed] == ["miss"] * 4  # each computed, none kept
+    answers = [await cached(gql, query) for _ in range(2)]
+    assert [state for _, state in answers] == ["miss", "hit"]
+    assert answers[0][0] == answers[1][0]
+    assert isinstance(answers[0][0]["data"]["privacyPolicy"]["version"], str)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 import models
 from resolvers import notification_mail
@@ -30,6 +32,7 @@ from web.cache import ResponseCache
 from web.front import Front
 from web.graphiql import asset_routes
 from web.graphql import ForumGraphQL
+from web.hits import EarlyHits, HitCount
 from web.metrics import metrics_routes
 from web.middleware import BodyLimit, ClientAddress, HeadLimit, SecurityHeaders, WriteGuard
 from web.pages import (
@@ -61,7 +64,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     graphql = ForumGraphQL(schema, settings, vault, renderer, broker, queries)
     # Queries answered by plans or by graphql-core, on /metrics when it is on.
     plans.STATS.observer = metrics.count_execution if settings.metrics == "on" else None
-    front = Front(graphql, response_cache(settings), queries, debug=settings.response_cache_debug)
+    cache = response_cache(settings)
+    front = Front(graphql, cache, queries, debug=settings.response_cache_debug)
+    hits = HitCount()  # the hits EarlyHits answers, logged as a count
     sender = MailSender(
         Transport(settings.mail_target),
         settings.mail_from,
@@ -77,6 +82,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await models.close_db()
             raise
         await ensure_initial_policy()
+        if cache is not None:
+            cache.open(settings.db_url)  # after the migrations: it reads, never writes
         await broker.start()
         sender.start()
         purging = retention_task(settings)
@@ -99,6 +106,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await asyncio.wait({notices}, timeout=5)
             await sender.stop()
             await broker.stop()
+            hits.flush()
+            if cache is not None:
+                cache.close()
             await models.close_db()
 
     routes = [
@@ -133,10 +143,39 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         ),
         Middleware(WriteGuard, origins=settings.origins),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Site(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.outermost = early_hits(settings, cache, hits)
     app.state.settings = settings
     app.state.broker = broker  # the subscription tests wait on its subscriber counts
     return app
+
+
+class Site(Starlette):
+    """Starlette, with one layer outside all of its middleware (its error pages too)."""
+
+    outermost: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack (its error layers, ours, the router), inside `outermost`."""
+        stack = super().build_middleware_stack()
+        return stack if self.outermost is None else self.outermost(stack)
+
+
+def early_hits(
+    settings: Settings, cache: ResponseCache | None, hits: HitCount
+) -> Callable[[ASGIApp], ASGIApp] | None:
+    """The layer answering cache hits ahead of the middleware, unless it is turned off,
+    there is no cache, or every request must write its own line (LOG_CLIENT_IPS)."""
+    if cache is None or not settings.response_cache_early_hits or settings.log_client_ips:
+        return None
+    return functools.partial(
+        EarlyHits,
+        cache=cache,
+        hosts=settings.hosts,
+        max_body_bytes=settings.max_body_bytes,
+        hits=hits,
+        with_metrics=settings.metrics == "on",
+    )
 
 
 def retention_task(settings: Settings) -> asyncio.Task[None] | None:

@@ -32,15 +32,17 @@ from starlette.requests import cookie_parser
 
 from schema.context import SESSION_COOKIE
 from services import cachekeys, metrics
-from web.cache import Entry, ResponseCache
+from web.cache import Entry, Flights, ResponseCache
+from web.hits import RAW_KEY, SERVED
 from web.middleware import ASGIApp, Message, Receive, Scope, Send, error_reply, header
-from web.persisted import PersistedQueries, PersistedQueryError
+from web.persisted import PersistedQueries, PersistedQueryError, names_hash
 from web.requestlog import OPERATION, RAN_ANONYMOUSLY, VIEWER_ID
 
 CACHE_HEADER = b"x-cache"
 NOT_AN_OBJECT = "The request body must be a JSON object."
 SUBSCRIPTIONS_ONLY_OVER_WS = "Subscriptions run over WebSocket (graphql-transport-ws) only."
 CACHEABLE_QUERY_CHARS = 20_000  # longer documents are not worth a cache slot
+MAX_WAITS = 3  # a request waits for other requests' computations of its key this often
 
 
 class Front:
@@ -58,6 +60,7 @@ class Front:
         self.cache = cache
         self.queries = queries
         self.debug = debug  # RESPONSE_CACHE_DEBUG: say hit or miss in X-Cache
+        self.flights = Flights()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Resolve a persisted query, then answer from the cache or let the view answer."""
@@ -87,21 +90,46 @@ class Front:
         if key is None:
             await self.app(scope, request.replay(receive), send)
             return
+        await self._answer(scope, request.replay(receive), send, key, request.data)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, key: bytes, data: dict[str, Any]
+    ) -> None:
+        """Answer from the cache, or compute the answer: while one request computes a key,
+        the others for it wait and look again (a few times at most)."""
         assert self.cache is not None
-        known = self.cache.peek(key)
-        versions = await self.cache.versions(
-            known.versions if known is not None else (cachekeys.GLOBAL,)
-        )
-        entry = self.cache.get(key, versions)
-        if entry is not None and entry.body is not None:
-            name = request.data.get("operationName")
-            if isinstance(name, str):
-                scope[OPERATION] = name[:100]
-            metrics.CACHE.labels("hit").inc()
-            await _send(send, entry, self._cache_headers(b"hit"))
-            return
+        for _ in range(MAX_WAITS + 1):
+            known = self.cache.peek(key)
+            versions = await self.cache.versions(
+                known.versions if known is not None else (cachekeys.GLOBAL,)
+            )
+            entry = self.cache.get(key, versions)
+            if entry is not None and entry.body is not None:
+                await self._hit(scope, send, key, entry, data)
+                return
+            if not await self.flights.wait(key):
+                break
         metrics.CACHE.labels("miss").inc()
-        await self._fill(scope, request.replay(receive), send, key, versions)
+        flight = self.flights.start(key)
+        kept = False
+        try:
+            kept = await self._fill(scope, receive, send, key, versions)
+        finally:
+            if flight is not None:
+                self.flights.finish(key, flight, kept)
+
+    async def _hit(
+        self, scope: Scope, send: Send, key: bytes, entry: Entry, data: dict[str, Any]
+    ) -> None:
+        """Send a stored answer; tell web/hits.py which, when it may send it again itself
+        (a request naming a persisted query's hash depends on what was learned)."""
+        name = data.get("operationName")
+        if isinstance(name, str):
+            scope[OPERATION] = name[:100]
+        metrics.CACHE.labels("hit").inc()
+        if RAW_KEY in scope and not names_hash(data.get("extensions")):
+            scope[SERVED] = (key, entry)
+        await _send(send, entry, self._cache_headers(b"hit"))
 
     def _key(self, scope: Scope, data: dict[str, Any]) -> bytes | None:
         """The cache key of a signed-out reader's query, or None when it must not be cached."""
@@ -126,9 +154,10 @@ class Front:
 
     async def _fill(
         self, scope: Scope, receive: Receive, send: Send, key: bytes, versions: dict[str, int]
-    ) -> None:
+    ) -> bool:
         """Run the query, pass the answer on, and keep it if it is a clean one whose
-        keys all had their `versions` read before it was computed."""
+        keys all had their `versions` read before it was computed; or keep the keys it
+        read. Whether anything was kept."""
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -147,19 +176,19 @@ class Front:
         with cachekeys.collecting() as reading:
             await self.app(scope, receive, capture)
         if not reading.complete:
-            return  # a statement named no keys: nothing tells when this answer changes
+            return False  # a statement named no keys: nothing tells when this answer changes
         if start is None or start["status"] != 200 or not _may_store(scope):
-            return
+            return False
         headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"content-length"]
         if any(k.lower() == b"set-cookie" for k, _ in headers):
-            return
+            return False
         if not any(
             k.lower() == b"content-type" and v.startswith(b"application/json") for k, v in headers
         ):
-            return
+            return False
         body = b"".join(chunks)
         if _has_errors(body):
-            return
+            return False
         assert self.cache is not None
         now = time.monotonic()
         if reading.keys <= versions.keys():
@@ -167,6 +196,7 @@ class Front:
             self.cache.put(key, Entry(read, now, headers, body))
         else:  # remember what to read before the next computation
             self.cache.put(key, Entry(dict.fromkeys(reading.keys, -1), now, [], None))
+        return True
 
     def _cache_headers(self, state: bytes) -> list[tuple[bytes, bytes]]:
         """X-Cache, when the operator asked for it."""

@@ -169,7 +169,7 @@ class WriteGuard:
                 )
                 return
             if scope["path"] == "/graphql":
-                if not _json_content(header(scope, b"content-type")):
+                if not json_content(header(scope, b"content-type")):
                     await error_reply(
                         send, 415, "BAD_USER_INPUT", "Send the request as application/json."
                     )
@@ -207,7 +207,8 @@ async def _refuse_deep_json(app: ASGIApp, scope: Scope, receive: Receive, send: 
         await error_reply(send, 400, "BAD_USER_INPUT", "The request is nested too deeply.")
 
 
-def _json_content(content_type: str | None) -> bool:
+def json_content(content_type: str | None) -> bool:
+    """Is this the Content-Type a write must carry (JSON, in UTF-8 if it says)?"""
     if content_type is None:
         return False
     media, *params = [part.strip().lower() for part in content_type.split(";")]

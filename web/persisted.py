@@ -98,6 +98,12 @@ class PersistedQueries:
             self._learned.popitem(last=False)
 
 
+def names_hash(extensions: Any) -> bool:
+    """Does a request name a persisted query's hash? Its answer can then depend on what
+    this worker has learned, not on its own bytes alone."""
+    return isinstance(extensions, dict) and isinstance(extensions.get("persistedQuery"), dict)
+
+
 def _hash_in(extensions: Any) -> str | None:
     if not isinstance(extensions, dict):
         return None

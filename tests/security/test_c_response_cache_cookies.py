@@ -1,11 +1,13 @@
 """Issue 14, extending SECURITY.md C11 (no authenticated answer is ever cached): the
 response cache stores an answer only when the view ran it without a viewer or a session,
 and serves none to a request naming a session cookie, in whatever form the cookie comes
-(every Cookie line, spaces, case, quotes, `session` inside another cookie's value).
+(every Cookie line, spaces, case, quotes, `session` inside another cookie's value), and
+no hit is answered ahead of the middleware to a request with any Cookie header at all.
 X-Cache says hit or miss only when RESPONSE_CACHE_DEBUG is on."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,6 +124,32 @@ async def test_C11_a_signed_out_answer_is_still_kept_and_served(gql: Client, ada
         (SIGNED_OUT, "miss"),
         (SIGNED_OUT, "hit"),
     ]
+
+
+@pytest.mark.parametrize("form", [*COOKIE_FORMS, "another_cookie", "authorization"])
+async def test_C11_a_request_with_any_cookie_is_never_answered_ahead_of_the_middleware(
+    gql: Client, ada: User, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    # Hits of requests without a Cookie or Authorization header at all are answered
+    # ahead of the middleware (web/hits.py), without a request line each.
+    caplog.set_level(logging.INFO, logger="forum.requests")
+    states = [(await ask(gql))[1] for _ in range(4)]
+    lines = len([r for r in caplog.records if r.name == "forum.requests"])
+    assert (states, lines) == (["miss", "miss", "hit", "hit"], 3)  # the last one early
+    others = {
+        "another_cookie": ([("cookie", "theme=dark")], SIGNED_OUT),
+        "authorization": ([("authorization", "Bearer {T}")], SIGNED_OUT),
+    }
+    headers, answer = COOKIE_FORMS.get(form) or others[form]
+    caplog.clear()
+
+    named = await ask(gql, with_token(headers, gql.cookies["ada"]))
+
+    # A session named in any form bypasses the cache, as before; another cookie or an
+    # Authorization header (which the site ignores) gets its hit from the whole stack.
+    state = None if form in COOKIE_FORMS else "hit"
+    lines = [r for r in caplog.records if r.name == "forum.requests"]
+    assert (named, len(lines)) == ((answer, state), 1)
 
 
 # ------------------------------------------------------------------ X-Cache
