@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,20 @@ class Live:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"{self.broker.subscribers(topic)} subscribers on {topic}")
+
+    async def settled(self) -> None:
+        """Wait until every event published so far has reached the app's broker. A marker
+        published now arrives after them (PostgreSQL delivers notifications in commit
+        order), so a subscription started afterwards hears only later events."""
+        marker = f"settled:{uuid.uuid4().hex}"
+        heard = self.broker.subscribe(marker)
+        arrival = asyncio.ensure_future(anext(heard))
+        await self.subscribers(marker, 1)
+        await self.broker.publish(marker, 1)
+        try:
+            assert await asyncio.wait_for(arrival, WAIT) == 1
+        finally:
+            await heard.aclose()
 
 
 def broker_of(app: Starlette) -> Broker:
@@ -131,7 +146,10 @@ async def sockets(live: Live) -> AsyncIterator[list[Socket]]:
 
 
 async def connected(live: Live, sockets: list[Socket], username: str | None = None) -> Socket:
-    """A socket signed in as the member (over HTTP, with their password), or anonymous."""
+    """A socket signed in as the member (over HTTP, with their password), or anonymous.
+    Events published before (a thread's first message, on its way through PostgreSQL's
+    NOTIFY) have arrived first, so its subscriptions hear only what comes after."""
+    await live.settled()
     token = await live.http.sign_in(username) if username else None
     socket = await open_socket(live, token)
     sockets.append(socket)
