@@ -416,8 +416,6 @@ class MessageMutation:
 class MessageSubscription:
     # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
     # `error` message (the operation never starts), not a `next` carrying errors.
-    # Each resolver refuses before returning its stream, so a refusal is graphql-transport-ws'
-    # `error` message (the operation never starts), not a `next` carrying errors.
     @strawberry.subscription(description="New messages in a public thread, as they are posted.")
     async def thread_message_added(
         self,
