@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from services.settings import Settings
 from tests.support.forum import gid, new_forum, open_thread, pk, reply, send, start_conversation
 from tests.support.harness import LOOPBACK_IPS, TEST_IP, Client, assert_no_ip
 from tests.support.members import member, set_audiences, set_profile
+from tests.support.websockets import settled, subscribed
 from web.app import create_app
 
 pytestmark = pytest.mark.e2e
@@ -49,25 +49,11 @@ class Live:
 
     async def subscribers(self, topic: str, count: int) -> None:
         """Wait until `count` subscriptions listen on a topic (a subscribe is not acked)."""
-        for _ in range(int(WAIT / 0.01)):
-            if self.broker.subscribers(topic) == count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{self.broker.subscribers(topic)} subscribers on {topic}")
+        await subscribed(self.broker, topic, count)
 
     async def settled(self) -> None:
-        """Wait until every event published so far has reached the app's broker. A marker
-        published now arrives after them (PostgreSQL delivers notifications in commit
-        order), so a subscription started afterwards hears only later events."""
-        marker = f"settled:{uuid.uuid4().hex}"
-        heard = self.broker.subscribe(marker)
-        arrival = asyncio.ensure_future(anext(heard))
-        await self.subscribers(marker, 1)
-        await self.broker.publish(marker, 1)
-        try:
-            assert await asyncio.wait_for(arrival, WAIT) == 1
-        finally:
-            await heard.aclose()
+        """Wait until every event published so far has reached the app's broker."""
+        await settled(self.broker)
 
 
 def broker_of(app: Starlette) -> Broker:

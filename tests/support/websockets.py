@@ -43,25 +43,35 @@ class Site:
 
     async def subscribers(self, topic: str, count: int) -> None:
         """Wait until `count` subscriptions listen on a topic (a subscribe is never acked)."""
-        for _ in range(int(WAIT / 0.01)):
-            if self.broker.subscribers(topic) == count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{self.broker.subscribers(topic)} subscribers on {topic}")
+        await subscribed(self.broker, topic, count)
 
     async def settled(self) -> None:
-        """Wait until every event published so far has reached this process's broker. A
-        marker published now arrives after them (PostgreSQL delivers notifications in
-        commit order), so a subscription started afterwards hears only later events."""
-        marker = f"settled:{uuid.uuid4().hex}"
-        heard = self.broker.subscribe(marker)
-        arrival = asyncio.ensure_future(anext(heard))
-        await self.subscribers(marker, 1)
-        await self.broker.publish(marker, 1)
-        try:
-            assert await asyncio.wait_for(arrival, WAIT) == 1
-        finally:
-            await heard.aclose()
+        """Wait until every event published so far has reached this process's broker."""
+        await settled(self.broker)
+
+
+async def subscribed(broker: Broker, topic: str, count: int) -> None:
+    """Wait until `count` subscriptions listen on a topic of a broker."""
+    for _ in range(int(WAIT / 0.01)):
+        if broker.subscribers(topic) == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{broker.subscribers(topic)} subscribers on {topic}")
+
+
+async def settled(broker: Broker) -> None:
+    """Wait until every event published so far has reached a broker. A marker published
+    now arrives after them (PostgreSQL delivers notifications in commit order), so a
+    subscription started afterwards hears only later events."""
+    marker = f"settled:{uuid.uuid4().hex}"
+    heard = broker.subscribe(marker)
+    arrival = asyncio.ensure_future(anext(heard))
+    await subscribed(broker, marker, 1)
+    await broker.publish(marker, 1)
+    try:
+        assert await asyncio.wait_for(arrival, WAIT) == 1
+    finally:
+        await heard.aclose()
 
 
 def topic(kind: str, global_id: str) -> str:
